@@ -1,0 +1,40 @@
+# Atalaya: two commands on a fresh machine
+#   make run    environment + demo warehouse (if missing) + dashboard on http://localhost:8501
+#   make test   environment with test dependencies + the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+WAREHOUSE ?= data/warehouse.duckdb
+PORT ?= 8501
+
+.PHONY: run test demo install install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(WAREHOUSE): | $(VENV)/.installed
+	$(BIN)/atalaya-load demo --out $(WAREHOUSE)
+
+demo: $(VENV)/.installed
+	$(BIN)/atalaya-load demo --out $(WAREHOUSE)
+
+run: $(VENV)/.installed $(WAREHOUSE)
+	ATALAYA_WAREHOUSE=$(abspath $(WAREHOUSE)) $(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,92 @@
+"""Atalaya: entry point of the dashboard. Page config, data banner, shared filters, navigation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core import warehouse
+from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, Filters, filter_options
+
+st.set_page_config(
+    page_title="Atalaya · Observatorio de seguridad ciudadana",
+    page_icon=":material/shield:",
+    layout="wide",
+)
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"  # absolute: the app can be started from anywhere
+
+SYNTHETIC_BANNER = (
+    "**Datos sintéticos de demostración.** La geografía es real (departamentos y municipios de "
+    "Guatemala, MINFIN/INE), pero los incidentes, la población, las aldeas, los centros educativos "
+    "y los indicadores son generados por computadora. No representan la situación real ni deben "
+    "usarse para tomar decisiones."
+)
+
+
+def sidebar_filters() -> Filters:
+    """Draw the shared filters and keep them in the URL (st.query_params)."""
+    opts = filter_options()
+    state = st.session_state
+    if "f_years" not in state:
+        initial = Filters.from_params(st.query_params.to_dict(), opts).resolved(opts)
+        state["f_years"] = (initial.year_from, initial.year_to)
+        state["f_groups"] = list(initial.crime_groups)
+        state["f_types"] = list(initial.crime_types)
+        state["f_sexes"] = list(initial.sexes)
+        state["f_ages"] = list(initial.age_groups)
+        state["f_dept"] = initial.dept_code or ""
+
+    with st.sidebar:
+        st.header("Filtros")
+        if opts.min_year < opts.max_year:
+            years = st.slider("Periodo", opts.min_year, opts.max_year, key="f_years")
+        else:
+            st.caption(f"Periodo: {opts.min_year}")
+            years = (opts.min_year, opts.max_year)
+        groups = st.multiselect("Grupos de delito", opts.crime_groups, key="f_groups", placeholder="Todos")
+        type_options = [t for t in opts.crime_type_names if not groups or opts.crime_group_of[t] in groups]
+        state["f_types"] = [t for t in state["f_types"] if t in type_options]
+        types = st.multiselect("Tipos de delito", type_options, key="f_types", placeholder="Todos",
+                               format_func=opts.crime_type_names.get)
+        sexes = st.multiselect("Sexo de la víctima", list(SEX_LABELS), key="f_sexes", placeholder="Todos",
+                               format_func=SEX_LABELS.get)
+        ages = st.multiselect("Edad de la víctima", list(opts.age_group_labels), key="f_ages", placeholder="Todas",
+                              format_func=opts.age_group_labels.get)
+        dept = st.selectbox("Departamento", [""] + list(opts.departments), key="f_dept",
+                            format_func=lambda c: opts.departments.get(c, "Todo el país"))
+        filters = Filters(
+            year_from=int(years[0]), year_to=int(years[1]), crime_groups=tuple(groups), crime_types=tuple(types),
+            sexes=tuple(sexes), age_groups=tuple(ages), dept_code=dept or None,
+        )
+        st.caption("Los filtros se guardan en la dirección de la página: cópiela para compartir esta vista.")
+
+    wanted = filters.to_params()
+    if (wanted.get(P_FROM), wanted.get(P_TO)) == (str(opts.min_year), str(opts.max_year)):
+        del wanted[P_FROM]  # the whole period is the default: keep links short
+        del wanted[P_TO]
+    for key in PARAM_KEYS:
+        if key in wanted:
+            if st.query_params.get(key) != wanted[key]:
+                st.query_params[key] = wanted[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+    return filters
+
+
+def main() -> None:
+    try:
+        meta = warehouse.meta()
+    except warehouse.WarehouseError as exc:
+        st.error(str(exc))
+        st.stop()
+    if meta.get("synthetic") == "true":
+        st.warning(SYNTHETIC_BANNER, icon=":material/science:")
+    st.session_state["filters"] = sidebar_filters()
+    pages = [
+        st.Page(PAGES_DIR / "resumen.py", title="Resumen", icon=":material/dashboard:", default=True),
+    ]
+    st.navigation(pages).run()
+
+
+main()

@@ -1,0 +1,167 @@
+"""The shared filters: what the user selected, as a WHERE clause with bound parameters,
+and as URL query parameters so that any view is a shareable link."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from core import warehouse
+
+SEX_LABELS = {"H": "Hombres", "M": "Mujeres", "ND": "Sin dato"}
+
+# URL keys (Spanish, readable in a shared link).
+P_FROM, P_TO, P_GROUPS, P_TYPES, P_SEX, P_AGES, P_DEPT = "desde", "hasta", "grupos", "tipos", "sexo", "edad", "depto"
+PARAM_KEYS = (P_FROM, P_TO, P_GROUPS, P_TYPES, P_SEX, P_AGES, P_DEPT)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Empty tuples / None mean "all"."""
+    year_from: int | None = None
+    year_to: int | None = None
+    crime_groups: tuple[str, ...] = ()
+    crime_types: tuple[str, ...] = ()
+    sexes: tuple[str, ...] = ()
+    age_groups: tuple[str, ...] = ()
+    dept_code: str | None = None
+
+    def where(self, table: str = "cube", counted_only: bool = True) -> tuple[str, list[Any]]:
+        """SQL condition and its parameters for ``incident_cube`` (table='cube') or ``incident``.
+
+        Only column names written here reach the SQL; every value is a bound parameter.
+        """
+        if table not in ("cube", "incident"):
+            raise ValueError(f"unknown table {table!r}")
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.year_from is not None:
+            clauses.append("year >= ?" if table == "cube" else "occurred_on >= make_date(?, 1, 1)")
+            params.append(int(self.year_from))
+        if self.year_to is not None:
+            clauses.append("year <= ?" if table == "cube" else "occurred_on < make_date(? + 1, 1, 1)")
+            params.append(int(self.year_to))
+        if self.crime_groups:
+            if table == "cube":
+                clauses.append("crime_group IN (SELECT unnest(?::VARCHAR[]))")
+            else:
+                clauses.append("crime_type IN (SELECT code FROM crime_type WHERE crime_group IN (SELECT unnest(?::VARCHAR[])))")
+            params.append(list(self.crime_groups))
+        for column, values in (("crime_type", self.crime_types), ("victim_sex", self.sexes),
+                               ("age_group", self.age_groups)):
+            if values:
+                clauses.append(f"{column} IN (SELECT unnest(?::VARCHAR[]))")
+                params.append(list(values))
+        if self.dept_code:
+            clauses.append("dept_code = ?")
+            params.append(self.dept_code)
+        if counted_only:
+            clauses.append("counted")
+        return (" AND ".join(clauses) or "TRUE"), params
+
+    # ---- URL ---------------------------------------------------------------------------
+    def to_params(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if self.year_from is not None:
+            out[P_FROM] = str(self.year_from)
+        if self.year_to is not None:
+            out[P_TO] = str(self.year_to)
+        for key, values in ((P_GROUPS, self.crime_groups), (P_TYPES, self.crime_types),
+                            (P_SEX, self.sexes), (P_AGES, self.age_groups)):
+            if values:
+                out[key] = ",".join(values)
+        if self.dept_code:
+            out[P_DEPT] = self.dept_code
+        return out
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], options: "FilterOptions") -> "Filters":
+        """Read URL parameters, keeping only values that exist in this warehouse."""
+        def text(key: str) -> str:
+            value = params.get(key, "")
+            if isinstance(value, (list, tuple)):
+                value = ",".join(str(v) for v in value)
+            return str(value)
+
+        def items(key: str, valid) -> tuple[str, ...]:
+            seen = []
+            for token in text(key).split(","):
+                token = token.strip()
+                if token in valid and token not in seen:
+                    seen.append(token)
+            return tuple(seen)
+
+        def year(key: str) -> int | None:
+            try:
+                y = int(text(key))
+            except ValueError:
+                return None
+            return y if options.min_year <= y <= options.max_year else None
+
+        y0, y1 = year(P_FROM), year(P_TO)
+        if y0 is not None and y1 is not None and y0 > y1:
+            y0, y1 = y1, y0
+        groups = items(P_GROUPS, options.crime_groups)
+        types = items(P_TYPES, options.crime_type_names)
+        if groups:
+            types = tuple(t for t in types if options.crime_group_of[t] in groups)
+        dept = text(P_DEPT).strip()
+        return cls(
+            year_from=y0, year_to=y1, crime_groups=groups, crime_types=types,
+            sexes=items(P_SEX, SEX_LABELS), age_groups=items(P_AGES, options.age_group_labels),
+            dept_code=dept if dept in options.departments else None,
+        )
+
+    def resolved(self, options: "FilterOptions") -> "Filters":
+        """The same filters with the period made explicit."""
+        return replace(self, year_from=self.year_from if self.year_from is not None else options.min_year,
+                       year_to=self.year_to if self.year_to is not None else options.max_year)
+
+    def describe(self, options: "FilterOptions") -> str:
+        """One line in Spanish saying what is selected."""
+        f = self.resolved(options)
+        parts = [f"{f.year_from}" if f.year_from == f.year_to else f"{f.year_from}–{f.year_to}"]
+        if f.crime_types:
+            parts.append(", ".join(options.crime_type_names[t] for t in f.crime_types))
+        elif f.crime_groups:
+            parts.append(", ".join(f.crime_groups))
+        else:
+            parts.append("todos los delitos")
+        if f.sexes:
+            parts.append("víctimas: " + ", ".join(SEX_LABELS[s].lower() for s in f.sexes))
+        if f.age_groups:
+            parts.append("edades: " + ", ".join(options.age_group_labels[a] for a in f.age_groups))
+        parts.append(options.departments[f.dept_code] if f.dept_code else "todo el país")
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """The values the filters can take in the open warehouse."""
+    min_year: int
+    max_year: int
+    crime_groups: tuple[str, ...]
+    crime_type_names: dict[str, str] = field(hash=False)
+    crime_group_of: dict[str, str] = field(hash=False)
+    age_group_labels: dict[str, str] = field(hash=False)
+    departments: dict[str, str] = field(hash=False)
+
+
+@warehouse.cached
+def filter_options() -> FilterOptions:
+    years = warehouse.query("SELECT min(year) AS lo, max(year) AS hi FROM incident_cube")
+    crimes = warehouse.query("SELECT code, name, crime_group FROM crime_type ORDER BY crime_group, name")
+    ages = warehouse.query("SELECT code, label FROM age_group ORDER BY sort_order")
+    depts = warehouse.query("SELECT code, name FROM territory WHERE level = 'departamento' ORDER BY name")
+    if years.empty or years["lo"].isna().all():
+        meta = warehouse.meta()
+        lo = hi = int(meta.get("period_end", "2000")[:4])
+    else:
+        lo, hi = int(years["lo"].iloc[0]), int(years["hi"].iloc[0])
+    return FilterOptions(
+        min_year=lo, max_year=hi,
+        crime_groups=tuple(dict.fromkeys(crimes["crime_group"])),
+        crime_type_names=dict(zip(crimes["code"], crimes["name"])),
+        crime_group_of=dict(zip(crimes["code"], crimes["crime_group"])),
+        age_group_labels=dict(zip(ages["code"], ages["label"])),
+        departments=dict(zip(depts["code"], depts["name"])),
+    )

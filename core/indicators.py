@@ -1,0 +1,268 @@
+"""Counts and rates per 100,000 inhabitants with denominators that match the filters.
+
+Definitions (shown to users in ``DEFINITIONS``):
+- Unit of count: one victim of an offence, as recorded (``incident``); for lethal violence
+  recorded by several institutions only the reference source counts (``counted``).
+- Rate: victims / person-years x 100,000, where person-years = population of the matching
+  sex and age groups summed over the years of the period (so it is an average annual rate).
+  A year that the data cover only in part contributes only the months covered.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from core import warehouse
+from core.filters import Filters, filter_options
+
+PER = 100_000
+
+DEFINITIONS = {
+    "Unidad de conteo": "Cada registro es una víctima de un delito (en delitos sin víctima individual, como el "
+                        "narcomenudeo, cada hecho). Una persona víctima de dos delitos cuenta dos veces.",
+    "Tasa por 100.000 habitantes": "Víctimas ÷ (población del periodo) × 100.000. Con varios años, la población "
+                                   "se suma año por año (personas-año), de modo que la tasa es un promedio anual. "
+                                   "El denominador corresponde al mismo sexo y grupo de edad que el filtro.",
+    "Años parciales": "Si los datos cubren solo una parte de un año, ese año se marca como parcial y su población "
+                      "se cuenta solo por los meses cubiertos.",
+}
+
+
+@dataclass(frozen=True)
+class Denominator:
+    person_years: float | None
+    note: str | None  # why the denominator is not an exact match (fallback), or None
+
+
+@dataclass(frozen=True)
+class Headline:
+    count: int
+    rate: float | None
+    denominator: Denominator
+    latest_year: int
+    latest_count: int
+    previous_count: int | None
+    change_pct: float | None
+    municipalities_with_cases: int
+    municipalities: int
+
+
+# --------------------------------------------------------------------------------------
+# Period coverage
+# --------------------------------------------------------------------------------------
+
+@warehouse.cached
+def data_period() -> tuple[dt.date, dt.date]:
+    meta = warehouse.meta()
+    return dt.date.fromisoformat(meta["period_start"]), dt.date.fromisoformat(meta["period_end"])
+
+
+def year_coverage(year: int) -> float:
+    """Share of the year (in months) covered by the data period: 1.0 for a complete year."""
+    start, end = data_period()
+    first = max(start, dt.date(year, 1, 1))
+    last = min(end, dt.date(year, 12, 31))
+    if last < first:
+        return 0.0
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    return min(months, 12) / 12
+
+
+def partial_years(year_from: int, year_to: int) -> list[int]:
+    return [y for y in range(year_from, year_to + 1) if year_coverage(y) < 1]
+
+
+def year_label(year: int) -> str:
+    return f"{year} (parcial)" if year_coverage(year) < 1 else str(year)
+
+
+# --------------------------------------------------------------------------------------
+# Denominators
+# --------------------------------------------------------------------------------------
+
+@warehouse.cached
+def population_split() -> tuple[bool, bool]:
+    """Whether municipal population is split by sex (H/M) and by age group."""
+    row = warehouse.query("""
+        SELECT bool_and(p.sex IN ('H', 'M')) AS by_sex, bool_and(p.age_group <> 'total') AS by_age
+        FROM population p JOIN territory t ON t.code = p.code AND t.level = 'municipio'
+    """)
+    if row.empty or row["by_sex"].isna().iloc[0]:
+        return False, False
+    return bool(row["by_sex"].iloc[0]), bool(row["by_age"].iloc[0])
+
+
+def _population_terms(f: Filters) -> tuple[str, list, str | None]:
+    """SQL condition on population (alias p) matching the sex/age filters, and a fallback note."""
+    by_sex, by_age = population_split()
+    clauses, params, notes = [], [], []
+    sexes = [s for s in f.sexes if s in ("H", "M")]
+    if f.sexes and not sexes:
+        return "FALSE", [], "No hay población para víctimas sin sexo registrado: la tasa no se calcula."
+    if by_sex:
+        clauses.append("p.sex IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(sexes or ["H", "M"])
+        if "ND" in f.sexes:
+            notes.append("las víctimas sin sexo registrado se cuentan en el numerador")
+    else:
+        clauses.append("p.sex = 'T'")
+        if f.sexes:
+            notes.append("no hay población por sexo: se usa la población total")
+    ages = [a for a in f.age_groups if a != "ND"]
+    if f.age_groups and not ages:
+        return "FALSE", [], "No hay población para víctimas sin edad registrada: la tasa no se calcula."
+    if by_age:
+        if ages:
+            clauses.append("p.age_group IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(ages)
+        if "ND" in f.age_groups:
+            notes.append("las víctimas sin edad registrada se cuentan en el numerador")
+    else:
+        clauses.append("p.age_group = 'total'")
+        if f.age_groups:
+            notes.append("no hay población por edad: se usa la población de todas las edades")
+    note = ("Denominador aproximado: " + "; ".join(notes) + ".") if notes else None
+    return " AND ".join(clauses), params, note
+
+
+def _coverage_join(f: Filters) -> tuple[str, list]:
+    years = list(range(f.year_from, f.year_to + 1))
+    return ("JOIN (SELECT unnest(?::SMALLINT[]) AS year, unnest(?::DOUBLE[]) AS coverage) cov ON cov.year = p.year",
+            [years, [year_coverage(y) for y in years]])
+
+
+@warehouse.cached
+def person_years(f: Filters) -> Denominator:
+    f = f.resolved(filter_options())
+    cond, params, note = _population_terms(f)
+    if cond == "FALSE":
+        return Denominator(None, note)
+    cov_sql, cov_params = _coverage_join(f)
+    sql = f"""
+        SELECT sum(p.population * cov.coverage)
+        FROM population p
+        JOIN territory t ON t.code = p.code AND t.level = 'municipio'
+        {cov_sql}
+        WHERE {cond} {"AND t.dept_code = ?" if f.dept_code else ""}
+    """
+    value = warehouse.scalar(sql, cov_params + params + ([f.dept_code] if f.dept_code else []))
+    return Denominator(float(value) if value else None, note)
+
+
+def rate(count: float, denominator: float | None) -> float | None:
+    if not denominator:
+        return None
+    return count / denominator * PER
+
+
+# --------------------------------------------------------------------------------------
+# Counts
+# --------------------------------------------------------------------------------------
+
+@warehouse.cached
+def total_count(f: Filters) -> int:
+    where, params = f.where("cube")
+    return int(warehouse.scalar(f"SELECT coalesce(sum(n), 0) FROM incident_cube WHERE {where}", params))
+
+
+@warehouse.cached
+def headline(f: Filters) -> Headline:
+    opts = filter_options()
+    f = f.resolved(opts)
+    count = total_count(f)
+    den = person_years(f)
+    latest = f.year_to
+    latest_count = total_count(replace(f, year_from=latest, year_to=latest))
+    previous_count = change = None
+    if latest - 1 >= opts.min_year:
+        previous_count = total_count(replace(f, year_from=latest - 1, year_to=latest - 1))
+        if previous_count and year_coverage(latest) == year_coverage(latest - 1):
+            change = (latest_count - previous_count) / previous_count * 100
+    where, params = f.where("cube")
+    n_with = warehouse.scalar(f"SELECT count(DISTINCT muni_code) FROM incident_cube WHERE {where}", params)
+    n_munis = warehouse.scalar(
+        "SELECT count(*) FROM territory WHERE level = 'municipio'" + (" AND dept_code = ?" if f.dept_code else ""),
+        [f.dept_code] if f.dept_code else [])
+    return Headline(count, rate(count, den.person_years), den, latest, latest_count, previous_count, change,
+                    int(n_with), int(n_munis))
+
+
+@warehouse.cached
+def yearly(f: Filters, by: str | None = "crime_group") -> pd.DataFrame:
+    """Victims per year (optionally split by crime_group or crime_type) with the matching rate.
+
+    Columns: year, [by], n, population, rate, partial.
+    """
+    if by not in (None, "crime_group", "crime_type"):
+        raise ValueError(f"unsupported breakdown {by!r}")
+    f = f.resolved(filter_options())
+    where, params = f.where("cube")
+    key = f", {by}" if by else ""
+    counts = warehouse.query(f"SELECT year{key}, sum(n)::BIGINT AS n FROM incident_cube WHERE {where} "
+                             f"GROUP BY ALL ORDER BY ALL", params)
+    pops = {y: person_years(replace(f, year_from=y, year_to=y)).person_years
+            for y in range(f.year_from, f.year_to + 1)}
+    if by:
+        # every year x category, zeros included, so that lines do not skip empty years
+        cats = counts[by].unique()
+        grid = pd.MultiIndex.from_product([range(f.year_from, f.year_to + 1), cats], names=["year", by]).to_frame(index=False)
+        counts = grid.merge(counts, on=["year", by], how="left")
+    else:
+        counts = pd.DataFrame({"year": range(f.year_from, f.year_to + 1)}).merge(counts, on="year", how="left")
+    counts["n"] = counts["n"].fillna(0).astype("int64")
+    counts["population"] = counts["year"].map(pops)
+    counts["rate"] = [rate(n, p) for n, p in zip(counts["n"], counts["population"])]
+    counts["partial"] = counts["year"].map(lambda y: year_coverage(int(y)) < 1)
+    return counts
+
+
+@warehouse.cached
+def monthly(f: Filters, by: str | None = "crime_group") -> pd.DataFrame:
+    """Victims per month (optionally split by crime_group or crime_type). Columns: month, [by], n."""
+    if by not in (None, "crime_group", "crime_type"):
+        raise ValueError(f"unsupported breakdown {by!r}")
+    where, params = f.resolved(filter_options()).where("cube")
+    key = f", {by}" if by else ""
+    return warehouse.query(f"SELECT month{key}, sum(n)::BIGINT AS n FROM incident_cube WHERE {where} "
+                           f"GROUP BY ALL ORDER BY ALL", params)
+
+
+@warehouse.cached
+def by_municipality(f: Filters) -> pd.DataFrame:
+    """Every municipality in scope with its victims, person-years and rate.
+
+    Columns: code, name, dept_code, department, n, population, rate.
+    """
+    f = f.resolved(filter_options())
+    where, params = f.where("cube")
+    cond, pop_params, _ = _population_terms(f)
+    cov_sql, cov_params = _coverage_join(f)
+    dept_sql = "AND t.dept_code = ?" if f.dept_code else ""
+    sql = f"""
+        WITH c AS (SELECT muni_code, sum(n)::BIGINT AS n FROM incident_cube WHERE {where} GROUP BY muni_code),
+        p AS (SELECT p.code, sum(p.population * cov.coverage) AS population
+              FROM population p {cov_sql} WHERE {cond} GROUP BY p.code)
+        SELECT t.code, t.name, t.dept_code, d.name AS department,
+               coalesce(c.n, 0)::BIGINT AS n, p.population
+        FROM territory t
+        JOIN territory d ON d.code = t.dept_code AND d.level = 'departamento'
+        LEFT JOIN c ON c.muni_code = t.code
+        LEFT JOIN p ON p.code = t.code
+        WHERE t.level = 'municipio' {dept_sql}
+        ORDER BY t.code
+    """
+    df = warehouse.query(sql, params + cov_params + pop_params + ([f.dept_code] if f.dept_code else []))
+    df["rate"] = [rate(n, p) for n, p in zip(df["n"], df["population"])]
+    return df
+
+
+@warehouse.cached
+def sources() -> pd.DataFrame:
+    return warehouse.query("""
+        SELECT s.source, s.institution, s.file, s.rows_read, s.rows_loaded, s.rows_rejected,
+               min(c.month) AS first_month, max(c.month) AS last_month
+        FROM source s LEFT JOIN incident_cube c ON c.source = s.source
+        GROUP BY ALL ORDER BY s.rows_loaded DESC
+    """)

@@ -1,0 +1,87 @@
+"""Atomic publication of a new warehouse file.
+
+A build writes ``<target>.tmp``, runs CHECKPOINT, closes it and only then renames it over
+the published file with ``os.replace`` (atomic on POSIX). A build that fails, or that is
+killed, never touches the published file; its leftover ``.tmp`` is removed by the next build.
+A lock file stops two loads from writing at once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from core.warehouse import SCHEMA_VERSION, create_schema
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+
+
+@contextmanager
+def building(target: Path, meta: dict[str, str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection to a fresh warehouse with the schema created; publish it on success.
+
+    ``meta`` rows are written at the end, together with schema_version and built_at.
+    """
+    target = Path(target).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    lock_path = target.with_name(target.name + ".lock")
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PublishError(f"Otra carga está escribiendo {target} (bloqueo {lock_path}); espere a que termine.") from None
+        _remove(tmp)  # leftover of a killed build
+        con = duckdb.connect(str(tmp))
+        try:
+            create_schema(con)
+            yield con
+            rows = {**meta, "schema_version": SCHEMA_VERSION,
+                    "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+            con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in rows.items()])
+            con.execute("CHECKPOINT")
+            con.close()
+        except BaseException:
+            try:
+                con.close()
+            finally:
+                _remove(tmp)
+            raise
+        os.replace(tmp, target)
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame, select: str | None = None) -> None:
+    """Append a DataFrame to ``table``, matching columns by name (schema order).
+
+    ``select`` optionally replaces the column list with SQL expressions over the frame
+    (constant, loader-written SQL only).
+    """
+    from core.warehouse import TABLES
+
+    name = f"_frame_{table}"
+    con.register(name, frame)
+    try:
+        columns = select or ", ".join(c.name for c in TABLES[table].columns)
+        con.execute(f"INSERT INTO {table} SELECT {columns} FROM {name}")
+    finally:
+        con.unregister(name)

@@ -1,0 +1,359 @@
+"""The warehouse: its schema (the single source of truth) and the one read-only connect helper.
+
+The loader (``core/load``) is the only code that writes; it creates the tables from
+``SCHEMA`` below. Everything else opens the published file read-only through ``connect``
+and runs each query on its own cursor (DuckDB refuses a connection shared across threads).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import duckdb
+import pandas as pd
+
+SCHEMA_VERSION = "1"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PATH = PROJECT_ROOT / "data" / "warehouse.duckdb"
+BUILD_COMMAND = "make demo   (o bien: atalaya-load demo)"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    comment: str
+    columns: tuple[Column, ...]
+    constraints: tuple[str, ...] = ()
+
+    def ddl(self) -> str:
+        parts = [f"    {c.name} {c.type}" for c in self.columns] + [f"    {c}" for c in self.constraints]
+        return f"CREATE TABLE {self.name} (\n" + ",\n".join(parts) + "\n)"
+
+
+def _t(name: str, comment: str, columns: Sequence[tuple[str, str, str]], *constraints: str) -> Table:
+    return Table(name, comment, tuple(Column(*c) for c in columns), tuple(constraints))
+
+
+SCHEMA: tuple[Table, ...] = (
+    _t("meta", "Key/value facts about this warehouse build.", [
+        ("key", "VARCHAR PRIMARY KEY", "schema_version, country, country_name, synthetic, period_start, period_end, built_at, config_sha256, ..."),
+        ("value", "VARCHAR NOT NULL", "Value as text (dates ISO 8601, booleans 'true'/'false')."),
+    ]),
+    _t("territory", "Administrative units: departments, municipalities and aldeas (villages).", [
+        ("code", "VARCHAR PRIMARY KEY", "Official code: department 'DD', municipality 'DDMM', aldea 'DDMM' + 3 digits."),
+        ("level", "VARCHAR NOT NULL CHECK (level IN ('departamento','municipio','aldea'))", "Administrative level."),
+        ("name", "VARCHAR NOT NULL", "Official name, with accents."),
+        ("parent_code", "VARCHAR", "Code of the containing unit (NULL for departments)."),
+        ("dept_code", "VARCHAR NOT NULL", "Department code (the unit itself for departments)."),
+        ("centroid_lon", "DOUBLE", "Longitude of a point inside the unit (WGS84)."),
+        ("centroid_lat", "DOUBLE", "Latitude of a point inside the unit (WGS84)."),
+        ("area_km2", "DOUBLE", "Area in km2 computed on the full geometry (equal-area projection)."),
+        ("geojson", "VARCHAR", "GeoJSON geometry simplified for display, coordinates rounded to 1e-4 degrees."),
+    ]),
+    _t("territory_geometry", "Full-resolution geometry of each territory, for spatial joins in the loader.", [
+        ("code", "VARCHAR PRIMARY KEY", "territory.code"),
+        ("wkb", "BLOB NOT NULL", "Well-known binary geometry, WGS84."),
+    ]),
+    _t("population", "Population (denominators), at the finest sex/age split available.", [
+        ("code", "VARCHAR NOT NULL", "territory.code (municipality or aldea)."),
+        ("year", "SMALLINT NOT NULL", "Calendar year (mid-year estimate or projection)."),
+        ("sex", "VARCHAR NOT NULL CHECK (sex IN ('H','M','T'))", "H men, M women, T both (used where no split exists)."),
+        ("age_group", "VARCHAR NOT NULL", "age_group.code, or 'total' where no age split exists."),
+        ("population", "DOUBLE NOT NULL CHECK (population >= 0)", "Number of inhabitants."),
+    ], "PRIMARY KEY (code, year, sex, age_group)"),
+    _t("age_group", "Victim and population age groups.", [
+        ("code", "VARCHAR PRIMARY KEY", "Group code, e.g. '18-29'; 'ND' when the age is unknown."),
+        ("label", "VARCHAR NOT NULL", "Label shown to users."),
+        ("min_age", "SMALLINT", "First age in the group (NULL for 'ND')."),
+        ("max_age", "SMALLINT", "Last age in the group (NULL when open-ended or 'ND')."),
+        ("sort_order", "SMALLINT NOT NULL", "Display order."),
+    ]),
+    _t("crime_type", "Crime catalogue, each type mapped to the UNODC ICCS.", [
+        ("code", "VARCHAR PRIMARY KEY", "Crime type code used in incident.crime_type."),
+        ("name", "VARCHAR NOT NULL", "Name shown to users."),
+        ("crime_group", "VARCHAR NOT NULL", "Policy group (e.g. 'Violencia letal')."),
+        ("iccs_code", "VARCHAR NOT NULL", "UNODC ICCS v1.0 code (level 2 to 4)."),
+        ("iccs_section", "VARCHAR NOT NULL", "ICCS level-1 section ('01'..'11')."),
+        ("sensitive", "BOOLEAN NOT NULL", "Sexual violence, violence against women or minors: small counts suppressed in public mode."),
+        ("definition", "VARCHAR NOT NULL", "Short definition shown to users."),
+    ]),
+    _t("source", "Provenance of each loaded source (one row per institution feed).", [
+        ("source", "VARCHAR PRIMARY KEY", "Short source id used in incident.source."),
+        ("institution", "VARCHAR NOT NULL", "Institution that produced the records."),
+        ("file", "VARCHAR NOT NULL", "File(s) read, or '(generado)' for the synthetic demo."),
+        ("sha256", "VARCHAR", "SHA-256 of the file (or of the generated records)."),
+        ("rows_read", "BIGINT NOT NULL", "Rows read from the file."),
+        ("rows_loaded", "BIGINT NOT NULL", "Rows loaded into incident."),
+        ("rows_rejected", "BIGINT NOT NULL", "Rows kept in rejected_record."),
+    ]),
+    _t("incident", "One row per victim of an offence as recorded by one source: the unit of counting.", [
+        ("incident_id", "BIGINT NOT NULL", "Warehouse id of the record."),
+        ("source", "VARCHAR NOT NULL", "source.source"),
+        ("source_record_id", "VARCHAR", "Record id in the source file."),
+        ("occurred_on", "DATE NOT NULL", "Date of the offence."),
+        ("occurred_hour", "TINYINT", "Hour of the offence 0-23 (NULL when unknown)."),
+        ("dept_code", "VARCHAR NOT NULL", "Department code (denormalised from muni_code)."),
+        ("muni_code", "VARCHAR NOT NULL", "Municipality code (territory.code)."),
+        ("aldea_code", "VARCHAR", "Aldea code (NULL when not recorded)."),
+        ("lon", "DOUBLE", "Longitude WGS84 (NULL when not geocoded)."),
+        ("lat", "DOUBLE", "Latitude WGS84 (NULL when not geocoded)."),
+        ("crime_type", "VARCHAR NOT NULL", "crime_type.code"),
+        ("victim_sex", "VARCHAR NOT NULL", "H, M or ND (unknown / no individual victim)."),
+        ("victim_age", "SMALLINT", "Age in completed years (NULL when unknown)."),
+        ("age_group", "VARCHAR NOT NULL", "age_group.code derived from victim_age ('ND' when unknown)."),
+        ("weapon", "VARCHAR NOT NULL", "Weapon or means ('No aplica', 'Sin dato' when absent)."),
+        ("counted", "BOOLEAN NOT NULL", "True when the record counts in the published figure; false for records of a source that duplicates the reference source (kept for reconciliation)."),
+    ]),
+    _t("incident_cube", "Pre-aggregated incident counts so that pages stay fast at 10M+ records.", [
+        ("month", "DATE NOT NULL", "First day of the month."),
+        ("year", "SMALLINT NOT NULL", "Calendar year."),
+        ("dept_code", "VARCHAR NOT NULL", "Department code."),
+        ("muni_code", "VARCHAR NOT NULL", "Municipality code."),
+        ("crime_type", "VARCHAR NOT NULL", "crime_type.code"),
+        ("crime_group", "VARCHAR NOT NULL", "crime_type.crime_group (denormalised)."),
+        ("victim_sex", "VARCHAR NOT NULL", "H, M or ND."),
+        ("age_group", "VARCHAR NOT NULL", "age_group.code"),
+        ("source", "VARCHAR NOT NULL", "source.source"),
+        ("counted", "BOOLEAN NOT NULL", "incident.counted"),
+        ("n", "INTEGER NOT NULL", "Number of incident records (victims)."),
+    ]),
+    _t("school", "Schools (centros educativos).", [
+        ("school_code", "VARCHAR PRIMARY KEY", "Official school code."),
+        ("name", "VARCHAR NOT NULL", "School name."),
+        ("muni_code", "VARCHAR NOT NULL", "Municipality code."),
+        ("aldea_code", "VARCHAR", "Aldea code."),
+        ("lon", "DOUBLE", "Longitude WGS84."),
+        ("lat", "DOUBLE", "Latitude WGS84."),
+        ("level", "VARCHAR NOT NULL", "Education level (Preprimaria, Primaria, Básico, Diversificado)."),
+        ("sector", "VARCHAR NOT NULL", "Oficial, Privado, Municipal or Cooperativa."),
+        ("enrollment", "INTEGER", "Enrolled students."),
+    ]),
+    _t("indicator", "Vulnerability indicator values by territory.", [
+        ("code", "VARCHAR NOT NULL", "territory.code"),
+        ("indicator", "VARCHAR NOT NULL", "indicator_meta.indicator"),
+        ("year", "SMALLINT NOT NULL", "Reference year of the value."),
+        ("value", "DOUBLE", "Value in the unit of indicator_meta."),
+    ], "PRIMARY KEY (code, indicator, year)"),
+    _t("indicator_meta", "Definition of each vulnerability indicator.", [
+        ("indicator", "VARCHAR PRIMARY KEY", "Indicator id."),
+        ("name", "VARCHAR NOT NULL", "Name shown to users."),
+        ("unit", "VARCHAR NOT NULL", "Unit (e.g. '%')."),
+        ("higher_is_worse", "BOOLEAN NOT NULL", "True when a higher value means more vulnerability."),
+        ("source", "VARCHAR NOT NULL", "Source of the indicator."),
+    ]),
+    _t("rejected_record", "Input rows that could not be loaded, with the reason: nothing is silently dropped.", [
+        ("source", "VARCHAR NOT NULL", "source.source"),
+        ("file", "VARCHAR NOT NULL", "File the row came from."),
+        ("row_number", "BIGINT", "Row number in the file (1 = first data row after the header)."),
+        ("reason", "VARCHAR NOT NULL", "Why the row was rejected."),
+        ("raw", "VARCHAR", "The row as read, JSON."),
+    ]),
+    _t("quality_issue", "Data-quality findings per source and rule.", [
+        ("source", "VARCHAR NOT NULL", "source.source"),
+        ("rule", "VARCHAR NOT NULL", "Rule that was checked."),
+        ("severity", "VARCHAR NOT NULL CHECK (severity IN ('info','aviso','error'))", "info, aviso (warning) or error."),
+        ("count", "BIGINT NOT NULL", "Number of records affected."),
+        ("example", "VARCHAR", "An example value or record."),
+    ]),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in SCHEMA}
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table with its comments. Used only by the loader on a new file."""
+    for table in SCHEMA:
+        con.execute(table.ddl())
+        con.execute(f"COMMENT ON TABLE {table.name} IS {_sql_literal(table.comment)}")
+        for col in table.columns:
+            con.execute(f"COMMENT ON COLUMN {table.name}.{col.name} IS {_sql_literal(col.comment)}")
+
+
+def _sql_literal(text: str) -> str:
+    # Only used for the constant comments above, never for user input.
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --------------------------------------------------------------------------------------
+# Read-only access
+# --------------------------------------------------------------------------------------
+
+class WarehouseError(RuntimeError):
+    """The warehouse is missing, unreadable or built with another schema version."""
+
+
+def warehouse_path() -> Path:
+    """The published warehouse: $ATALAYA_WAREHOUSE or data/warehouse.duckdb."""
+    return Path(os.environ.get("ATALAYA_WAREHOUSE", DEFAULT_PATH)).resolve()
+
+
+@dataclass(frozen=True)
+class Version:
+    """Identity of one published file: a republished file has a new inode/mtime."""
+    path: str
+    inode: int
+    mtime_ns: int
+    size: int
+
+
+def current_version(path: Path | None = None) -> Version:
+    path = Path(path) if path is not None else warehouse_path()
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise WarehouseError(
+            f"No existe el almacén de datos {path}. Constrúyalo con: {BUILD_COMMAND}"
+        ) from None
+    return Version(str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+_lock = threading.Lock()
+_connections: dict[str, tuple[Version, duckdb.DuckDBPyConnection]] = {}
+
+
+CATALOG = "wh"
+
+
+def connect(path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """The read-only connection to the published warehouse, reopened when the file changes.
+
+    The file is ATTACHed read-only to a private in-memory database: DuckDB caches database
+    instances by path, so a plain ``duckdb.connect(path)`` could hand back the instance of
+    the file that was just replaced. Callers must not share it across threads: use ``query``,
+    ``scalar`` or ``cursor``.
+    """
+    version = current_version(path)
+    with _lock:
+        cached = _connections.get(version.path)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        con = duckdb.connect(":memory:")
+        try:
+            # The path comes from configuration, never from a user; quotes are escaped anyway.
+            con.execute(f"ATTACH {_sql_literal(version.path)} AS {CATALOG} (READ_ONLY)")
+            con.execute(f"USE {CATALOG}")
+        except duckdb.Error as exc:
+            con.close()
+            raise WarehouseError(
+                f"No se pudo abrir el almacén {version.path}: {exc}. Reconstrúyalo con: {BUILD_COMMAND}"
+            ) from exc
+        try:
+            _check_schema(con, version.path)
+        except Exception:
+            con.close()
+            raise
+        if cached is not None:
+            try:
+                cached[1].close()
+            except duckdb.Error:
+                pass
+        _connections[version.path] = (version, con)
+        return con
+
+
+def cursor(path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A new cursor on the warehouse, for one thread; close it when done."""
+    cur = connect(path).cursor()
+    cur.execute(f"USE {CATALOG}")
+    return cur
+
+
+def _check_schema(con: duckdb.DuckDBPyConnection, path: str) -> None:
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except duckdb.Error:
+        row = None
+    if row is None:
+        raise WarehouseError(
+            f"El archivo {path} no es un almacén de Atalaya (falta meta.schema_version). "
+            f"Reconstrúyalo con: {BUILD_COMMAND}"
+        )
+    if row[0] != SCHEMA_VERSION:
+        raise WarehouseError(
+            f"El almacén {path} tiene la versión de esquema {row[0]} y esta versión de Atalaya "
+            f"necesita la {SCHEMA_VERSION}. Reconstrúyalo con: {BUILD_COMMAND}"
+        )
+
+
+def close_all() -> None:
+    """Close every cached connection (tests, shutdown)."""
+    with _lock:
+        for _, con in _connections.values():
+            try:
+                con.close()
+            except duckdb.Error:
+                pass
+        _connections.clear()
+        _cache.clear()
+
+
+def query(sql: str, params: Sequence[Any] | dict[str, Any] | None = None, path: Path | None = None) -> pd.DataFrame:
+    """Run one read-only query on its own cursor and return a DataFrame."""
+    cur = cursor(path)
+    try:
+        return cur.execute(sql, params or []).df()
+    finally:
+        cur.close()
+
+
+def scalar(sql: str, params: Sequence[Any] | dict[str, Any] | None = None, path: Path | None = None) -> Any:
+    cur = cursor(path)
+    try:
+        row = cur.execute(sql, params or []).fetchone()
+        return None if row is None else row[0]
+    finally:
+        cur.close()
+
+
+# --------------------------------------------------------------------------------------
+# Result cache keyed on the file version: aggregates only, bounded size.
+# --------------------------------------------------------------------------------------
+
+_CACHE_SIZE = 512
+_cache: OrderedDict[tuple, Any] = OrderedDict()
+
+
+def cached(func: Callable) -> Callable:
+    """Memoise a core query function on (warehouse version, arguments).
+
+    Arguments must be hashable (use tuples and frozen dataclasses). Results are shared:
+    callers must treat returned DataFrames as read-only (copy before mutating).
+    """
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        key = (func.__module__, func.__qualname__, current_version(), args, tuple(sorted(kwargs.items())))
+        with _lock:
+            if key in _cache:
+                _cache.move_to_end(key)
+                return _cache[key]
+        result = func(*args, **kwargs)
+        with _lock:
+            _cache[key] = result
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+        return result
+
+    wrapper.uncached = func  # type: ignore[attr-defined]
+    return wrapper
+
+
+@cached
+def meta() -> dict[str, str]:
+    df = query("SELECT key, value FROM meta")
+    return dict(zip(df["key"], df["value"]))
+
+
+def is_synthetic() -> bool:
+    return meta().get("synthetic") == "true"

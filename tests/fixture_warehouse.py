@@ -1,0 +1,81 @@
+"""A tiny hand-made warehouse whose every figure can be computed by hand in the tests."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from core.load import catalog
+from core.load.cube import build_cube
+from core.load.publish import building, insert_frame
+
+SQUARE = '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}'
+
+
+def build(path: Path, *, split_population: bool = True, period_end: str = "2021-12-31",
+          synthetic: bool = False) -> Path:
+    """Two departments, three municipalities, years 2020-2021.
+
+    Population per municipality and year: 0101 -> 100,000; 0102 -> 50,000; 0201 -> 10,000,
+    split 50/50 by sex and equally over the six age groups when ``split_population``.
+    Incidents: listed in INCIDENTS below.
+    """
+    meta = {"country": "XX", "country_name": "Fixturia", "synthetic": "true" if synthetic else "false",
+            "period_start": "2020-01-01", "period_end": period_end}
+    with building(path, meta) as con:
+        territory = pd.DataFrame([
+            ("01", "departamento", "Norte", None, "01"),
+            ("02", "departamento", "Sur", None, "02"),
+            ("0101", "municipio", "Alfa", "01", "01"),
+            ("0102", "municipio", "Beta", "01", "01"),
+            ("0201", "municipio", "Gamma", "02", "02"),
+        ], columns=["code", "level", "name", "parent_code", "dept_code"])
+        territory["centroid_lon"], territory["centroid_lat"], territory["area_km2"] = 0.5, 0.5, 100.0
+        territory["geojson"] = SQUARE
+        insert_frame(con, "territory", territory)
+        insert_frame(con, "crime_type", catalog.crime_types())
+        insert_frame(con, "age_group", catalog.age_groups())
+        rows = []
+        ages = [a for a in catalog.age_groups()["code"] if a != "ND"]
+        for code, total in (("0101", 100_000), ("0102", 50_000), ("0201", 10_000)):
+            for year in (2020, 2021):
+                if split_population:
+                    rows += [(code, year, sex, age, total / 2 / len(ages)) for sex in ("H", "M") for age in ages]
+                else:
+                    rows.append((code, year, "T", "total", float(total)))
+        insert_frame(con, "population", pd.DataFrame(rows, columns=["code", "year", "sex", "age_group", "population"]))
+        incidents = pd.DataFrame(INCIDENTS, columns=["source", "occurred_on", "muni_code", "crime_type",
+                                                     "victim_sex", "victim_age", "counted"])
+        incidents["occurred_on"] = pd.to_datetime(incidents["occurred_on"]).dt.date
+        incidents["incident_id"] = range(1, len(incidents) + 1)
+        incidents["source_record_id"] = incidents["incident_id"].astype(str)
+        incidents["occurred_hour"] = 12
+        incidents["dept_code"] = incidents["muni_code"].str[:2]
+        incidents["aldea_code"] = None
+        incidents["lon"] = incidents["lat"] = None
+        incidents["age_group"] = catalog.age_group_of(incidents["victim_age"].to_numpy(dtype=float))
+        incidents["weapon"] = "Sin dato"
+        insert_frame(con, "incident", incidents)
+        insert_frame(con, "source", pd.DataFrame([
+            ("pnc", "Policía", "pnc.csv", None, 9, 9, 0), ("inacif", "Forense", "inacif.csv", None, 3, 3, 0),
+        ], columns=["source", "institution", "file", "sha256", "rows_read", "rows_loaded", "rows_rejected"]))
+        build_cube(con)
+    return path
+
+
+# source, date, municipality, crime type, victim sex, victim age, counted
+INCIDENTS = [
+    ("inacif", "2020-03-01", "0101", "homicidio", "H", 25, True),
+    ("pnc", "2020-03-01", "0101", "homicidio", "H", 25, False),      # duplicate of the forensic record
+    ("inacif", "2021-05-10", "0101", "homicidio", "M", 40, True),
+    ("inacif", "2021-06-10", "0201", "homicidio", "H", 19, True),
+    ("pnc", "2020-01-15", "0101", "robo", "M", 33, True),
+    ("pnc", "2020-02-15", "0102", "robo", "H", 51, True),
+    ("pnc", "2021-02-15", "0102", "robo", "ND", None, True),
+    ("pnc", "2021-07-01", "0201", "hurto", "M", 70, True),
+    ("pnc", "2021-08-01", "0201", "violencia_mujer", "M", 15, True),
+    ("pnc", "2021-09-01", "0101", "violencia_mujer", "M", 22, True),
+    ("pnc", "2021-09-02", "0101", "violencia_mujer", "M", 23, True),
+    ("pnc", "2021-12-31", "0102", "extorsion", "H", 45, True),
+]

@@ -1,0 +1,96 @@
+"""The dashboard shell and the home page under streamlit.testing.v1.AppTest."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import fmt, indicators
+from core.filters import Filters
+from tests import fixture_warehouse
+
+ENTRY = str(Path(__file__).resolve().parent / "app_entry.py")
+
+
+def run_app(query_params=None) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=120)
+    for key, value in (query_params or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_home_page_on_the_demo(demo):
+    at = run_app()
+    assert not at.exception
+    assert any("Datos sintéticos de demostración" in w.value for w in at.warning)
+    values = metrics(at)
+    h = indicators.headline(Filters())
+    assert values["Víctimas registradas"] == fmt.integer(h.count)
+    assert values["Tasa anual por 100.000 hab."] == fmt.decimal(h.rate)
+    assert at.title[0].value == "Resumen"
+    assert len(at.get("vega_lite_chart")) == 1
+    top = at.dataframe[0].value
+    assert len(top) == 10 and top["Víctimas"].is_monotonic_decreasing
+    assert at.dataframe[1].value["Institución"].str.contains("Forenses").any()
+
+
+def test_filters_change_the_page_and_the_url(demo):
+    at = run_app()
+    at.multiselect(key="f_groups").set_value(["Violencia letal"]).run()
+    at.multiselect(key="f_sexes").set_value(["M"]).run()
+    assert not at.exception
+    assert at.query_params["grupos"] == "Violencia letal" and at.query_params["sexo"] == "M"
+    h = indicators.headline(Filters(crime_groups=("Violencia letal",), sexes=("M",)))
+    assert metrics(at)["Víctimas registradas"] == fmt.integer(h.count)
+    at.slider(key="f_years").set_value((2019, 2020)).run()
+    assert at.query_params["desde"] == "2019" and at.query_params["hasta"] == "2020"
+    h = indicators.headline(Filters(2019, 2020, crime_groups=("Violencia letal",), sexes=("M",)))
+    assert metrics(at)["Víctimas registradas"] == fmt.integer(h.count)
+
+
+def test_a_shared_url_opens_the_same_view(demo):
+    at = run_app({"desde": "2016", "hasta": "2016", "tipos": "extorsion", "depto": "01"})
+    assert not at.exception
+    h = indicators.headline(Filters(2016, 2016, crime_types=("extorsion",), dept_code="01"))
+    assert metrics(at)["Víctimas registradas"] == fmt.integer(h.count)
+    assert at.selectbox(key="f_dept").value == "01"
+    assert "Extorsión" in at.caption[0].value and "Guatemala" in at.caption[0].value
+
+
+def test_monthly_series_and_rate_ordering(demo):
+    at = run_app()
+    at.radio(key="resumen_serie").set_value("Mensual").run()
+    at.radio(key="resumen_orden").set_value("Tasa por 100.000 hab.").run()
+    assert not at.exception
+    top = at.dataframe[0].value
+    assert top["Tasa por 100.000"].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize("groups", [[], ["Drogas"], ["Violencia sexual", "Delitos contra la libertad"]])
+@pytest.mark.parametrize("sexes", [[], ["ND"], ["H", "M"]])
+def test_filter_grid_runs_without_exceptions(demo, groups, sexes):
+    at = run_app()
+    at.multiselect(key="f_groups").set_value(groups)
+    at.multiselect(key="f_sexes").set_value(sexes)
+    at.multiselect(key="f_ages").set_value(["ND"] if sexes == ["ND"] else [])
+    at.run()
+    assert not at.exception
+
+
+def test_real_warehouse_has_no_synthetic_banner(tmp_path, use_warehouse):
+    use_warehouse(fixture_warehouse.build(tmp_path / "w.duckdb", synthetic=False))
+    at = run_app()
+    assert not at.exception
+    assert not any("sintéticos" in w.value for w in at.warning)
+    assert metrics(at)["Víctimas registradas"] == "11"
+
+
+def test_missing_warehouse_explains_how_to_build_it(tmp_path, use_warehouse):
+    use_warehouse(tmp_path / "no-existe.duckdb")
+    at = run_app()
+    assert not at.exception
+    assert "atalaya-load demo" in at.error[0].value
+

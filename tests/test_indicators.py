@@ -1,0 +1,101 @@
+"""Counts and rates against hand computation on the fixture warehouse and the demo."""
+import pytest
+
+from core import indicators, warehouse
+from core.filters import Filters
+from tests import fixture_warehouse
+
+POP = {"0101": 100_000, "0102": 50_000, "0201": 10_000}
+
+
+@pytest.fixture()
+def fixture(tmp_path, use_warehouse):
+    return use_warehouse(fixture_warehouse.build(tmp_path / "w.duckdb"))
+
+
+def test_headline_by_hand(fixture):
+    h = indicators.headline(Filters())
+    assert h.count == 11
+    person_years = sum(POP.values()) * 2
+    assert h.denominator.person_years == pytest.approx(person_years)
+    assert h.rate == pytest.approx(11 / person_years * 1e5)
+    assert (h.latest_year, h.latest_count, h.previous_count) == (2021, 8, 3)
+    assert h.change_pct == pytest.approx((8 - 3) / 3 * 100)
+    assert (h.municipalities_with_cases, h.municipalities) == (3, 3)
+    assert h.denominator.note is None
+
+
+def test_rate_uses_the_matching_population(fixture):
+    women = indicators.headline(Filters(sexes=("M",)))
+    assert women.count == 6
+    assert women.denominator.person_years == pytest.approx(sum(POP.values()) * 2 / 2)
+    young_women = indicators.headline(Filters(sexes=("M",), age_groups=("12-17", "18-29")))
+    assert young_women.count == 3  # ages 15, 22, 23
+    assert young_women.denominator.person_years == pytest.approx(sum(POP.values()) * 2 / 2 * 2 / 6)
+    assert young_women.rate == pytest.approx(3 / (160_000 * 2 / 2 * 2 / 6) * 1e5)
+
+
+def test_unknown_sex_has_no_denominator(fixture):
+    h = indicators.headline(Filters(sexes=("ND",)))
+    assert h.count == 1 and h.rate is None
+    assert "sin sexo registrado" in h.denominator.note
+
+
+def test_department_scope(fixture):
+    h = indicators.headline(Filters(dept_code="01"))
+    assert h.count == 8 and h.municipalities == 2
+    assert h.denominator.person_years == pytest.approx((100_000 + 50_000) * 2)
+
+
+def test_by_municipality(fixture):
+    df = indicators.by_municipality(Filters(crime_types=("homicidio",))).set_index("code")
+    assert df.loc["0101", "n"] == 2 and df.loc["0201", "n"] == 1 and df.loc["0102", "n"] == 0
+    assert df.loc["0201", "rate"] == pytest.approx(1 / 20_000 * 1e5)
+    assert df.loc["0102", "rate"] == 0
+    assert df.loc["0101", "department"] == "Norte"
+
+
+def test_yearly_includes_zero_years(fixture):
+    df = indicators.yearly(Filters(crime_types=("violencia_mujer",)), by="crime_type")
+    assert df[["year", "n"]].values.tolist() == [[2020, 0], [2021, 3]]
+    assert df["rate"].tolist() == pytest.approx([0, 3 / 160_000 * 1e5])
+    with pytest.raises(ValueError):
+        indicators.yearly(Filters(), by="weapon; DROP TABLE x")
+
+
+def test_population_without_split_falls_back_and_says_so(tmp_path, use_warehouse):
+    use_warehouse(fixture_warehouse.build(tmp_path / "t.duckdb", split_population=False))
+    assert indicators.population_split() == (False, False)
+    h = indicators.headline(Filters(sexes=("M",)))
+    assert h.count == 6
+    assert h.denominator.person_years == pytest.approx(320_000)  # totals, not women
+    assert "población total" in h.denominator.note
+    assert indicators.headline(Filters()).denominator.note is None
+
+
+def test_partial_year_counts_only_covered_months(tmp_path, use_warehouse):
+    use_warehouse(fixture_warehouse.build(tmp_path / "p.duckdb", period_end="2021-06-30"))
+    assert indicators.year_coverage(2020) == 1
+    assert indicators.year_coverage(2021) == 0.5
+    assert indicators.partial_years(2020, 2021) == [2021]
+    assert indicators.year_label(2021) == "2021 (parcial)"
+    h = indicators.headline(Filters(2021, 2021))
+    assert h.denominator.person_years == pytest.approx(160_000 * 0.5)
+    # a partial year is not compared with a complete one
+    assert indicators.headline(Filters()).change_pct is None
+
+
+def test_demo_headline_equals_raw_records(demo):
+    f = Filters(2018, 2020, crime_groups=("Violencia letal",), sexes=("M",))
+    h = indicators.headline(f)
+    raw = warehouse.scalar("""
+        SELECT count(*) FROM incident i JOIN crime_type c ON c.code = i.crime_type
+        WHERE counted AND c.crime_group = 'Violencia letal' AND victim_sex = 'M'
+          AND occurred_on BETWEEN DATE '2018-01-01' AND DATE '2020-12-31'""")
+    assert h.count == raw > 0
+    women = warehouse.scalar("""
+        SELECT sum(population) FROM population p JOIN territory t ON t.code = p.code AND t.level = 'municipio'
+        WHERE sex = 'M' AND year BETWEEN 2018 AND 2020""")
+    assert h.rate == pytest.approx(raw / women * 1e5)
+    munis = indicators.by_municipality(f)
+    assert munis["n"].sum() == raw and len(munis) == 340

@@ -1,0 +1,90 @@
+"""Atomic publish: a failed or killed build leaves the published warehouse untouched."""
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from core import warehouse
+from core.load import demo as demo_module
+from core.load.demo import build_demo
+from core.load.publish import PublishError, building
+from tests import fixture_warehouse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_failure_mid_build_keeps_the_old_file(tmp_path, monkeypatch, use_warehouse):
+    target = fixture_warehouse.build(tmp_path / "w.duckdb")
+    before = sha(target)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disco lleno (simulado)")
+
+    monkeypatch.setattr(demo_module, "_schools", boom)
+    with pytest.raises(RuntimeError, match="simulado"):
+        build_demo(target, seed=1, scale=0.01, progress=None)
+    assert sha(target) == before
+    assert not (tmp_path / "w.duckdb.tmp").exists()
+    use_warehouse(target)
+    assert warehouse.meta()["country"] == "XX"
+
+
+def test_cli_reports_failure_and_keeps_the_old_file(tmp_path, monkeypatch, capsys):
+    from core.load import cli
+
+    target = fixture_warehouse.build(tmp_path / "w.duckdb")
+    before = sha(target)
+    monkeypatch.setattr(demo_module, "_incidents", lambda *a, **k: (_ for _ in ()).throw(ValueError("fallo")))
+    assert cli.main(["demo", "--scale", "0.01", "--out", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert "no se modificó" in err and str(target) in err
+    assert sha(target) == before
+
+
+def test_killed_build_keeps_the_old_file_and_next_build_recovers(tmp_path, use_warehouse):
+    target = fixture_warehouse.build(tmp_path / "w.duckdb")
+    before = sha(target)
+    tmp = tmp_path / "w.duckdb.tmp"
+    proc = subprocess.Popen([sys.executable, "-m", "core.load.cli", "demo", "--scale", "0.5", "--out", str(target)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # wait until the build is writing incidents into the temporary file, then kill it hard
+    for line in proc.stdout:
+        if "Incidentes 2015" in line:
+            break
+    assert tmp.exists()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert sha(target) == before
+    use_warehouse(target)
+    assert warehouse.meta()["country"] == "XX"
+    # the next build removes the stale temporary file and publishes
+    build_demo(target, seed=3, scale=0.01, progress=None)
+    assert not tmp.exists()
+    assert warehouse.meta()["demo_seed"] == "3"
+
+
+def test_two_loads_cannot_write_at_once(tmp_path):
+    target = tmp_path / "w.duckdb"
+    with building(target, {"synthetic": "false"}):
+        with pytest.raises(PublishError, match="Otra carga"):
+            with building(target, {"synthetic": "false"}):
+                pass
+
+
+def test_published_file_has_no_wal_and_opens_read_only(tmp_path):
+    target = fixture_warehouse.build(tmp_path / "w.duckdb")
+    assert not Path(str(target) + ".wal").exists()
+    con = duckdb.connect(str(target), read_only=True)
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == warehouse.SCHEMA_VERSION
+    con.close()
