@@ -28,7 +28,8 @@ def sidebar_filters() -> Filters:
     """Draw the shared filters and keep them in the URL (st.query_params)."""
     opts = filter_options()
     state = st.session_state
-    if "f_years" not in state:
+    stale = "f_years" in state and not (opts.min_year <= state["f_years"][0] <= state["f_years"][1] <= opts.max_year)
+    if "f_years" not in state or stale:  # first run, or a republished warehouse with another period
         initial = Filters.from_params(st.query_params.to_dict(), opts).resolved(opts)
         state["f_years"] = (initial.year_from, initial.year_to)
         state["f_groups"] = list(initial.crime_groups)

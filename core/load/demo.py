@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -22,7 +23,7 @@ from scipy.spatial import cKDTree
 
 from core.load import catalog, guatemala
 from core.load.cube import build_cube
-from core.load.geography import DISPLAY_DECIMALS, territory_frame, to_geojson
+from core.load.geography import DISPLAY_DECIMALS, equal_area_km2, territory_frame, to_geojson
 from core.load.publish import building, insert_frame
 
 YEARS = np.arange(2013, 2023)
@@ -244,8 +245,6 @@ def _geography(con, rng: np.random.Generator, log: Progress) -> Geo:
 
     aldea_df = pd.DataFrame(aldea_rows, columns=["code", "level", "name", "parent_code", "dept_code",
                                                  "centroid_lon", "centroid_lat", "geojson"])
-    import geopandas as gpd  # local: only needed for the area computation here
-    from core.load.geography import equal_area_km2
     aldea_df["area_km2"] = np.round(equal_area_km2(gpd.GeoSeries(cells, crs="EPSG:4326")), 2)
     territory = pd.concat([dept_rows, muni_rows, aldea_df[dept_rows.columns]], ignore_index=True)
     geometry = pd.concat([dept_geom, muni_geom, pd.DataFrame(aldea_geoms, columns=["code", "wkb"])],
