@@ -77,11 +77,11 @@ def sidebar_filters() -> Filters:
 
 def main() -> None:
     try:
-        meta = warehouse.meta()
+        synthetic = warehouse.is_synthetic()
     except warehouse.WarehouseError as exc:
         st.error(str(exc))
         st.stop()
-    if meta.get("synthetic") == "true":
+    if synthetic:
         st.warning(SYNTHETIC_BANNER, icon=":material/science:")
     st.session_state["filters"] = sidebar_filters()
     pages = [
