@@ -504,6 +504,7 @@ def _incidents(con, geo: Geo, pop: Population, risk: Risk, rng: np.random.Genera
     total = 0
     for y_i, year in enumerate(YEARS):
         pop_y = pop.total[:, y_i]
+        month_starts = np.array([np.datetime64(f"{year}-{mo:02d}-01") for mo in range(1, 13)])
         days = np.array([pd.Period(f"{year}-{mo:02d}").days_in_month for mo in range(1, 13)])
         parts = []
         for t, crime in enumerate(crimes):
@@ -522,7 +523,7 @@ def _incidents(con, geo: Geo, pop: Population, risk: Risk, rng: np.random.Genera
             n = len(muni)
             if n == 0:
                 continue
-            rec = _attributes(crime, prof, year, muni, month, rng, age_groups)
+            rec = _attributes(crime, prof, month_starts, days, muni, month, rng)
             # Aldea, coordinates.
             u = muni + rng.random(n) * 0.999999
             aldea = np.searchsorted(cum_global, u, side="left")
@@ -584,12 +585,11 @@ def _incidents(con, geo: Geo, pop: Population, risk: Risk, rng: np.random.Genera
     return total
 
 
-def _attributes(crime: str, prof: CrimeProfile, year: int, muni: np.ndarray, month: np.ndarray,
-                rng: np.random.Generator, age_groups: pd.DataFrame) -> dict[str, np.ndarray]:
+def _attributes(crime: str, prof: CrimeProfile, first: np.ndarray, days_in: np.ndarray, muni: np.ndarray,
+                month: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Date, hour, victim sex and age, weapon; ``first``/``days_in``: start and length of each month."""
     n = len(muni)
     # Day of month with the weekday profile (rejection sampling, vectorised).
-    first = np.array([np.datetime64(f"{year}-{mo + 1:02d}-01") for mo in range(12)])
-    days_in = np.array([pd.Period(f"{year}-{mo + 1:02d}").days_in_month for mo in range(12)])
     weekday_w = np.array(prof.weekday) / max(prof.weekday)
     day = np.zeros(n, dtype=np.int64)
     todo = np.arange(n)
