@@ -8,13 +8,14 @@ import streamlit as st
 from core import warehouse
 from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, Filters, filter_options
 
+ROOT = Path(__file__).resolve().parent
 st.set_page_config(
     page_title="Atalaya · Observatorio de seguridad ciudadana",
-    page_icon=":material/shield:",
+    page_icon=str(ROOT / "data" / "icon.png"),  # a local file: a :material/ icon is fetched from Google
     layout="wide",
 )
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"  # absolute: the app can be started from anywhere
+PAGES_DIR = ROOT / "pages"  # absolute: the app can be started from anywhere
 
 SYNTHETIC_BANNER = (
     "**Datos sintéticos de demostración.** La geografía es real (departamentos y municipios de "
@@ -86,6 +87,7 @@ def main() -> None:
     st.session_state["filters"] = sidebar_filters()
     pages = [
         st.Page(PAGES_DIR / "resumen.py", title="Resumen", icon=":material/dashboard:", default=True),
+        st.Page(PAGES_DIR / "mapa.py", title="Mapa nacional", icon=":material/map:"),
     ]
     st.navigation(pages).run()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from core import warehouse
@@ -25,6 +26,9 @@ DEFINITIONS = {
     "Tasa por 100.000 habitantes": "Víctimas ÷ (población del periodo) × 100.000. Con varios años, la población "
                                    "se suma año por año (personas-año), de modo que la tasa es un promedio anual. "
                                    "El denominador corresponde al mismo sexo y grupo de edad que el filtro.",
+    "Tasa suavizada (Bayes empírico)": "En municipios con poca población, una o dos víctimas más cambian mucho la "
+                                       "tasa. La tasa suavizada acerca cada tasa a la media del conjunto mostrado, "
+                                       "tanto más cuanto menor es su población (estimador de Marshall).",
     "Años parciales": "Si los datos cubren solo una parte de un año, ese año se marca como parcial y su población "
                       "se cuenta solo por los meses cubiertos.",
 }
@@ -229,11 +233,35 @@ def monthly(f: Filters, by: str | None = "crime_group") -> pd.DataFrame:
                            f"GROUP BY ALL ORDER BY ALL", params)
 
 
+def eb_smooth(n, population) -> "np.ndarray":
+    """Empirical-Bayes rates per 100,000 (Marshall 1991, global method of moments).
+
+    With r_i = n_i / P_i, b = sum(n) / sum(P), s2 = sum(P_i (r_i - b)^2) / sum(P) and
+    a = max(0, s2 - b / (sum(P) / k)) over the k areas with population, the smoothed rate is
+    b + C_i (r_i - b) with C_i = a / (a + b / P_i): areas with little population move towards b.
+    Areas without population get NaN.
+    """
+    n = np.asarray(n, dtype="float64")
+    p = np.asarray(population, dtype="float64")
+    out = np.full(len(n), np.nan)
+    ok = np.isfinite(p) & (p > 0)
+    if not ok.any():
+        return out
+    n_ok, p_ok = n[ok], p[ok]
+    r = n_ok / p_ok
+    b = n_ok.sum() / p_ok.sum()
+    s2 = (p_ok * (r - b) ** 2).sum() / p_ok.sum()
+    a = max(0.0, s2 - b / (p_ok.sum() / ok.sum()))
+    weight = a / (a + b / p_ok) if a + b > 0 else np.zeros_like(p_ok)
+    out[ok] = (b + weight * (r - b)) * PER
+    return out
+
+
 @warehouse.cached
 def by_municipality(f: Filters) -> pd.DataFrame:
-    """Every municipality in scope with its victims, person-years and rate.
+    """Every municipality in scope with its victims, person-years, rate and smoothed rate.
 
-    Columns: code, name, dept_code, department, n, population, rate.
+    Columns: code, name, dept_code, department, n, population, rate, rate_eb.
     """
     f = f.resolved(filter_options())
     where, params = f.where("cube")
@@ -255,7 +283,24 @@ def by_municipality(f: Filters) -> pd.DataFrame:
     """
     df = warehouse.query(sql, params + cov_params + pop_params + ([f.dept_code] if f.dept_code else []))
     df["rate"] = [rate(n, p) for n, p in zip(df["n"], df["population"])]
+    df["rate_eb"] = eb_smooth(df["n"], df["population"])
     return df
+
+
+@warehouse.cached
+def by_department(f: Filters) -> pd.DataFrame:
+    """Every department in scope: the sums of its municipalities (victims and person-years) and the rate.
+
+    Columns: code, name, n, population, rate, rate_eb.
+    """
+    munis = by_municipality(f)
+    # min_count=1: a department none of whose municipalities has population gets no rate
+    grouped = munis.groupby(["dept_code", "department"], sort=True).agg(
+        n=("n", "sum"), population=("population", lambda s: s.sum(min_count=1))).reset_index()
+    grouped = grouped.rename(columns={"dept_code": "code", "department": "name"})
+    grouped["rate"] = [rate(n, p) for n, p in zip(grouped["n"], grouped["population"])]
+    grouped["rate_eb"] = eb_smooth(grouped["n"], grouped["population"])
+    return grouped
 
 
 @warehouse.cached

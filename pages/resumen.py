@@ -5,10 +5,9 @@ import altair as alt
 import streamlit as st
 
 from core import fmt, indicators, warehouse
-from core.filters import filter_options
+from pages._common import page_filters
 
-opts = filter_options()
-f = st.session_state["filters"].resolved(opts)
+f, opts = page_filters()
 meta = warehouse.meta()
 
 st.title("Resumen")

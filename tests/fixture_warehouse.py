@@ -60,9 +60,20 @@ def build(path: Path, *, split_population: bool = True, period_end: str = "2021-
         insert_frame(con, "source", pd.DataFrame([
             ("pnc", "Policía", "pnc.csv", None, 9, 9, 0), ("inacif", "Forense", "inacif.csv", None, 3, 3, 0),
         ], columns=["source", "institution", "file", "sha256", "rows_read", "rows_loaded", "rows_rejected"]))
+        insert_frame(con, "indicator", pd.DataFrame(INDICATORS, columns=["code", "indicator", "year", "value"]))
+        insert_frame(con, "indicator_meta", pd.DataFrame([
+            ("pobreza", "Pobreza", "%", True, "Encuesta"), ("alfabetismo", "Alfabetismo", "%", False, "Censo"),
+        ], columns=["indicator", "name", "unit", "higher_is_worse", "source"]))
         build_cube(con)
     return path
 
+
+# code, indicator, year, value. The 2015 value is superseded by 2018; Gamma has no alfabetismo.
+INDICATORS = [
+    ("0101", "pobreza", 2015, 99.0),
+    ("0101", "pobreza", 2018, 20.0), ("0102", "pobreza", 2018, 60.0), ("0201", "pobreza", 2018, 40.0),
+    ("0101", "alfabetismo", 2018, 95.0), ("0102", "alfabetismo", 2018, 85.0),
+]
 
 # source, date, municipality, crime type, victim sex, victim age, counted
 INCIDENTS = [

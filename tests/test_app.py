@@ -1,25 +1,10 @@
 """The dashboard shell and the home page under streamlit.testing.v1.AppTest."""
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core import fmt, indicators
 from core.filters import Filters
 from tests import fixture_warehouse
-
-ENTRY = str(Path(__file__).resolve().parent / "app_entry.py")
-
-
-def run_app(query_params=None) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=120)
-    for key, value in (query_params or {}).items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+from tests.apptest import metrics, run_app
 
 
 def test_home_page_on_the_demo(demo):

@@ -99,3 +99,43 @@ def test_demo_headline_equals_raw_records(demo):
     assert h.rate == pytest.approx(raw / women * 1e5)
     munis = indicators.by_municipality(f)
     assert munis["n"].sum() == raw and len(munis) == 340
+
+
+def _marshall_by_hand(n, p):
+    """Marshall's global Empirical-Bayes estimator written out step by step."""
+    k = len(n)
+    b = sum(n) / sum(p)
+    r = [ni / pi for ni, pi in zip(n, p)]
+    s2 = sum(pi * (ri - b) ** 2 for pi, ri in zip(p, r)) / sum(p)
+    a = max(0.0, s2 - b / (sum(p) / k))
+    return [(b + a / (a + b / pi) * (ri - b)) * 1e5 for pi, ri in zip(p, r)]
+
+
+def test_municipal_rates_and_smoothed_rates(fixture):
+    m = indicators.by_municipality(Filters(crime_types=("homicidio", "femicidio"))).set_index("code")
+    assert list(m["n"]) == [2, 0, 1]
+    assert list(m["population"]) == pytest.approx([200_000, 100_000, 20_000])
+    assert list(m["rate"]) == pytest.approx([1.0, 0.0, 5.0])
+    expected = _marshall_by_hand([2, 0, 1], [200_000, 100_000, 20_000])
+    assert list(m["rate_eb"]) == pytest.approx(expected)
+    # the small municipality moves most towards the mean of 3 / 320,000 = 0.9375 per 100,000
+    assert m.loc["0201", "rate"] - m.loc["0201", "rate_eb"] > abs(m.loc["0101", "rate"] - m.loc["0101", "rate_eb"])
+    assert 0.9375 < m.loc["0201", "rate_eb"] < 5.0
+
+
+def test_smoothing_edge_cases():
+    import numpy as np
+    # no extra variation between areas (a = 0): every area gets the overall rate
+    assert list(indicators.eb_smooth([1, 2, 4], [1e5, 2e5, 4e5])) == pytest.approx([1.0, 1.0, 1.0])
+    out = indicators.eb_smooth([3, 5], [np.nan, 0])
+    assert np.isnan(out).all()
+    assert list(indicators.eb_smooth([0, 0], [10, 20])) == [0.0, 0.0]
+
+
+def test_departments_add_up_their_municipalities(fixture):
+    d = indicators.by_department(Filters()).set_index("code")
+    assert list(d.index) == ["01", "02"]
+    assert list(d["n"]) == [8, 3]
+    assert list(d["population"]) == pytest.approx([300_000, 20_000])
+    assert d.loc["01", "rate"] == pytest.approx(8 / 300_000 * 1e5)
+    assert d.loc["01", "name"] == "Norte"

@@ -23,7 +23,8 @@ from scipy.spatial import cKDTree
 
 from core.load import catalog, guatemala
 from core.load.cube import build_cube
-from core.load.geography import DISPLAY_DECIMALS, equal_area_km2, territory_frame, to_geojson
+from core.load.geography import (DISPLAY_DECIMALS, NATIONAL_VERTEX_BUDGET, equal_area_km2, territory_frame,
+                                 to_geojson)
 from core.load.publish import building, insert_frame
 
 YEARS = np.arange(2013, 2023)
@@ -215,8 +216,8 @@ class Geo:
 
 def _geography(con, rng: np.random.Generator, log: Progress) -> Geo:
     departments, municipalities = guatemala.layers()
-    dept_rows, dept_geom = territory_frame(departments, "departamento", 4_000)
-    muni_rows, muni_geom = territory_frame(municipalities, "municipio", 9_000)
+    dept_rows, dept_geom = territory_frame(departments, "departamento", NATIONAL_VERTEX_BUDGET // 2)
+    muni_rows, muni_geom = territory_frame(municipalities, "municipio", NATIONAL_VERTEX_BUDGET)
     display = [shapely.from_geojson(g) for g in muni_rows["geojson"]]
 
     aldea_rows, aldea_geoms, cells, offsets = [], [], [], [0]

@@ -1,0 +1,137 @@
+"""Territory geometry for maps: compact GeoJSON features, bounding boxes, view state and an
+offline pydeck map (no basemap, zero external requests).
+
+The display geometries are simplified and rounded at load time (core/load/geography.py),
+so a national municipal layer stays under ~10,000 vertices.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+import shapely
+from pydeck.bindings.json_tools import default_serialize
+
+from core import warehouse
+
+LEVELS = ("departamento", "municipio", "aldea")
+MAP_HEIGHT = 560
+_MAP_WIDTH = 760  # typical width of the map column in pixels, to choose the zoom
+
+LINE_COLOR = [90, 90, 90, 200]
+SELECTED_LINE_COLOR = [20, 20, 20, 255]
+
+
+class CompactDeck(pdk.Deck):
+    """pydeck serialises with two-space indentation (about 5x bigger); send compact JSON."""
+
+    def to_json(self) -> str:
+        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+
+
+@warehouse.cached
+def shapes(level: str) -> pd.DataFrame:
+    """Display geometry of every territory of a level.
+
+    Columns: code, name, parent_code, dept_code, centroid_lon, centroid_lat, geometry (GeoJSON dict).
+    """
+    if level not in LEVELS:
+        raise ValueError(f"nivel territorial desconocido: {level!r}")
+    df = warehouse.query("""
+        SELECT code, name, parent_code, dept_code, centroid_lon, centroid_lat, geojson
+        FROM territory WHERE level = ? AND geojson IS NOT NULL ORDER BY code
+    """, [level])
+    df["geometry"] = [json.loads(g) for g in df.pop("geojson")]
+    return df
+
+
+@warehouse.cached
+def _bounds_by_code(level: str) -> pd.DataFrame:
+    df = warehouse.query("SELECT code, geojson FROM territory WHERE level = ? AND geojson IS NOT NULL", [level])
+    geoms = shapely.from_geojson(df["geojson"].to_numpy())
+    b = shapely.bounds(geoms)
+    return pd.DataFrame({"code": df["code"], "minx": b[:, 0], "miny": b[:, 1], "maxx": b[:, 2], "maxy": b[:, 3]})
+
+
+def bounds(level: str, codes: Iterable[str] | None = None) -> tuple[float, float, float, float] | None:
+    """(min lon, min lat, max lon, max lat) of the given territories (all of the level if None)."""
+    b = _bounds_by_code(level)
+    if codes is not None:
+        b = b[b["code"].isin(list(codes))]
+    if b.empty or b[["minx", "miny"]].isna().all().all():
+        return None
+    return float(b["minx"].min()), float(b["miny"].min()), float(b["maxx"].max()), float(b["maxy"].max())
+
+
+def view_state(box: tuple[float, float, float, float] | None, width: int = _MAP_WIDTH,
+               height: int = MAP_HEIGHT) -> pdk.ViewState:
+    """A view centred on the box, zoomed so that it fits the map (Web Mercator)."""
+    if box is None:
+        return pdk.ViewState(longitude=0, latitude=0, zoom=1)
+    minx, miny, maxx, maxy = box
+    lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
+
+    def merc_y(phi: float) -> float:
+        phi = max(min(phi, 85.0), -85.0)
+        return math.log(math.tan(math.pi / 4 + math.radians(phi) / 2))
+
+    span_x = max(maxx - minx, 1e-4) / 360
+    span_y = max(merc_y(maxy) - merc_y(miny), 1e-6) / (2 * math.pi)
+    zoom = min(math.log2(width * 0.9 / 512 / span_x), math.log2(height * 0.9 / 512 / span_y))
+    return pdk.ViewState(longitude=round(lon, 4), latitude=round(lat, 4), zoom=round(max(min(zoom, 16), 1), 2))
+
+
+def feature_collection(level: str, values: pd.DataFrame, properties: Sequence[str]) -> dict:
+    """GeoJSON FeatureCollection of the territories of ``level`` present in ``values``.
+
+    ``values`` has a ``code`` column and the ``properties`` columns (plain JSON values; NaN
+    becomes null). Features keep the order of ``values``.
+    """
+    geom = shapes(level).set_index("code")["geometry"]
+    rows = values[["code", *[p for p in properties if p != "code"]]]
+    features = []
+    for record in rows.to_dict("records"):
+        g = geom.get(record["code"])
+        if g is None:
+            continue
+        features.append({"type": "Feature", "geometry": g,
+                         "properties": {k: _json_value(v) for k, v in record.items()}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _json_value(v):
+    if v is None:
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return None if math.isnan(v) else float(v)
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return v
+
+
+def choropleth(collection: Mapping, view: pdk.ViewState, tooltip_html: str, layer_id: str,
+               selected: str | None = None) -> CompactDeck:
+    """An offline map: polygons filled with ``properties.fill`` ([r, g, b, a]), thin borders and a
+    thick one around the ``selected`` code, no basemap (``map_provider=None``: zero external
+    requests)."""
+    for feature in collection["features"]:
+        is_selected = feature["properties"].get("code") == selected
+        feature["properties"]["line"] = SELECTED_LINE_COLOR if is_selected else LINE_COLOR
+        feature["properties"]["line_width"] = 3 if is_selected else 0.6
+    layers = [pdk.Layer(
+        "GeoJsonLayer", data=collection, id=layer_id, pickable=True, stroked=True, filled=True,
+        get_fill_color="properties.fill", get_line_color="properties.line", get_line_width="properties.line_width",
+        line_width_units=pdk.types.String("pixels"), auto_highlight=True, highlight_color=[255, 255, 255, 90],
+    )]
+    return CompactDeck(
+        # map_provider=None and the default map_style: no basemap at all (map_style=None would make
+        # Streamlit fetch its default CARTO basemap from the internet)
+        layers=layers, initial_view_state=view, map_provider=None,
+        tooltip={"html": tooltip_html, "style": {"fontSize": "13px", "backgroundColor": "#1f2430", "color": "white"}},
+    )

@@ -1,0 +1,178 @@
+"""Municipal priority index: where should policy go first?
+
+    index_i = 100 x sum_c (w_c x s_ic) / sum_c w_c      (c over the components available for i)
+
+- s_ic: component c of municipality i scaled min-max to 0..1 over the municipalities in scope
+  (1 = worst). Incidence components use Empirical-Bayes smoothed rates per 100,000 so that
+  small municipalities do not top the list by chance; vulnerability components are the
+  indicators of ``core.vulnerability``.
+- w_c: the weights chosen by the user (any non-negative numbers; only their proportions matter).
+- contribution of c to i's index: 100 x w_c x s_ic / sum_c w_c (the contributions add up to the index).
+
+The components have fixed definitions: of the shared filters only the period and the
+department apply.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from core import indicators, vulnerability, warehouse
+from core.filters import Filters, filter_options
+
+LETHAL_TYPES = ("homicidio", "femicidio")
+VAW_TYPES = ("femicidio", "violencia_mujer", "violencia_intrafamiliar", "violacion", "agresion_sexual")
+PROPERTY_TYPES = ("extorsion", "robo", "hurto", "robo_vehiculo")
+TREND_YEARS = 2  # the last year of the period against the mean of the two years before it
+
+
+@dataclass(frozen=True)
+class Component:
+    key: str            # short id, also used in the URL
+    name: str
+    kind: str           # "incidencia" or "vulnerabilidad"
+    definition: str
+    default_weight: int  # on a 0-100 scale; only the proportions between weights matter
+
+
+INCIDENCE = (
+    Component("hom", "Tasa de homicidios", "incidencia",
+              "Víctimas de homicidio doloso y femicidio por 100.000 habitantes (tasa suavizada).", 25),
+    Component("vcm", "Tasa de violencia contra la mujer", "incidencia",
+              "Mujeres víctimas de femicidio, violencia contra la mujer, violencia intrafamiliar, violación y otras "
+              "agresiones sexuales por 100.000 mujeres (tasa suavizada).", 15),
+    Component("pat", "Tasa de delitos contra el patrimonio", "incidencia",
+              "Víctimas de extorsión, robo, hurto y robo de vehículos por 100.000 habitantes (tasa suavizada).", 10),
+    Component("ten", "Tendencia", "incidencia",
+              "Cambio de las víctimas de los tres delitos anteriores: ln((víctimas del último año + 1) ÷ "
+              "(promedio anual de los dos años anteriores + 1)); los años parciales se anualizan.", 10),
+)
+VULNERABILITY_SHARE = 40  # default weight shared equally by the vulnerability indicators
+
+
+def components() -> tuple[Component, ...]:
+    inds = vulnerability.catalog()
+    each = round(VULNERABILITY_SHARE / len(inds)) if inds else 0
+    vuln = tuple(Component(ind.code, ind.name, "vulnerabilidad",
+                           f"{ind.name} ({ind.unit}, {ind.year}; fuente: {ind.source}). "
+                           + ("Un valor alto indica más vulnerabilidad." if ind.higher_is_worse
+                              else "Un valor alto indica menos vulnerabilidad (se invierte)."), each)
+                 for ind in inds)
+    return INCIDENCE + vuln
+
+
+def default_weights() -> dict[str, float]:
+    return {c.key: c.default_weight for c in components()}
+
+
+@dataclass(frozen=True)
+class PriorityResult:
+    table: pd.DataFrame  # one row per municipality; see priority_index
+    components: tuple[Component, ...]
+    weights: dict[str, float]  # normalised to sum 1 over the components with a positive weight
+    notes: tuple[str, ...]
+
+
+def priority_index(f: Filters, weights: Mapping[str, float] | None = None) -> PriorityResult:
+    """The index for every municipality in scope.
+
+    Table columns: code, name, dept_code, department, population, for each component ``key``:
+    ``key`` (raw value), ``key_s`` (scaled 0..1) and ``key_pts`` (points contributed); then
+    index (0-100), rank (1 = highest priority), missing (components without data, comma list).
+    """
+    comps = components()
+    w = default_weights() if weights is None else {c.key: float(weights.get(c.key, 0.0)) for c in comps}
+    if any(v < 0 or not math.isfinite(v) for v in w.values()):
+        raise ValueError("los pesos deben ser números no negativos")
+    scope = Filters(year_from=f.year_from, year_to=f.year_to, dept_code=f.dept_code).resolved(filter_options())
+    return _priority(scope, tuple(w.items()))
+
+
+@warehouse.cached
+def _priority(f: Filters, weights: tuple[tuple[str, float], ...]) -> PriorityResult:
+    comps = components()
+    w = dict(weights)
+    raw, notes = component_values(f)
+    table = raw.copy()
+    total = sum(w.values())
+    if total <= 0:
+        raise ValueError("al menos un componente debe tener un peso mayor que cero")
+    points = pd.DataFrame(index=table.index)
+    weight_present = pd.Series(0.0, index=table.index)
+    for c in comps:
+        higher_is_worse = True
+        if c.kind == "vulnerabilidad":
+            higher_is_worse = next(i.higher_is_worse for i in vulnerability.catalog() if i.code == c.key)
+        scaled = vulnerability.minmax(table[c.key], higher_is_worse)
+        table[f"{c.key}_s"] = scaled
+        points[c.key] = w[c.key] * scaled
+        weight_present += np.where(scaled.notna(), w[c.key], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for c in comps:
+            table[f"{c.key}_pts"] = 100 * points[c.key] / weight_present.replace(0, np.nan)
+    table["index"] = table[[f"{c.key}_pts" for c in comps]].sum(axis=1, min_count=1)
+    table["rank"] = table["index"].rank(ascending=False, method="min").astype("Int64")
+    table["missing"] = [", ".join(c.name for c in comps if pd.isna(row[c.key]) and w[c.key] > 0)
+                        for _, row in table.iterrows()]
+    if (table["missing"] != "").any():
+        notes = notes + (f"{int((table['missing'] != '').sum())} municipio(s) no tienen dato de algún componente: "
+                         "su índice se calcula con los componentes disponibles (los pesos se reparten entre ellos).",)
+    constant = [c.name for c in comps if w[c.key] > 0 and table[c.key].nunique(dropna=True) <= 1]
+    if constant:
+        notes = notes + ("Sin variación entre municipios (no distinguen a ninguno): " + ", ".join(constant) + ".",)
+    normalised = {k: v / total for k, v in w.items() if v > 0}
+    return PriorityResult(table, comps, normalised, notes)
+
+
+@warehouse.cached
+def component_values(f: Filters) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Raw component values per municipality in scope (period and department of ``f``).
+
+    Columns: code, name, dept_code, department, population, hom, vcm, pat, ten, <indicators...>,
+    plus the counts behind each rate (hom_n, vcm_n, pat_n) and trend (ten_last, ten_prev).
+    """
+    base = Filters(year_from=f.year_from, year_to=f.year_to, dept_code=f.dept_code).resolved(filter_options())
+    notes: list[str] = []
+    total = indicators.by_municipality(base)
+    table = total[["code", "name", "dept_code", "department", "population"]].copy()
+    for key, filt in (("hom", replace(base, crime_types=LETHAL_TYPES)),
+                      ("vcm", replace(base, crime_types=VAW_TYPES, sexes=("M",))),
+                      ("pat", replace(base, crime_types=PROPERTY_TYPES))):
+        df = indicators.by_municipality(filt)
+        table[key] = df["rate_eb"].to_numpy()
+        table[f"{key}_n"] = df["n"].to_numpy()
+        note = indicators.person_years(filt).note
+        if note:
+            notes.append(f"{dict((c.key, c.name) for c in INCIDENCE)[key]}: {note}")
+    last, prev = trend_counts(base)
+    table["ten_last"], table["ten_prev"] = last, prev
+    table["ten"] = np.log((last + 1) / (prev + 1)) if prev is not None else np.nan
+    if prev is None:
+        notes.append("Tendencia: no hay años anteriores al último año del periodo en los datos; el componente no se usa.")
+    vul = vulnerability.values(f.dept_code)
+    codes = [i.code for i in vulnerability.catalog()]
+    table = table.merge(vul[["code", *codes]], on="code", how="left")
+    return table, tuple(notes)
+
+
+def trend_counts(f: Filters) -> tuple[np.ndarray, np.ndarray | None]:
+    """Annualised victims of the index crimes per municipality in the last year of the period
+    and their mean over the TREND_YEARS years before it (None if no earlier year has data)."""
+    opts = filter_options()
+    types = tuple(dict.fromkeys(LETHAL_TYPES + VAW_TYPES + PROPERTY_TYPES))
+    last_year = f.year_to
+
+    def annual(year: int) -> np.ndarray:
+        df = indicators.by_municipality(replace(f, year_from=year, year_to=year, crime_types=types))
+        return df["n"].to_numpy(dtype="float64") / indicators.year_coverage(year)
+
+    last = annual(last_year)
+    earlier = [y for y in range(last_year - TREND_YEARS, last_year)
+               if y >= opts.min_year and indicators.year_coverage(y) > 0]
+    if not earlier:
+        return last, None
+    return last, np.mean([annual(y) for y in earlier], axis=0)

@@ -1,0 +1,290 @@
+"""Mapa nacional: incidence, vulnerability and priority classes of every municipality."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core import classify, export, fmt, geo, indicators, priority, viewstate, vulnerability, warehouse
+from core.viewstate import Control
+from pages._common import page_filters
+
+f, opts = page_filters()
+meta = warehouse.meta()
+state = st.session_state
+
+VIEWS = {"incidencia": "Incidencia delictiva", "vulnerabilidad": "Vulnerabilidad", "prioridad": "Índice de prioridad"}
+LEVELS = {"municipio": "Municipios", "departamento": "Departamentos"}
+MEASURES = {"n": "Víctimas", "tasa": "Tasa por 100.000 hab.", "eb": "Tasa suavizada (Bayes empírico)"}
+COMPONENTS = priority.components()
+INDICATORS = {vulnerability.COMPOSITE: vulnerability.COMPOSITE_NAME} | {
+    i.code: f"{i.name} ({i.unit}, {i.year})" for i in vulnerability.catalog()}
+munis_in_scope = geo.shapes("municipio")
+if f.dept_code:
+    munis_in_scope = munis_in_scope[munis_in_scope["dept_code"] == f.dept_code]
+muni_names = dict(zip(munis_in_scope["code"], munis_in_scope["name"]))
+muni_labels = {c: f"{n} ({opts.departments.get(d, d)})"  # names repeat across departments
+               for c, n, d in zip(munis_in_scope["code"], munis_in_scope["name"], munis_in_scope["dept_code"])}
+
+
+def _weight(text: str) -> int | None:
+    try:
+        value = int(float(text))
+    except ValueError:
+        return None
+    return value if 0 <= value <= 100 else None
+
+
+CONTROLS = [
+    Control("mapa_vista", "vista", "incidencia", list(VIEWS)),
+    Control("mapa_nivel", "nivel", "municipio", list(LEVELS)),
+    Control("mapa_medida", "medida", "tasa", list(MEASURES)),
+    Control("mapa_indicador", "indicador", vulnerability.COMPOSITE, list(INDICATORS)),
+    Control("mapa_metodo", "metodo", "cuantiles", list(classify.METHODS)),
+    Control("mapa_clases", "clases", 3, [3, 5]),
+    Control("mapa_muni", "muni", "", [""] + list(muni_names)),
+] + [Control(f"mapa_w_{c.key}", f"p_{c.key}", c.default_weight, parse=_weight) for c in COMPONENTS]
+viewstate.restore(state, st.query_params, "mapa", CONTROLS)
+if state["mapa_muni"] not in muni_names:
+    state["mapa_muni"] = ""  # the department filter changed and left the selection out of scope
+
+
+def _on_map_click() -> None:
+    """A click on the map selects a municipality, or zooms into a department."""
+    selection = state.get("mapa_deck", {}).get("selection", {})
+    objects = selection.get("objects", {}) if selection else {}
+    for layer, items in objects.items():
+        if not items:
+            continue
+        code = items[0].get("properties", {}).get("code")
+        if layer == "municipios" and code in muni_names:
+            state["mapa_muni"] = code
+        elif layer == "departamentos" and code in opts.departments:
+            state["f_dept"] = code
+            state["mapa_nivel"] = "municipio"
+
+
+st.title("Mapa nacional")
+st.caption(f.describe(opts))
+
+# ---- Controls -----------------------------------------------------------------------------
+c1, c2, c3, c4, c5 = st.columns([1.1, 1.4, 1.3, 1.4, 0.7])
+view = c1.selectbox("Vista", list(VIEWS), key="mapa_vista", format_func=VIEWS.get)
+level = "municipio"
+if view == "incidencia":
+    if f.dept_code:
+        state["mapa_nivel"] = "municipio"
+    level = c2.selectbox("Nivel", list(LEVELS), key="mapa_nivel", format_func=LEVELS.get,
+                         disabled=bool(f.dept_code),
+                         help="Con un departamento elegido en los filtros se muestran sus municipios.")
+    measure = c3.selectbox("Medida", list(MEASURES), key="mapa_medida", format_func=MEASURES.get,
+                           help=indicators.DEFINITIONS["Tasa suavizada (Bayes empírico)"])
+elif view == "vulnerabilidad":
+    indicator = c2.selectbox("Indicador", list(INDICATORS), key="mapa_indicador", format_func=INDICATORS.get)
+method = c4.selectbox("Clasificación", list(classify.METHODS), key="mapa_metodo", format_func=classify.METHODS.get)
+k = c5.radio("Clases", [3, 5], key="mapa_clases", horizontal=True)
+
+weights = {c.key: state[f"mapa_w_{c.key}"] for c in COMPONENTS}
+if view == "prioridad":
+    with st.expander("Pesos del índice de prioridad", icon=":material/tune:"):
+        st.caption("Cada peso va de 0 a 100; solo cuenta la proporción entre ellos (se muestran normalizados).")
+        left, right = st.columns(2)
+        left.markdown("**Incidencia**")
+        right.markdown("**Vulnerabilidad**")
+        for c in COMPONENTS:
+            (left if c.kind == "incidencia" else right).slider(c.name, 0, 100, key=f"mapa_w_{c.key}", help=c.definition)
+
+        def _reset_weights() -> None:
+            for comp in COMPONENTS:
+                state[f"mapa_w_{comp.key}"] = comp.default_weight
+
+        weights = {c.key: state[f"mapa_w_{c.key}"] for c in COMPONENTS}
+        total = sum(weights.values())
+        if total:
+            st.caption("Pesos efectivos: " + ", ".join(
+                f"{c.name} {fmt.percent(weights[c.key] / total * 100, 0)}" for c in COMPONENTS if weights[c.key]))
+        st.button("Restablecer pesos", on_click=_reset_weights)
+
+# ---- Data for the chosen view -------------------------------------------------------------
+notes: list[str] = []
+if view == "incidencia":
+    data = (indicators.by_department(f) if level == "departamento" else indicators.by_municipality(f)).copy()
+    column = {"n": "n", "tasa": "rate", "eb": "rate_eb"}[measure]
+    data["value"] = data[column]
+    value_name = MEASURES[measure]
+    value_fmt = fmt.integer if measure == "n" else fmt.decimal
+    den = indicators.person_years(f)
+    if den.note and measure != "n":
+        notes.append(den.note)
+    palette = "incidencia"
+elif view == "vulnerabilidad":
+    data = vulnerability.composite(f.dept_code).copy()
+    data["value"] = data[indicator]
+    value_name = INDICATORS[indicator]
+    value_fmt = fmt.decimal
+    palette = "vulnerabilidad"
+else:
+    if sum(weights.values()) <= 0:
+        st.warning("Todos los pesos están en cero: se usan los pesos por defecto.")
+        weights = priority.default_weights()
+    result = priority.priority_index(f, weights)
+    data = result.table.copy()
+    data["value"] = data["index"]
+    value_name = "Índice de prioridad (0-100)"
+    value_fmt = fmt.decimal
+    notes.extend(result.notes)
+    palette = "prioridad"
+
+classes = classify.classify(data["value"], method, k, palette)
+data["class"] = classes.labels
+data["position"] = data["value"].rank(ascending=False, method="min").astype("Int64")
+if classes.note:
+    notes.append(classes.note)
+
+# ---- Map and legend -----------------------------------------------------------------------
+layer_id = "departamentos" if level == "departamento" else "municipios"
+selected = state["mapa_muni"] if level == "municipio" else None
+props = data.assign(
+    value_label=[value_fmt(v) for v in data["value"]],
+    position_label=[f"{int(p)} de {data['value'].notna().sum()}" if pd.notna(p) else "—" for p in data["position"]],
+    fill=[classify.hex_to_rgba(classes.color_of(c)) for c in data["class"]],
+    department=data["department"] if "department" in data else meta.get("country_name", ""),
+)
+collection = geo.feature_collection(level, props, ["code", "name", "department", "value_label", "class",
+                                                   "position_label", "fill"])
+box = geo.bounds("municipio", muni_names) if f.dept_code else geo.bounds(level)
+tooltip = ("<b>{name}</b><br/>{department}<br/>" + value_name + ": <b>{value_label}</b><br/>"
+           "Clase: {class}<br/>Puesto: {position_label}")
+deck = geo.choropleth(collection, geo.view_state(box), tooltip, layer_id, selected=selected)
+
+map_col, legend_col = st.columns([2.6, 1.4])
+with map_col:
+    st.pydeck_chart(deck, on_select=_on_map_click, selection_mode="single-object", key="mapa_deck",
+                    height=geo.MAP_HEIGHT)
+    st.caption("Pase el cursor sobre un territorio para ver su valor; haga clic en un municipio para ver su "
+               "detalle" + (" o en un departamento para ver sus municipios." if level == "departamento" else "."))
+with legend_col:
+    st.markdown(f"**{value_name}**")
+    legend = classes.legend.copy()
+    legend["Rango"] = [classify.range_text(lo, up, value_fmt) for lo, up in zip(legend["lower"], legend["upper"])]
+    legend = legend.rename(columns={"label": "Clase", "count": "N.º"})
+    colors = legend.pop("color")
+    styled = legend[["Clase", "Rango", "N.º"]].style.apply(
+        lambda col: [f"background-color: {c}; color: #111" for c in colors], subset=["Clase"])
+    st.dataframe(styled, hide_index=True, width="stretch")
+    st.caption(f"{classify.METHODS[method]}. N.º = número de {LEVELS[level].lower()} en la clase.")
+    for note in notes:
+        st.info(note)
+    if view != "incidencia":
+        st.caption("Esta vista usa definiciones fijas: de los filtros solo se aplican el periodo y el departamento.")
+
+# ---- Selected municipality ----------------------------------------------------------------
+if level == "municipio":
+    st.selectbox("Municipio seleccionado", [""] + sorted(muni_labels, key=muni_labels.get), key="mapa_muni",
+                 format_func=lambda c: muni_labels.get(c, "Ninguno (haga clic en el mapa o elija aquí)"))
+    code = state["mapa_muni"]
+    if code:
+        row = props.loc[props["code"] == code].iloc[0]
+        st.subheader(f"{row['name']} ({row['department']})")
+        a, b, c, d = st.columns(4)
+        a.metric(value_name, value_fmt(row["value"]))
+        b.metric("Clase", row["class"])
+        c.metric("Puesto", row["position_label"])
+        if view == "incidencia":
+            d.metric("Víctimas", fmt.integer(row["n"]),
+                     help=f"Personas-año: {fmt.integer(row['population'])}; tasa cruda {fmt.decimal(row['rate'])}, "
+                          f"suavizada {fmt.decimal(row['rate_eb'])}.")
+        elif view == "vulnerabilidad":
+            detail = pd.DataFrame([
+                (i.name, i.unit, i.year, row[i.code], data[i.code].mean()) for i in vulnerability.catalog()
+            ], columns=["Indicador", "Unidad", "Año", "Municipio", "Promedio de los municipios mostrados"])
+            st.dataframe(detail, hide_index=True, width="stretch",
+                         column_config={"Municipio": st.column_config.NumberColumn(format="%.1f"),
+                                        "Promedio de los municipios mostrados": st.column_config.NumberColumn(format="%.1f")})
+        else:
+            contrib = pd.DataFrame([
+                (comp.name, comp.kind.capitalize(), row[comp.key], row[f"{comp.key}_s"], row[f"{comp.key}_pts"],
+                 result.weights.get(comp.key, 0.0) * 100)
+                for comp in COMPONENTS
+            ], columns=["Componente", "Tipo", "Valor", "Normalizado (0-1)", "Puntos del índice", "Peso %"])
+            chart = alt.Chart(contrib.dropna(subset=["Puntos del índice"])).mark_bar().encode(
+                x=alt.X("Puntos del índice:Q", title="Puntos que aporta al índice"),
+                y=alt.Y("Componente:N", sort="-x", title=None),
+                color=alt.Color("Tipo:N", title="Tipo", scale=alt.Scale(range=["#e34a33", "#756bb1"])),
+                tooltip=["Componente", alt.Tooltip("Valor:Q", format=",.2f"),
+                         alt.Tooltip("Normalizado (0-1):Q", format=".2f"),
+                         alt.Tooltip("Puntos del índice:Q", format=".1f"), alt.Tooltip("Peso %:Q", format=".0f")],
+            ).properties(height=30 * len(contrib) + 40,
+                         title=f"Aporte de cada componente al índice ({fmt.decimal(row['value'])} puntos)")
+            st.altair_chart(chart, width="stretch")
+            st.dataframe(contrib, hide_index=True, width="stretch", column_config={
+                "Valor": st.column_config.NumberColumn(format="%.2f"),
+                "Normalizado (0-1)": st.column_config.NumberColumn(format="%.2f"),
+                "Puntos del índice": st.column_config.NumberColumn(format="%.1f"),
+                "Peso %": st.column_config.NumberColumn(format="%.0f")})
+
+# ---- Table and downloads ------------------------------------------------------------------
+st.subheader("Tabla" + (" de departamentos" if level == "departamento" else " de municipios"))
+table = data.sort_values(["position", "code"], na_position="last")
+columns = {"position": "Puesto", "code": "Código", "name": "Municipio" if level == "municipio" else "Departamento"}
+if level == "municipio":
+    columns["department"] = "Departamento"
+if view == "incidencia":  # the measure is one of these columns
+    columns |= {"n": MEASURES["n"], "population": "Personas-año", "rate": MEASURES["tasa"], "rate_eb": MEASURES["eb"],
+                "class": "Clase"}
+else:
+    columns |= {"value": value_name, "class": "Clase"}
+if view == "vulnerabilidad":
+    columns |= {i.code: f"{i.name} ({i.unit})" for i in vulnerability.catalog() if i.code != indicator}
+elif view == "prioridad":
+    columns |= {f"{c.key}_pts": f"Puntos: {c.name}" for c in COMPONENTS} | {"missing": "Componentes sin dato"}
+out = table[list(dict.fromkeys(columns))].rename(columns=columns)
+st.dataframe(out, hide_index=True, width="stretch", height=420, column_config={
+    name: st.column_config.NumberColumn(format="%.1f") for name in out.columns
+    if name not in ("Puesto", "Víctimas", "Personas-año") and pd.api.types.is_float_dtype(out[name])
+} | {"Víctimas": st.column_config.NumberColumn(format="localized"),
+     "Personas-año": st.column_config.NumberColumn(format="localized")})
+
+download_notes = [
+    f"Atalaya · {meta.get('country_name', '')} · {f.describe(opts)}",
+    f"Vista: {VIEWS[view]} · medida: {value_name}",
+    f"Clasificación: {classify.METHODS[method]}, {k} clases: " + "; ".join(
+        f"{r.label} {classify.range_text(r.lower, r.upper, value_fmt)} ({r.count})" for r in classes.legend.itertuples()),
+    *notes,
+    *(f"{term}: {text}" for term, text in indicators.DEFINITIONS.items()),
+]
+if meta.get("synthetic") == "true":
+    download_notes.insert(0, "DATOS SINTÉTICOS DE DEMOSTRACIÓN: no representan la situación real.")
+d1, d2, _ = st.columns([1, 1, 3])
+stem = f"atalaya_mapa_{view}_{level}_{f.year_from}-{f.year_to}"
+d1.download_button("Descargar CSV", export.csv_bytes(out), file_name=f"{stem}.csv", mime="text/csv",
+                   icon=":material/download:")
+d2.download_button("Descargar Excel", export.xlsx_bytes(out, "Mapa", download_notes), file_name=f"{stem}.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:")
+
+# ---- Methodology --------------------------------------------------------------------------
+with st.expander("Metodología", icon=":material/functions:"):
+    st.markdown(
+        "**Tasa por 100.000 habitantes.** Víctimas ÷ personas-año × 100.000, con la población del mismo sexo y "
+        "grupo de edad que el filtro (o la total, si no hay desagregación, y se indica).\n\n"
+        "**Tasa suavizada (Bayes empírico).** Acerca la tasa de cada territorio a la media del conjunto mostrado, "
+        "más cuanto menor es su población, para que los municipios pequeños no aparezcan arriba o abajo por azar. "
+        "Con $r_i = n_i/P_i$, $b = \\sum n / \\sum P$, $s^2 = \\sum P_i (r_i-b)^2 / \\sum P$ y "
+        "$a = \\max(0,\\ s^2 - b/\\bar P)$: tasa suavizada $= b + C_i (r_i - b)$ con $C_i = a / (a + b/P_i)$ "
+        "(Marshall, 1991).\n\n"
+        f"**Clases.** {classify.METHODS[method]}, {k} clases calculadas sobre los territorios mostrados; "
+        "los territorios sin dato (sin población o sin indicador) quedan en «Sin dato».\n\n"
+        f"**Vulnerabilidad.** {vulnerability.DEFINITION}\n\n"
+        "**Índice de prioridad.** $\\text{índice}_i = 100 \\times \\sum_c w_c\\, s_{ic} / \\sum_c w_c$, donde "
+        "$s_{ic}$ es el componente $c$ del municipio $i$ escalado de 0 a 1 (mín.–máx. entre los municipios "
+        "mostrados; 1 = peor) y $w_c$ su peso. Si a un municipio le falta un componente, la suma se hace sobre los "
+        "que tiene. El aporte de cada componente es $100\\, w_c s_{ic} / \\sum_c w_c$ y los aportes suman el índice."
+    )
+    st.dataframe(pd.DataFrame([(c.name, c.kind.capitalize(), c.definition, c.default_weight,
+                                state[f"mapa_w_{c.key}"]) for c in COMPONENTS],
+                              columns=["Componente", "Tipo", "Definición", "Peso por defecto", "Peso actual"]),
+                 hide_index=True, width="stretch")
+
+# ---- Shareable URL ------------------------------------------------------------------------
+viewstate.save(state, "mapa", CONTROLS)
+viewstate.sync_url(st.query_params, viewstate.to_params(state, CONTROLS), CONTROLS)

@@ -1,0 +1,91 @@
+"""High/medium/low classes: quantiles, Fisher-Jenks, mean +- sd, missing values, ties."""
+import warnings
+
+import mapclassify
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import classify
+from core.classify import NO_DATA, fisher_jenks
+
+
+def test_quantiles_put_a_third_in_each_class():
+    c = classify.classify(pd.Series(range(1, 10), dtype=float), "cuantiles", 3)
+    assert list(c.labels) == ["Baja"] * 3 + ["Media"] * 3 + ["Alta"] * 3
+    assert list(c.legend["count"]) == [3, 3, 3]
+    assert c.legend["upper"].iloc[-1] == 9
+    assert c.legend["lower"].iloc[0] is None or pd.isna(c.legend["lower"].iloc[0])
+    assert c.legend["lower"].iloc[1] == pytest.approx(1 + 8 / 3)  # numpy's 33.3 % quantile of 1..9
+
+
+def test_natural_breaks_find_separated_groups():
+    values = pd.Series([1, 2, 3, 50, 51, 52, 100, 101], dtype=float)
+    c = classify.classify(values, "jenks", 3)
+    assert list(c.legend["upper"]) == [3, 52, 101]
+    assert list(c.labels) == ["Baja"] * 3 + ["Media"] * 3 + ["Alta"] * 2
+
+
+def test_mean_sd_bounds():
+    values = pd.Series([0, 1, 2, 3, 4, 5, 6, 7, 8, 30], dtype=float)
+    mean, sd = values.mean(), values.std(ddof=0)
+    c = classify.classify(values, "media_de", 3)
+    assert list(c.legend["upper"][:2]) == pytest.approx([mean - sd, mean + sd])
+    expected = ["Baja" if v <= mean - sd else "Media" if v <= mean + sd else "Alta" for v in values]
+    assert list(c.labels) == expected
+    five = classify.classify(values, "media_de", 5)
+    assert len(five.legend) == 5 and five.legend["count"].sum() == len(values)
+    assert five.labels.iloc[-1] == "Muy alta"  # 30 is more than 2 sd above the mean
+
+
+def test_missing_values_have_no_class():
+    values = pd.Series([5.0, None, 1.0, 9.0, np.nan, 3.0], index=list("abcdef"))
+    c = classify.classify(values, "cuantiles", 3)
+    assert c.labels["b"] == NO_DATA and c.labels["e"] == NO_DATA
+    assert c.rank["b"] == -1
+    assert c.legend.iloc[-1]["label"] == NO_DATA and c.legend.iloc[-1]["count"] == 2
+    assert c.legend["count"].sum() == 6
+    assert c.color_of(NO_DATA) == classify.NO_DATA_COLOR
+
+
+def test_ties_and_constant_values_form_fewer_classes_and_say_so():
+    few = classify.classify(pd.Series([0.0] * 8 + [1.0, 5.0]), "cuantiles", 5)
+    assert few.note == "Solo hay 3 valor(es) distinto(s): se forman 3 clase(s) en lugar de 5."
+    assert few.legend["count"].sum() == 10
+    assert list(few.legend["label"]) == ["Muy baja", "Media", "Muy alta"]  # both ends kept
+    ties = classify.classify(pd.Series([0.0] * 12 + [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), "cuantiles", 5)
+    assert ties.note and "comparten el mismo valor" in ties.note
+    assert (ties.labels.iloc[:12] == ties.labels.iloc[0]).all() and ties.legend["count"].sum() == 18
+    constant = classify.classify(pd.Series([4.0, 4.0, 4.0]), "jenks", 3)
+    assert set(constant.labels) == {"Baja"} and len(constant.legend) == 1 and constant.note
+    empty = classify.classify(pd.Series([np.nan, np.nan]), "cuantiles", 3)
+    assert set(empty.labels) == {NO_DATA}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fisher_jenks_matches_mapclassify(seed):
+    rng = np.random.default_rng(seed)
+    y = np.round(rng.lognormal(3, 1, int(rng.integers(20, 150))), int(rng.integers(0, 3)))
+    k = int(rng.choice([3, 5]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = mapclassify.FisherJenks(y, k=k).bins
+    assert fisher_jenks(y, k) == pytest.approx(expected)
+
+
+def test_colors_follow_the_class_order():
+    c = classify.classify(pd.Series(range(10), dtype=float), "cuantiles", 5, palette="prioridad")
+    assert list(c.legend["color"]) == classify.PALETTES["prioridad"][5]
+    assert classify.hex_to_rgba("#ff0080", 200) == [255, 0, 128, 200]
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="método"):
+        classify.classify(pd.Series([1.0]), "kmeans", 3)
+    with pytest.raises(ValueError, match="clases"):
+        classify.classify(pd.Series([1.0]), "cuantiles", 4)
+
+
+def test_range_text():
+    assert classify.range_text(None, 12.5, lambda x: f"{x:.1f}") == "hasta 12.5"
+    assert classify.range_text(12.5, 30, lambda x: f"{x:.1f}") == "más de 12.5 a 30.0"

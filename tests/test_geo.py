@@ -1,0 +1,70 @@
+"""Map building blocks: features, view, offline compact deck; page state in the URL; downloads."""
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from core import export, geo, viewstate
+from core.viewstate import Control
+from tests import fixture_warehouse
+
+
+@pytest.fixture()
+def fixture(tmp_path, use_warehouse):
+    return use_warehouse(fixture_warehouse.build(tmp_path / "w.duckdb"))
+
+
+def test_feature_collection_and_offline_compact_deck(fixture):
+    values = pd.DataFrame({"code": ["0201", "0101", "9999"], "name": ["Gamma", "Alfa", "?"],
+                           "value": [1.5, float("nan"), 3.0], "fill": [[1, 2, 3, 4]] * 3})
+    fc = geo.feature_collection("municipio", values, ["code", "name", "value", "fill"])
+    assert [f["properties"]["code"] for f in fc["features"]] == ["0201", "0101"]  # unknown code skipped
+    assert fc["features"][1]["properties"]["value"] is None                     # NaN -> null
+    deck = geo.choropleth(fc, geo.view_state(geo.bounds("municipio")), "{name}", "municipios", selected="0101")
+    text = deck.to_json()
+    assert "\n" not in text and ", " not in text                                # compact
+    spec = json.loads(text)
+    assert spec["mapStyle"] == "__MAP_STYLE__" and "mapProvider" not in spec     # no basemap
+    assert "http" not in text
+    layer = spec["layers"][0]
+    assert layer["id"] == "municipios" and layer["lineWidthUnits"] == "pixels" and layer["pickable"]
+    widths = {f["properties"]["code"]: f["properties"]["line_width"] for f in layer["data"]["features"]}
+    assert widths["0101"] > widths["0201"]                                       # selection outlined
+
+
+def test_bounds_and_view_state(fixture):
+    assert geo.bounds("municipio") == (0.0, 0.0, 1.0, 1.0)
+    assert geo.bounds("municipio", ["nope"]) is None
+    view = geo.view_state((-92.0, 13.7, -88.2, 17.8))
+    assert (view.longitude, view.latitude) == (-90.1, 15.75)
+    assert 5.5 < view.zoom < 7.5  # Guatemala fills a ~760 x 560 px map
+    assert geo.view_state((-90.0, 14.0, -89.9, 14.1)).zoom > view.zoom + 4
+
+
+CONTROLS = [Control("v", "vista", "a", ["a", "b"]), Control("k", "clases", 3, [3, 5]),
+            Control("w", "peso", 10, parse=lambda t: int(t) if t.isdigit() else None)]
+
+
+def test_view_state_restores_from_url_then_saved_copy_then_default():
+    state = {}
+    viewstate.restore(state, {"vista": "b", "clases": "5", "peso": "x"}, "p", CONTROLS)
+    assert state == {"v": "b", "k": 5, "w": 10}  # invalid weight ignored
+    assert viewstate.to_params(state, CONTROLS) == {"vista": "b", "clases": "5"}
+    viewstate.save(state, "p", CONTROLS)
+    # the user leaves the page: Streamlit forgets the widgets; the saved copy brings them back
+    state = {"_saved_p": state["_saved_p"]}
+    viewstate.restore(state, {"vista": "hostil'; DROP TABLE x"}, "p", CONTROLS)
+    assert state["v"] == "b" and state["k"] == 5
+    url = {"vista": "b", "peso": "7", "otro": "1"}
+    viewstate.sync_url(url, {"clases": "5"}, CONTROLS)
+    assert url == {"clases": "5", "otro": "1"}
+
+
+def test_downloads_keep_accents_and_notes():
+    df = pd.DataFrame({"Municipio": ["Sololá", "Petén"], "Tasa": [1.5, 2.25]})
+    csv = export.csv_bytes(df)
+    assert csv.startswith(b"\xef\xbb\xbf") and "Sololá".encode() in csv
+    back = pd.read_excel(io.BytesIO(export.xlsx_bytes(df, "Mapa", ["Filtros: 2020"])), sheet_name=None)
+    assert list(back) == ["Mapa", "Notas"]
+    assert back["Mapa"].equals(df) and back["Notas"]["Notas"].tolist() == ["Filtros: 2020"]
