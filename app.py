@@ -1,14 +1,18 @@
 """Atalaya: entry point of the dashboard. Page config, data banner, shared filters, navigation."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import streamlit as st
 
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:  # pages import pages/_common.py and core/ wherever the app is started from
+    sys.path.insert(0, str(ROOT))
+
 from core import warehouse
 from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, Filters, filter_options
 
-ROOT = Path(__file__).resolve().parent
 st.set_page_config(
     page_title="Atalaya · Observatorio de seguridad ciudadana",
     page_icon=str(ROOT / "data" / "icon.png"),  # a local file: a :material/ icon is fetched from Google
@@ -88,6 +92,7 @@ def main() -> None:
     pages = [
         st.Page(PAGES_DIR / "resumen.py", title="Resumen", icon=":material/dashboard:", default=True),
         st.Page(PAGES_DIR / "mapa.py", title="Mapa nacional", icon=":material/map:"),
+        st.Page(PAGES_DIR / "municipio.py", title="Municipio", icon=":material/location_city:"),
     ]
     st.navigation(pages).run()
 

@@ -116,7 +116,7 @@ def _json_value(v):
 
 
 def choropleth(collection: Mapping, view: pdk.ViewState, tooltip_html: str, layer_id: str,
-               selected: str | None = None) -> CompactDeck:
+               selected: str | None = None, extra_layers: Sequence[pdk.Layer] = ()) -> CompactDeck:
     """An offline map: polygons filled with ``properties.fill`` ([r, g, b, a]), thin borders and a
     thick one around the ``selected`` code, no basemap (``map_provider=None``: zero external
     requests)."""
@@ -128,10 +128,23 @@ def choropleth(collection: Mapping, view: pdk.ViewState, tooltip_html: str, laye
         "GeoJsonLayer", data=collection, id=layer_id, pickable=True, stroked=True, filled=True,
         get_fill_color="properties.fill", get_line_color="properties.line", get_line_width="properties.line_width",
         line_width_units=pdk.types.String("pixels"), auto_highlight=True, highlight_color=[255, 255, 255, 90],
-    )]
+    ), *extra_layers]
     return CompactDeck(
         # map_provider=None and the default map_style: no basemap at all (map_style=None would make
         # Streamlit fetch its default CARTO basemap from the internet)
         layers=layers, initial_view_state=view, map_provider=None,
         tooltip={"html": tooltip_html, "style": {"fontSize": "13px", "backgroundColor": "#1f2430", "color": "white"}},
     )
+
+
+def cells_layer(cells: pd.DataFrame, layer_id: str, cell_deg: float) -> pdk.Layer:
+    """Circles at the centres of aggregation cells (columns lon, lat, n, label), area proportional
+    to the count, the largest about as wide as a cell. Never used for single records."""
+    data = cells.copy()
+    largest = max(float(data["n"].max()), 1.0) if len(data) else 1.0
+    half_cell_m = cell_deg * 111_320 / 2
+    data["radius"] = np.sqrt(data["n"] / largest) * half_cell_m
+    return pdk.Layer("ScatterplotLayer", data=data[["lon", "lat", "n", "radius", "name", "value_label"]],
+                     id=layer_id, get_position="[lon, lat]", get_radius="radius", radius_units=pdk.types.String("meters"),
+                     radius_min_pixels=2, get_fill_color=[33, 33, 33, 150], get_line_color=[255, 255, 255, 200],
+                     stroked=True, line_width_min_pixels=1, pickable=True)

@@ -17,3 +17,26 @@ def page_filters() -> tuple[Filters, FilterOptions]:
         st.rerun()
     opts = filter_options()
     return st.session_state["filters"].resolved(opts), opts
+
+
+def download_buttons(df, stem: str, notes: list[str], sheet: str = "Datos") -> None:
+    """CSV and Excel downloads of a table, side by side; the Excel file carries the notes."""
+    from core import export
+
+    left, right, _ = st.columns([1, 1, 3])
+    left.download_button("Descargar CSV", export.csv_bytes(df), file_name=f"{stem}.csv", mime="text/csv",
+                         icon=":material/download:", key=f"csv_{stem}")
+    right.download_button("Descargar Excel", export.xlsx_bytes(df, sheet, notes), file_name=f"{stem}.xlsx",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          icon=":material/download:", key=f"xlsx_{stem}")
+
+
+def notes_for_download(meta: dict, description: str, *extra: str) -> list[str]:
+    """What a downloaded table is: country, filters, caveats and the definitions."""
+    from core import indicators
+
+    notes = [f"Atalaya · {meta.get('country_name', '')} · {description}", *extra,
+             *(f"{term}: {text}" for term, text in indicators.DEFINITIONS.items())]
+    if meta.get("synthetic") == "true":
+        notes.insert(0, "DATOS SINTÉTICOS DE DEMOSTRACIÓN: no representan la situación real.")
+    return notes

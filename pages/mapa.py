@@ -1,13 +1,15 @@
 """Mapa nacional: incidence, vulnerability and priority classes of every municipality."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import classify, export, fmt, geo, indicators, priority, viewstate, vulnerability, warehouse
+from core import classify, fmt, geo, indicators, priority, viewstate, vulnerability, warehouse
 from core.viewstate import Control
-from pages._common import page_filters
+from pages._common import download_buttons, notes_for_download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -186,6 +188,8 @@ if level == "municipio":
     if code:
         row = props.loc[props["code"] == code].iloc[0]
         st.subheader(f"{row['name']} ({row['department']})")
+        st.page_link(str(Path(__file__).resolve().parent / "municipio.py"), label="Ver el municipio en detalle, hasta sus aldeas",
+                     icon=":material/arrow_forward:", query_params={"muni": code})
         a, b, c, d = st.columns(4)
         a.metric(value_name, value_fmt(row["value"]))
         b.metric("Clase", row["class"])
@@ -245,22 +249,11 @@ st.dataframe(out, hide_index=True, width="stretch", height=420, column_config={
 } | {"Víctimas": st.column_config.NumberColumn(format="localized"),
      "Personas-año": st.column_config.NumberColumn(format="localized")})
 
-download_notes = [
-    f"Atalaya · {meta.get('country_name', '')} · {f.describe(opts)}",
-    f"Vista: {VIEWS[view]} · medida: {value_name}",
+download_buttons(out, f"atalaya_mapa_{view}_{level}_{f.year_from}-{f.year_to}", notes_for_download(
+    meta, f.describe(opts), f"Vista: {VIEWS[view]} · medida: {value_name}",
     f"Clasificación: {classify.METHODS[method]}, {k} clases: " + "; ".join(
         f"{r.label} {classify.range_text(r.lower, r.upper, value_fmt)} ({r.count})" for r in classes.legend.itertuples()),
-    *notes,
-    *(f"{term}: {text}" for term, text in indicators.DEFINITIONS.items()),
-]
-if meta.get("synthetic") == "true":
-    download_notes.insert(0, "DATOS SINTÉTICOS DE DEMOSTRACIÓN: no representan la situación real.")
-d1, d2, _ = st.columns([1, 1, 3])
-stem = f"atalaya_mapa_{view}_{level}_{f.year_from}-{f.year_to}"
-d1.download_button("Descargar CSV", export.csv_bytes(out), file_name=f"{stem}.csv", mime="text/csv",
-                   icon=":material/download:")
-d2.download_button("Descargar Excel", export.xlsx_bytes(out, "Mapa", download_notes), file_name=f"{stem}.xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:")
+    *notes), sheet="Mapa")
 
 # ---- Methodology --------------------------------------------------------------------------
 with st.expander("Metodología", icon=":material/functions:"):

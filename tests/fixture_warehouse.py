@@ -15,7 +15,7 @@ SQUARE = '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}'
 
 def build(path: Path, *, split_population: bool = True, period_end: str = "2021-12-31",
           synthetic: bool = False) -> Path:
-    """Two departments, three municipalities, years 2020-2021.
+    """Two departments, three municipalities (Alfa with two aldeas), years 2020-2021.
 
     Population per municipality and year: 0101 -> 100,000; 0102 -> 50,000; 0201 -> 10,000,
     split 50/50 by sex and equally over the six age groups when ``split_population``.
@@ -30,6 +30,8 @@ def build(path: Path, *, split_population: bool = True, period_end: str = "2021-
             ("0101", "municipio", "Alfa", "01", "01"),
             ("0102", "municipio", "Beta", "01", "01"),
             ("0201", "municipio", "Gamma", "02", "02"),
+            ("010101", "aldea", "Aldea Uno", "0101", "01"),
+            ("010102", "aldea", "Aldea Dos", "0101", "01"),
         ], columns=["code", "level", "name", "parent_code", "dept_code"])
         territory["centroid_lon"], territory["centroid_lat"], territory["area_km2"] = 0.5, 0.5, 100.0
         territory["geojson"] = SQUARE
@@ -44,6 +46,8 @@ def build(path: Path, *, split_population: bool = True, period_end: str = "2021-
                     rows += [(code, year, sex, age, total / 2 / len(ages)) for sex in ("H", "M") for age in ages]
                 else:
                     rows.append((code, year, "T", "total", float(total)))
+        rows += [(code, year, "T", "total", total) for code, total in (("010101", 60_000.0), ("010102", 40_000.0))
+                 for year in (2020, 2021)]
         insert_frame(con, "population", pd.DataFrame(rows, columns=["code", "year", "sex", "age_group", "population"]))
         incidents = pd.DataFrame(INCIDENTS, columns=["source", "occurred_on", "muni_code", "crime_type",
                                                      "victim_sex", "victim_age", "counted"])
@@ -52,8 +56,9 @@ def build(path: Path, *, split_population: bool = True, period_end: str = "2021-
         incidents["source_record_id"] = incidents["incident_id"].astype(str)
         incidents["occurred_hour"] = 12
         incidents["dept_code"] = incidents["muni_code"].str[:2]
-        incidents["aldea_code"] = None
-        incidents["lon"] = incidents["lat"] = None
+        incidents["aldea_code"] = incidents.index.map(ALDEA_OF)
+        incidents["lon"] = incidents.index.map(lambda i: POINTS.get(i, (None, None))[0])
+        incidents["lat"] = incidents.index.map(lambda i: POINTS.get(i, (None, None))[1])
         incidents["age_group"] = catalog.age_group_of(incidents["victim_age"].to_numpy(dtype=float))
         incidents["weapon"] = "Sin dato"
         insert_frame(con, "incident", incidents)
@@ -90,3 +95,7 @@ INCIDENTS = [
     ("pnc", "2021-09-02", "0101", "violencia_mujer", "M", 23, True),
     ("pnc", "2021-12-31", "0102", "extorsion", "H", 45, True),
 ]
+
+# Aldea and coordinates of some of Alfa's records (by position in INCIDENTS); the rest have none.
+ALDEA_OF = {0: "010101", 1: "010101", 2: "010101", 4: "010102", 9: "010102"}
+POINTS = {0: (0.5001, 0.5001), 1: (0.5001, 0.5001), 2: (0.5002, 0.5003), 4: (0.9, 0.9)}

@@ -1,0 +1,288 @@
+"""One municipality in depth: headline figures, trends, breakdowns, aldeas, peers.
+
+The municipality replaces the department filter; every other shared filter applies. Figures
+come from ``incident_cube`` (counts) or, for what the cube does not hold (weekday, hour,
+weapon, aldea, coordinates), from ``incident`` with the same conditions.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from core import indicators, warehouse
+from core.filters import Filters, filter_options
+
+WEEKDAYS = ("Lunes", "Martes", "Miércoles", "Jueves", "Viernes", "Sábado", "Domingo")
+GRID_DEG = 0.005  # incident points are aggregated into cells of 0.005 degrees (about 550 m)
+REFERENCE_YEARS = 3
+
+
+@dataclass(frozen=True)
+class Profile:
+    code: str
+    name: str
+    dept_code: str
+    department: str
+    count: int
+    population: float | None
+    rate: float | None
+    previous_label: str | None      # e.g. "2017–2018", None when the data do not reach back
+    previous_count: int | None
+    change_pct: float | None        # None when not comparable (no previous period, zero, partial years)
+    rank_national: int | None       # by rate, 1 = highest
+    n_national: int
+    rank_department: int | None
+    n_department: int
+    department_rate: float | None
+    national_rate: float | None
+    denominator_note: str | None
+
+
+def _scope(f: Filters) -> Filters:
+    """The shared filters with the period made explicit and without the department."""
+    return replace(f.resolved(filter_options()), dept_code=None)
+
+
+def _where(f: Filters, code: str, table: str = "cube", counted_only: bool = True) -> tuple[str, list]:
+    where, params = _scope(f).where(table, counted_only=counted_only)
+    return f"{where} AND muni_code = ?", params + [code]
+
+
+@warehouse.cached
+def municipalities() -> pd.DataFrame:
+    """Every municipality: code, name, dept_code, department, label ("name (department)")."""
+    df = warehouse.query("""
+        SELECT t.code, t.name, t.dept_code, d.name AS department
+        FROM territory t JOIN territory d ON d.code = t.dept_code AND d.level = 'departamento'
+        WHERE t.level = 'municipio' ORDER BY t.name, d.name
+    """)
+    df["label"] = df["name"] + " (" + df["department"] + ")"
+    return df
+
+
+def _period_coverage(year_from: int, year_to: int) -> float:
+    return sum(indicators.year_coverage(y) for y in range(year_from, year_to + 1))
+
+
+@warehouse.cached
+def profile(f: Filters, code: str) -> Profile:
+    f = _scope(f)
+    opts = filter_options()
+    all_munis = indicators.by_municipality(f)
+    if code not in set(all_munis["code"]):
+        raise KeyError(f"municipio desconocido: {code!r}")
+    row = all_munis.set_index("code").loc[code]
+    ranked = all_munis.dropna(subset=["rate"])
+    rank_nat = ranked["rate"].rank(ascending=False, method="min")
+    same_dept = ranked[ranked["dept_code"] == row["dept_code"]]
+    rank_dept = same_dept["rate"].rank(ascending=False, method="min")
+    dept_all = all_munis[all_munis["dept_code"] == row["dept_code"]]
+    dept_rate = indicators.rate(dept_all["n"].sum(), dept_all["population"].sum(min_count=1))
+    national_rate = indicators.rate(all_munis["n"].sum(), all_munis["population"].sum(min_count=1))
+
+    length = f.year_to - f.year_from + 1
+    prev_from, prev_to = f.year_from - length, f.year_from - 1
+    previous_label = previous_count = change = None
+    if prev_from >= opts.min_year:
+        prev = indicators.by_municipality(replace(f, year_from=prev_from, year_to=prev_to)).set_index("code")
+        previous_count = int(prev.loc[code, "n"])
+        previous_label = str(prev_from) if prev_from == prev_to else f"{prev_from}–{prev_to}"
+        comparable = math.isclose(_period_coverage(prev_from, prev_to), _period_coverage(f.year_from, f.year_to))
+        if previous_count and comparable:
+            change = (int(row["n"]) - previous_count) / previous_count * 100
+    return Profile(
+        code=code, name=row["name"], dept_code=row["dept_code"], department=row["department"],
+        count=int(row["n"]), population=None if pd.isna(row["population"]) else float(row["population"]),
+        rate=row["rate"], previous_label=previous_label, previous_count=previous_count, change_pct=change,
+        rank_national=int(rank_nat[ranked["code"] == code].iloc[0]) if code in set(ranked["code"]) else None,
+        n_national=len(ranked),
+        rank_department=int(rank_dept[same_dept["code"] == code].iloc[0]) if code in set(same_dept["code"]) else None,
+        n_department=len(same_dept), department_rate=dept_rate, national_rate=national_rate,
+        denominator_note=indicators.person_years(f).note,
+    )
+
+
+@warehouse.cached
+def monthly(f: Filters, code: str) -> pd.DataFrame:
+    """Victims per month of the period with, as reference, the mean of the same month in the
+    REFERENCE_YEARS previous years (where the data reach back). Columns: month, n, reference."""
+    f = _scope(f)
+    opts = filter_options()
+    everything = replace(f, year_from=opts.min_year, year_to=opts.max_year)
+    where, params = _where(everything, code)
+    counts = warehouse.query(f"SELECT month, sum(n)::BIGINT AS n FROM incident_cube WHERE {where} GROUP BY month",
+                             params)
+    start, end = indicators.data_period()
+    months = pd.date_range(pd.Timestamp(start.replace(day=1)), pd.Timestamp(end), freq="MS")
+    grid = pd.DataFrame({"month": months})
+    counts["month"] = pd.to_datetime(counts["month"])
+    grid = grid.merge(counts, on="month", how="left").fillna({"n": 0})
+    grid["n"] = grid["n"].astype("int64")
+    by_key = dict(zip(zip(grid["month"].dt.year, grid["month"].dt.month), grid["n"]))
+    refs = []
+    for m in grid["month"]:
+        past = [by_key[(m.year - k, m.month)] for k in range(1, REFERENCE_YEARS + 1) if (m.year - k, m.month) in by_key]
+        refs.append(float(np.mean(past)) if len(past) == REFERENCE_YEARS else np.nan)
+    grid["reference"] = refs
+    in_period = grid["month"].dt.year.between(f.year_from, f.year_to)
+    return grid[in_period].reset_index(drop=True)
+
+
+@warehouse.cached
+def yearly(f: Filters, code: str) -> pd.DataFrame:
+    """Victims and rate per year of the period, with the mean rate of the REFERENCE_YEARS previous
+    years as reference. Columns: year, n, population, rate, reference_rate, partial."""
+    f = _scope(f)
+    opts = filter_options()
+    rows = []
+    for y in range(opts.min_year, f.year_to + 1):
+        r = indicators.by_municipality(replace(f, year_from=y, year_to=y)).set_index("code").loc[code]
+        rows.append((y, int(r["n"]), r["population"], r["rate"]))
+    df = pd.DataFrame(rows, columns=["year", "n", "population", "rate"])
+    df["reference_rate"] = df["rate"].shift(1).rolling(REFERENCE_YEARS, min_periods=REFERENCE_YEARS).mean()
+    df["partial"] = df["year"].map(lambda y: indicators.year_coverage(int(y)) < 1)
+    return df[df["year"] >= f.year_from].reset_index(drop=True)
+
+
+@warehouse.cached
+def by_crime_type(f: Filters, code: str) -> pd.DataFrame:
+    """Columns: crime_type, name, crime_group, iccs_code, iccs_section, n, share (%)."""
+    where, params = _where(f, code)
+    # filter first, join after: the filter's column names must not meet the joined table's
+    df = warehouse.query(f"""
+        WITH c AS (SELECT crime_type, sum(n)::BIGINT AS n FROM incident_cube WHERE {where} GROUP BY crime_type)
+        SELECT c.crime_type, t.name, t.crime_group, t.iccs_code, t.iccs_section, c.n
+        FROM c JOIN crime_type t ON t.code = c.crime_type
+        ORDER BY c.n DESC, t.name
+    """, params)
+    df["share"] = df["n"] / df["n"].sum() * 100 if len(df) else []
+    return df
+
+
+@warehouse.cached
+def pyramid(f: Filters, code: str) -> pd.DataFrame:
+    """Victims by sex and age group (every age group, zeros included).
+    Columns: age_group, label, sort_order, victim_sex, n."""
+    where, params = _where(f, code)
+    return warehouse.query(f"""
+        WITH c AS (SELECT age_group, victim_sex, sum(n)::BIGINT AS n FROM incident_cube WHERE {where} GROUP BY ALL)
+        SELECT a.code AS age_group, a.label, a.sort_order, s.sex AS victim_sex, coalesce(c.n, 0)::BIGINT AS n
+        FROM age_group a CROSS JOIN (VALUES ('H'), ('M'), ('ND')) s(sex)
+        LEFT JOIN c ON c.age_group = a.code AND c.victim_sex = s.sex
+        ORDER BY a.sort_order, s.sex
+    """, params)
+
+
+@warehouse.cached
+def weekday_hour(f: Filters, code: str) -> pd.DataFrame:
+    """Victims by weekday (0 = Monday) and hour (-1 = unknown hour). Columns: weekday, day, hour, n."""
+    where, params = _where(f, code, table="incident")
+    df = warehouse.query(f"""
+        SELECT (isodow(occurred_on) - 1)::INTEGER AS weekday, coalesce(occurred_hour, -1)::INTEGER AS hour,
+               count(*)::BIGINT AS n
+        FROM incident WHERE {where} GROUP BY ALL ORDER BY ALL
+    """, params)
+    df["day"] = df["weekday"].map(dict(enumerate(WEEKDAYS)))
+    return df
+
+
+@warehouse.cached
+def by_weapon(f: Filters, code: str) -> pd.DataFrame:
+    where, params = _where(f, code, table="incident")
+    return warehouse.query(f"SELECT weapon, count(*)::BIGINT AS n FROM incident WHERE {where} "
+                           "GROUP BY weapon ORDER BY n DESC, weapon", params)
+
+
+@warehouse.cached
+def by_source(f: Filters, code: str) -> pd.DataFrame:
+    """Records per institution, and how many count in the published figure.
+    Columns: source, institution, records, counted."""
+    where, params = _where(f, code, counted_only=False)
+    return warehouse.query(f"""
+        WITH c AS (SELECT source, sum(n)::BIGINT AS records, (sum(n) FILTER (WHERE counted))::BIGINT AS counted
+                   FROM incident_cube WHERE {where} GROUP BY source)
+        SELECT c.source, s.institution, c.records, coalesce(c.counted, 0)::BIGINT AS counted
+        FROM c JOIN source s ON s.source = c.source
+        ORDER BY c.records DESC
+    """, params)
+
+
+@warehouse.cached
+def aldeas(f: Filters, code: str) -> tuple[pd.DataFrame, str | None]:
+    """Aldeas of the municipality with victims by crime group, total, population and rate.
+
+    The rate needs aldea population, which warehouses usually hold only as a total: with a sex or
+    age filter it is not computed (the note says why). Victims without an aldea are a row
+    ``code = None``. Columns: code, name, <one column per crime group>, n, population, rate.
+    """
+    f = _scope(f)
+    where, params = _where(f, code, table="incident")
+    counts = warehouse.query(f"""
+        WITH i AS (SELECT aldea_code, crime_type, count(*)::BIGINT AS n FROM incident WHERE {where} GROUP BY ALL)
+        SELECT i.aldea_code AS code, t.crime_group, sum(i.n)::BIGINT AS n
+        FROM i JOIN crime_type t ON t.code = i.crime_type
+        GROUP BY ALL
+    """, params)
+    names = warehouse.query("SELECT code, name FROM territory WHERE level = 'aldea' AND parent_code = ? ORDER BY code",
+                            [code])
+    note = None
+    years = list(range(f.year_from, f.year_to + 1))
+    population = warehouse.query("""
+        SELECT p.code, sum(p.population * cov.coverage) AS population
+        FROM population p
+        JOIN territory t ON t.code = p.code AND t.level = 'aldea' AND t.parent_code = ?
+        JOIN (SELECT unnest(?::SMALLINT[]) AS year, unnest(?::DOUBLE[]) AS coverage) cov ON cov.year = p.year
+        WHERE p.sex = 'T' AND p.age_group = 'total'
+        GROUP BY p.code
+    """, [code, years, [indicators.year_coverage(y) for y in years]])
+    if f.sexes or f.age_groups:
+        population = population.iloc[0:0]
+        note = ("La población de las aldeas no está desagregada por sexo ni edad: con esos filtros no se calcula "
+                "la tasa por aldea.")
+    elif population.empty and not names.empty:
+        note = "No hay población por aldea: solo se muestran conteos."
+    wide = counts.pivot_table(index="code", columns="crime_group", values="n", aggfunc="sum", fill_value=0,
+                              dropna=False) if not counts.empty else pd.DataFrame()
+    groups = list(wide.columns)
+    table = names.merge(wide.reset_index(), on="code", how="left") if groups else names.copy()
+    unassigned = counts[counts["code"].isna()]
+    if not unassigned.empty:
+        extra = {"code": None, "name": "Sin aldea registrada"} | unassigned.groupby("crime_group")["n"].sum().to_dict()
+        table = pd.concat([table, pd.DataFrame([extra])], ignore_index=True)
+    for g in groups:
+        table[g] = table[g].fillna(0).astype("int64")
+    table["n"] = table[groups].sum(axis=1).astype("int64") if groups else 0
+    table = table.merge(population, on="code", how="left")
+    table["rate"] = [indicators.rate(n, p) if pd.notna(p) else None for n, p in zip(table["n"], table["population"])]
+    return table, note
+
+
+@warehouse.cached
+def incident_cells(f: Filters, code: str) -> pd.DataFrame:
+    """Geocoded victims aggregated into cells of GRID_DEG degrees (never single records).
+    Columns: lon, lat (cell centre), n."""
+    where, params = _where(f, code, table="incident")
+    return warehouse.query(f"""
+        SELECT (floor(lon / ?) + 0.5) * ? AS lon, (floor(lat / ?) + 0.5) * ? AS lat, count(*)::BIGINT AS n
+        FROM incident WHERE {where} AND lon IS NOT NULL AND lat IS NOT NULL
+        GROUP BY ALL ORDER BY n DESC
+    """, [GRID_DEG, GRID_DEG, GRID_DEG, GRID_DEG] + params)
+
+
+@warehouse.cached
+def peers(f: Filters, code: str, k: int = 5) -> pd.DataFrame:
+    """The municipality and the k municipalities of its department closest in population
+    (person-years of the period, on a log scale). Columns: code, name, n, population, rate, rate_eb, is_self."""
+    munis = indicators.by_municipality(_scope(f))
+    me = munis.set_index("code").loc[code]
+    same = munis[(munis["dept_code"] == me["dept_code"])].copy()
+    if pd.isna(me["population"]):
+        same["distance"] = np.where(same["code"] == code, 0.0, np.inf)
+    else:
+        same["distance"] = (np.log(same["population"]) - math.log(me["population"])).abs()
+    out = same.sort_values(["distance", "code"]).head(k + 1)
+    out["is_self"] = out["code"] == code
+    return out[["code", "name", "n", "population", "rate", "rate_eb", "is_self"]].reset_index(drop=True)

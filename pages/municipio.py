@@ -1,0 +1,228 @@
+"""Municipio: one municipality in depth, down to its aldeas."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core import classify, fmt, geo, indicators, municipality, viewstate, warehouse
+from core.viewstate import Control
+from pages._common import download_buttons, notes_for_download, page_filters
+
+f, opts = page_filters()
+meta = warehouse.meta()
+state = st.session_state
+
+munis = municipality.municipalities()
+labels = dict(zip(munis["code"], munis["label"]))
+if state.get("mapa_muni") in labels:
+    default = state["mapa_muni"]  # the municipality selected on the national map
+else:
+    top = indicators.by_municipality(f.resolved(opts)).sort_values(["n", "code"], ascending=[False, True])
+    default = top["code"].iloc[0] if len(top) else munis["code"].iloc[0]
+SERIES = {"mensual": "Mensual", "anual": "Anual"}
+ALDEA_MEASURES = {"n": "Víctimas", "tasa": "Tasa por 100.000 hab."}
+CONTROLS = [
+    Control("muni_sel", "muni", default, list(labels)),
+    Control("muni_serie", "serie", "mensual", list(SERIES)),
+    Control("muni_aldea_medida", "medida_aldea", "n", list(ALDEA_MEASURES)),
+]
+viewstate.restore(state, st.query_params, "municipio", CONTROLS)
+
+st.title("Municipio")
+options = [c for c in munis["code"] if not f.dept_code or munis.set_index("code").loc[c, "dept_code"] == f.dept_code]
+if state["muni_sel"] not in options:
+    options = [state["muni_sel"]] + options
+code = st.selectbox("Municipio", options, key="muni_sel", format_func=labels.get,
+                    help="También puede llegar aquí con un clic en el mapa nacional.")
+p = municipality.profile(f, code)
+scope = f"{f.describe(opts).rsplit(' · ', 1)[0]} · {p.name} ({p.department})"
+st.caption(scope + (" · el filtro de departamento solo acota la lista de municipios" if f.dept_code else ""))
+notes = [n for n in [p.denominator_note] if n]
+
+# ---- Headline -----------------------------------------------------------------------------
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Víctimas registradas", fmt.integer(p.count),
+          delta=None if p.change_pct is None else f"{fmt.percent(p.change_pct, signed=True)} vs {p.previous_label}",
+          delta_color="inverse",
+          help=("Cambio frente al periodo anterior de igual duración"
+                + (f" ({p.previous_label}: {fmt.integer(p.previous_count)} víctimas)." if p.previous_label else
+                   ": los datos no alcanzan un periodo anterior completo.")))
+c2.metric("Tasa anual por 100.000 hab.", fmt.decimal(p.rate))
+c3.metric("Puesto nacional (por tasa)", "—" if p.rank_national is None else f"{p.rank_national} de {p.n_national}")
+c4.metric(f"Puesto en {p.department}", "—" if p.rank_department is None else f"{p.rank_department} de {p.n_department}")
+d1, d2, d3, _ = st.columns(4)
+d1.metric(f"Tasa de {p.department}", fmt.decimal(p.department_rate))
+d2.metric("Tasa nacional", fmt.decimal(p.national_rate))
+d3.metric("Personas-año", fmt.integer(p.population), help="Población del periodo sumada año por año.")
+if p.rate is not None and p.national_rate:
+    ratio = p.rate / p.national_rate
+    st.markdown(f"La tasa de **{p.name}** es **{fmt.decimal(ratio, 2)} veces** la nacional y "
+                f"**{fmt.decimal(p.rate / p.department_rate, 2) if p.department_rate else '—'} veces** "
+                f"la de {p.department}.")
+for note in notes:
+    st.info(note)
+
+# ---- Trend --------------------------------------------------------------------------------
+st.subheader("Evolución")
+series = st.radio("Serie", list(SERIES), key="muni_serie", format_func=SERIES.get, horizontal=True)
+if series == "mensual":
+    m = municipality.monthly(f, code)
+    long = pd.concat([m.assign(serie="Víctimas", valor=m["n"]),
+                      m.assign(serie="Promedio del mismo mes, 3 años anteriores", valor=m["reference"])])
+    x = alt.X("month:T", title="Mes", axis=alt.Axis(format="%Y", tickCount="year"))
+    y_title = "Víctimas"
+    table = m.rename(columns={"month": "Mes", "n": "Víctimas", "reference": "Promedio 3 años anteriores"})
+else:
+    yr = municipality.yearly(f, code)
+    yr["Año"] = yr["year"].map(indicators.year_label)
+    long = pd.concat([yr.assign(serie="Tasa por 100.000 hab.", valor=yr["rate"]),
+                      yr.assign(serie="Promedio de los 3 años anteriores", valor=yr["reference_rate"])])
+    x = alt.X("Año:O", title="Año", sort=None)
+    y_title = "Tasa por 100.000 hab."
+    table = yr[["Año", "n", "population", "rate", "reference_rate"]].rename(columns={
+        "n": "Víctimas", "population": "Personas-año", "rate": "Tasa por 100.000",
+        "reference_rate": "Promedio 3 años anteriores"})
+chart = alt.Chart(long.dropna(subset=["valor"])).mark_line(point=series == "anual").encode(
+    x=x, y=alt.Y("valor:Q", title=y_title),
+    color=alt.Color("serie:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
+    strokeDash=alt.condition(alt.datum.serie == "Víctimas", alt.value([1, 0]), alt.value([5, 4])),
+    tooltip=[alt.Tooltip("serie:N", title="Serie"), alt.Tooltip("valor:Q", title="Valor", format=",.1f")],
+).properties(height=300, title=f"{p.name}: {y_title.lower()} y referencia")
+st.altair_chart(chart, width="stretch")
+with st.expander("Tabla de la evolución"):
+    st.dataframe(table, hide_index=True, width="stretch")
+    download_buttons(table, f"atalaya_{code}_evolucion_{series}", notes_for_download(meta, scope, *notes))
+
+# ---- Crime types --------------------------------------------------------------------------
+st.subheader("Tipos de delito")
+types = municipality.by_crime_type(f, code)
+if types.empty:
+    st.info("No hay víctimas registradas con estos filtros.")
+else:
+    st.altair_chart(alt.Chart(types).mark_bar().encode(
+        x=alt.X("n:Q", title="Víctimas"), y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
+        color=alt.Color("crime_group:N", title="Grupo de delito", legend=alt.Legend(labelLimit=300)),
+        tooltip=[alt.Tooltip("name:N", title="Delito"), alt.Tooltip("iccs_code:N", title="Código ICCS"),
+                 alt.Tooltip("n:Q", title="Víctimas", format=","), alt.Tooltip("share:Q", title="%", format=".1f")],
+    ).properties(height=24 * len(types) + 40), width="stretch")
+types_out = types.rename(columns={"name": "Delito", "crime_group": "Grupo", "iccs_code": "Código ICCS",
+                                  "iccs_section": "Sección ICCS", "n": "Víctimas", "share": "%"}).drop(columns="crime_type")
+st.dataframe(types_out, hide_index=True, width="stretch",
+             column_config={"%": st.column_config.NumberColumn(format="%.1f")})
+download_buttons(types_out, f"atalaya_{code}_tipos", notes_for_download(meta, scope, *notes))
+
+# ---- Victims: sex x age, weekday x hour ---------------------------------------------------
+left, right = st.columns(2)
+with left:
+    st.subheader("Víctimas por sexo y edad")
+    pyr = municipality.pyramid(f, code)
+    known = pyr[pyr["victim_sex"].isin(["H", "M"])].copy()
+    known["Sexo"] = known["victim_sex"].map({"H": "Hombres", "M": "Mujeres"})
+    known["signed"] = known["n"].where(known["victim_sex"] == "M", -known["n"])
+    st.altair_chart(alt.Chart(known).mark_bar().encode(
+        x=alt.X("signed:Q", title="Víctimas (hombres a la izquierda, mujeres a la derecha)",
+                axis=alt.Axis(labelExpr="abs(datum.value)")),
+        y=alt.Y("label:N", sort=alt.SortField("sort_order", order="descending"), title="Edad"),
+        color=alt.Color("Sexo:N", scale=alt.Scale(domain=["Hombres", "Mujeres"], range=["#3b6ea5", "#c2477a"])),
+        tooltip=["Sexo", alt.Tooltip("label:N", title="Edad"), alt.Tooltip("n:Q", title="Víctimas", format=",")],
+    ).properties(height=260), width="stretch")
+    unknown = int(pyr.loc[pyr["victim_sex"] == "ND", "n"].sum())
+    st.caption(f"Sin sexo registrado (o sin víctima individual): {fmt.integer(unknown)}.")
+with right:
+    st.subheader("Día y hora")
+    wh = municipality.weekday_hour(f, code)
+    known_hour = wh[wh["hour"] >= 0]
+    st.altair_chart(alt.Chart(known_hour).mark_rect().encode(
+        x=alt.X("hour:O", title="Hora"), y=alt.Y("day:N", sort=list(municipality.WEEKDAYS), title=None),
+        color=alt.Color("n:Q", title="Víctimas", scale=alt.Scale(scheme="orangered")),
+        tooltip=[alt.Tooltip("day:N", title="Día"), alt.Tooltip("hour:O", title="Hora"),
+                 alt.Tooltip("n:Q", title="Víctimas", format=",")],
+    ).properties(height=260), width="stretch")
+    st.caption(f"Sin hora registrada: {fmt.integer(int(wh.loc[wh['hour'] < 0, 'n'].sum()))}.")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Arma o medio")
+    weapons = municipality.by_weapon(f, code).rename(columns={"weapon": "Arma o medio", "n": "Víctimas"})
+    st.dataframe(weapons, hide_index=True, width="stretch")
+with right:
+    st.subheader("Institución que registra")
+    src = municipality.by_source(f, code).rename(columns={
+        "institution": "Institución", "records": "Registros", "counted": "Cuentan en la cifra publicada"})
+    st.dataframe(src.drop(columns="source"), hide_index=True, width="stretch")
+    if meta.get("counting_rule"):
+        st.caption(meta["counting_rule"])
+
+# ---- Aldeas -------------------------------------------------------------------------------
+st.subheader("Aldeas")
+aldea_table, aldea_note = municipality.aldeas(f, code)
+shapes = geo.shapes("aldea")
+shapes = shapes[shapes["parent_code"] == code]
+if shapes.empty:
+    st.info("Este municipio no tiene aldeas en el almacén: no hay desglose por aldea.")
+else:
+    has_rate = aldea_table["rate"].notna().any()
+    aldea_measure = st.radio("Colorear por", list(ALDEA_MEASURES), key="muni_aldea_medida", horizontal=True,
+                             format_func=ALDEA_MEASURES.get, disabled=not has_rate,
+                             help=None if has_rate else aldea_note)
+    if not has_rate:
+        aldea_measure = "n"
+    column = "rate" if aldea_measure == "tasa" else "n"
+    mapped = aldea_table.dropna(subset=["code"]).copy()
+    classes = classify.classify(mapped[column], "cuantiles", 5, "incidencia")
+    mapped["fill"] = [classify.hex_to_rgba(classes.color_of(c)) for c in classes.labels]
+    mapped["value_label"] = [f"Víctimas: {fmt.integer(n)} · tasa: {fmt.decimal(r)}"
+                             for n, r in zip(mapped["n"], mapped["rate"])]
+    collection = geo.feature_collection("aldea", mapped, ["code", "name", "value_label", "fill"])
+    cells = municipality.incident_cells(f, code)
+    cells["name"] = "Víctimas geolocalizadas"
+    cells["value_label"] = [f"{fmt.integer(n)} en esta celda (~550 m)" for n in cells["n"]]
+    layers = [geo.cells_layer(cells, "celdas", municipality.GRID_DEG)] if len(cells) else []
+    deck = geo.choropleth(collection, geo.view_state(geo.bounds("aldea", shapes["code"])),
+                          "<b>{name}</b><br/>{value_label}", "aldeas", extra_layers=layers)
+    map_col, legend_col = st.columns([2.6, 1.4])
+    map_col.pydeck_chart(deck, height=geo.MAP_HEIGHT, key="muni_aldeas_deck")
+    with legend_col:
+        legend = classes.legend.copy()
+        legend["Rango"] = [classify.range_text(lo, up, fmt.integer if column == "n" else fmt.decimal)
+                           for lo, up in zip(legend["lower"], legend["upper"])]
+        colors = legend.pop("color")
+        st.markdown(f"**{ALDEA_MEASURES[aldea_measure]} por aldea**")
+        st.dataframe(legend[["label", "Rango", "count"]].rename(columns={"label": "Clase", "count": "Aldeas"})
+                     .style.apply(lambda col: [f"background-color: {c}; color: #111" for c in colors], subset=["Clase"]),
+                     hide_index=True, width="stretch")
+        st.caption("Cuantiles, 5 clases. Los círculos grises suman las víctimas con coordenadas en celdas de unos "
+                   "550 m; nunca se muestran registros individuales.")
+        if aldea_note:
+            st.caption(aldea_note)
+aldea_out = aldea_table.rename(columns={"code": "Código", "name": "Aldea", "n": "Total", "population": "Personas-año",
+                                        "rate": "Tasa por 100.000"})
+st.dataframe(aldea_out, hide_index=True, width="stretch",
+             column_config={"Tasa por 100.000": st.column_config.NumberColumn(format="%.1f"),
+                            "Personas-año": st.column_config.NumberColumn(format="localized")})
+download_buttons(aldea_out, f"atalaya_{code}_aldeas", notes_for_download(meta, scope, *([aldea_note] if aldea_note else [])))
+
+# ---- Peers --------------------------------------------------------------------------------
+st.subheader("Municipios de población parecida en el departamento")
+peers = municipality.peers(f, code)
+peers_out = peers.assign(Municipio=[n + (" ◀" if s else "") for n, s in zip(peers["name"], peers["is_self"])])[
+    ["Municipio", "n", "population", "rate", "rate_eb"]].rename(columns={
+        "n": "Víctimas", "population": "Personas-año", "rate": "Tasa por 100.000", "rate_eb": "Tasa suavizada"})
+st.dataframe(peers_out, hide_index=True, width="stretch", column_config={
+    "Personas-año": st.column_config.NumberColumn(format="localized"),
+    "Tasa por 100.000": st.column_config.NumberColumn(format="%.1f"),
+    "Tasa suavizada": st.column_config.NumberColumn(format="%.1f")})
+st.caption("Los cinco municipios del mismo departamento con la población más cercana (en escala logarítmica).")
+download_buttons(peers_out, f"atalaya_{code}_pares", notes_for_download(meta, scope))
+
+with st.expander("Definiciones"):
+    for term, text in indicators.DEFINITIONS.items():
+        st.markdown(f"**{term}.** {text}")
+    st.markdown("**Cambio frente al periodo anterior.** Se compara con el periodo inmediatamente anterior de la misma "
+                "duración; si los datos no lo cubren completo, o algún año es parcial, no se calcula.")
+    st.markdown("**Referencia de la evolución.** Mensual: promedio del mismo mes en los tres años anteriores. "
+                "Anual: promedio de la tasa de los tres años anteriores.")
+
+viewstate.save(state, "municipio", CONTROLS)
+viewstate.sync_url(st.query_params, viewstate.to_params(state, CONTROLS) | {"muni": state["muni_sel"]}, CONTROLS)
