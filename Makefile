@@ -1,5 +1,5 @@
 # Atalaya: two commands on a fresh machine
-#   make run    environment + demo warehouse (if missing) + dashboard on http://localhost:8501
+#   make run    environment + demo warehouse (if missing or of an older schema) + dashboard on http://localhost:8501
 #   make test   environment with test dependencies + the whole test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -24,13 +24,11 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-$(WAREHOUSE): | $(VENV)/.installed
-	$(BIN)/atalaya-load demo --out $(WAREHOUSE)
-
 demo: $(VENV)/.installed
 	$(BIN)/atalaya-load demo --out $(WAREHOUSE)
 
-run: $(VENV)/.installed $(WAREHOUSE)
+run: $(VENV)/.installed
+	$(BIN)/atalaya-load demo --if-stale --out $(WAREHOUSE)
 	ATALAYA_WAREHOUSE=$(abspath $(WAREHOUSE)) $(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.installed-test

@@ -93,6 +93,7 @@ def main() -> None:
         st.Page(PAGES_DIR / "resumen.py", title="Resumen", icon=":material/dashboard:", default=True),
         st.Page(PAGES_DIR / "mapa.py", title="Mapa nacional", icon=":material/map:"),
         st.Page(PAGES_DIR / "municipio.py", title="Municipio", icon=":material/location_city:"),
+        st.Page(PAGES_DIR / "escuelas.py", title="Centros educativos", icon=":material/school:"),
     ]
     st.navigation(pages).run()
 

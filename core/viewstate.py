@@ -27,6 +27,25 @@ class Control:
         return self.parse(text) if self.parse else None
 
 
+def int_between(lo: int, hi: int) -> Callable[[str], int | None]:
+    """Parser for a whole number from ``lo`` to ``hi`` (e.g. a weight 0-100)."""
+    def parse(text: str) -> int | None:
+        try:
+            value = int(float(text))
+        except ValueError:
+            return None
+        return value if lo <= value <= hi else None
+    return parse
+
+
+def subset_of(options: Sequence[str]) -> Callable[[str], list[str] | None]:
+    """Parser for a comma-separated list of allowed values (unknown ones dropped)."""
+    def parse(text: str) -> list[str] | None:
+        values = [v for v in dict.fromkeys(text.split(",")) if v in options]
+        return values or None
+    return parse
+
+
 def _saved_key(page: str) -> str:
     return f"_saved_{page}"
 

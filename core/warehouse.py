@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import duckdb
 import pandas as pd
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = PROJECT_ROOT / "data" / "warehouse.duckdb"
 BUILD_COMMAND = "make demo   (o bien: atalaya-load demo)"
@@ -140,6 +140,15 @@ SCHEMA: tuple[Table, ...] = (
         ("sector", "VARCHAR NOT NULL", "Oficial, Privado, Municipal or Cooperativa."),
         ("enrollment", "INTEGER", "Enrolled students."),
     ]),
+    _t("school_exposure", "Counted victims near each school, by year and crime group, computed at load time "
+       "(great-circle distance; radii are cumulative: 500 m includes 100 m). Only non-zero rows.", [
+        ("school_code", "VARCHAR NOT NULL", "school.school_code"),
+        ("year", "SMALLINT NOT NULL", "Calendar year of the offences."),
+        ("crime_group", "VARCHAR NOT NULL", "crime_type.crime_group"),
+        ("radius_m", "SMALLINT NOT NULL", "Radius in metres: 100, 500 or 1000."),
+        ("victims", "INTEGER NOT NULL", "Counted victims geocoded within the radius."),
+        ("victims_10_19", "INTEGER NOT NULL", "Of them, victims aged 10 to 19."),
+    ], "PRIMARY KEY (school_code, year, crime_group, radius_m)"),
     _t("indicator", "Vulnerability indicator values by territory.", [
         ("code", "VARCHAR NOT NULL", "territory.code"),
         ("indicator", "VARCHAR NOT NULL", "indicator_meta.indicator"),

@@ -29,14 +29,6 @@ muni_labels = {c: f"{n} ({opts.departments.get(d, d)})"  # names repeat across d
                for c, n, d in zip(munis_in_scope["code"], munis_in_scope["name"], munis_in_scope["dept_code"])}
 
 
-def _weight(text: str) -> int | None:
-    try:
-        value = int(float(text))
-    except ValueError:
-        return None
-    return value if 0 <= value <= 100 else None
-
-
 CONTROLS = [
     Control("mapa_vista", "vista", "incidencia", list(VIEWS)),
     Control("mapa_nivel", "nivel", "municipio", list(LEVELS)),
@@ -45,7 +37,8 @@ CONTROLS = [
     Control("mapa_metodo", "metodo", "cuantiles", list(classify.METHODS)),
     Control("mapa_clases", "clases", 3, [3, 5]),
     Control("mapa_muni", "muni", "", [""] + list(muni_names)),
-] + [Control(f"mapa_w_{c.key}", f"p_{c.key}", c.default_weight, parse=_weight) for c in COMPONENTS]
+] + [Control(f"mapa_w_{c.key}", f"p_{c.key}", c.default_weight, parse=viewstate.int_between(0, 100))
+     for c in COMPONENTS]
 viewstate.restore(state, st.query_params, "mapa", CONTROLS)
 if state["mapa_muni"] not in muni_names:
     state["mapa_muni"] = ""  # the department filter changed and left the selection out of scope

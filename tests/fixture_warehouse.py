@@ -8,6 +8,7 @@ import pandas as pd
 
 from core.load import catalog
 from core.load.cube import build_cube
+from core.load.exposure import build_school_exposure
 from core.load.publish import building, insert_frame
 
 SQUARE = '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}'
@@ -69,7 +70,10 @@ def build(path: Path, *, split_population: bool = True, period_end: str = "2021-
         insert_frame(con, "indicator_meta", pd.DataFrame([
             ("pobreza", "Pobreza", "%", True, "Encuesta"), ("alfabetismo", "Alfabetismo", "%", False, "Censo"),
         ], columns=["indicator", "name", "unit", "higher_is_worse", "source"]))
+        insert_frame(con, "school", pd.DataFrame(SCHOOLS, columns=["school_code", "name", "muni_code", "aldea_code",
+                                                                  "lon", "lat", "level", "sector", "enrollment"]))
         build_cube(con)
+        build_school_exposure(con)
     return path
 
 
@@ -99,3 +103,10 @@ INCIDENTS = [
 # Aldea and coordinates of some of Alfa's records (by position in INCIDENTS); the rest have none.
 ALDEA_OF = {0: "010101", 1: "010101", 2: "010101", 4: "010102", 9: "010102"}
 POINTS = {0: (0.5001, 0.5001), 1: (0.5001, 0.5001), 2: (0.5002, 0.5003), 4: (0.9, 0.9)}
+
+# Next to Alfa's two forensic homicide records (0 m and ~40 m), next to the 2020 robbery, and far away.
+SCHOOLS = [
+    ("E1", "Escuela Uno", "0101", "010101", 0.5001, 0.5001, "Primaria", "Oficial", 300),
+    ("E2", "Instituto Dos", "0101", "010102", 0.9, 0.9, "Básico", "Privado", 120),
+    ("E3", "Escuela Tres", "0201", None, 0.2, 0.2, "Primaria", "Oficial", None),
+]

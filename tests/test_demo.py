@@ -155,3 +155,27 @@ def test_build_prints_progress(tmp_path):
     assert any("Geografía" in line for line in lines)
     assert sum("Incidentes" in line for line in lines) == 10
     assert lines[-1].startswith("[") and "Publicado" in lines[-1]
+
+
+def test_school_exposure_matches_brute_force_haversine(demo):
+    picked = warehouse.query("SELECT school_code, lon, lat FROM school ORDER BY school_code LIMIT 400")
+    picked = picked[picked.index % 40 == 0]  # 10 schools across the country
+    inc = warehouse.query("""
+        SELECT i.lon, i.lat, t.crime_group, i.victim_age FROM incident i JOIN crime_type t ON t.code = i.crime_type
+        WHERE i.counted AND i.lon IS NOT NULL AND year(i.occurred_on) = 2020""")
+    stored = warehouse.query("SELECT * FROM school_exposure WHERE year = 2020")
+    lon2, lat2 = np.radians(inc["lon"].to_numpy()), np.radians(inc["lat"].to_numpy())
+    checked = 0
+    for school in picked.itertuples():
+        lon1, lat1 = np.radians(school.lon), np.radians(school.lat)
+        a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+        d = 2 * 6_371_008.8 * np.arcsin(np.sqrt(a))
+        for radius in (100, 500, 1000):
+            near = inc[d <= radius]
+            expected = near.groupby("crime_group").size().to_dict()
+            got = stored[(stored["school_code"] == school.school_code) & (stored["radius_m"] == radius)]
+            assert dict(zip(got["crime_group"], got["victims"])) == expected
+            youth = int(near["victim_age"].between(10, 19).sum())
+            assert int(got["victims_10_19"].sum()) == youth
+            checked += len(near)
+    assert checked > 0

@@ -43,14 +43,17 @@ def test_bounds_and_view_state(fixture):
 
 
 CONTROLS = [Control("v", "vista", "a", ["a", "b"]), Control("k", "clases", 3, [3, 5]),
-            Control("w", "peso", 10, parse=lambda t: int(t) if t.isdigit() else None)]
+            Control("w", "peso", 10, parse=viewstate.int_between(0, 100)),
+            Control("s", "sectores", [], parse=viewstate.subset_of(["Oficial", "Privado"]))]
 
 
 def test_view_state_restores_from_url_then_saved_copy_then_default():
     state = {}
-    viewstate.restore(state, {"vista": "b", "clases": "5", "peso": "x"}, "p", CONTROLS)
-    assert state == {"v": "b", "k": 5, "w": 10}  # invalid weight ignored
-    assert viewstate.to_params(state, CONTROLS) == {"vista": "b", "clases": "5"}
+    viewstate.restore(state, {"vista": "b", "clases": "5", "peso": "101", "sectores": "Privado,X,Privado"}, "p",
+                      CONTROLS)
+    assert state == {"v": "b", "k": 5, "w": 10, "s": ["Privado"]}  # out-of-range weight and unknown sector ignored
+    assert viewstate.to_params(state, CONTROLS, dump={"s": ",".join}) == {
+        "vista": "b", "clases": "5", "sectores": "Privado"}
     viewstate.save(state, "p", CONTROLS)
     # the user leaves the page: Streamlit forgets the widgets; the saved copy brings them back
     state = {"_saved_p": state["_saved_p"]}

@@ -51,6 +51,23 @@ def test_cli_reports_failure_and_keeps_the_old_file(tmp_path, monkeypatch, capsy
     assert sha(target) == before
 
 
+def test_if_stale_rebuilds_only_missing_or_old_warehouses(tmp_path, monkeypatch, capsys):
+    import duckdb
+
+    from core.load import cli
+
+    built = []
+    monkeypatch.setattr(demo_module, "build_demo", lambda target, **kw: built.append(target) or {"incident": 0})
+    current = fixture_warehouse.build(tmp_path / "w.duckdb")
+    assert cli.main(["demo", "--if-stale", "--out", str(current)]) == 0 and built == []
+    assert "no se reconstruye" in capsys.readouterr().out
+    with duckdb.connect(str(current)) as con:
+        con.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
+    assert cli.main(["demo", "--if-stale", "--out", str(current)]) == 0 and built == [current]
+    missing = tmp_path / "nuevo.duckdb"
+    assert cli.main(["demo", "--if-stale", "--out", str(missing)]) == 0 and built == [current, missing]
+
+
 def test_killed_build_keeps_the_old_file_and_next_build_recovers(tmp_path, use_warehouse):
     target = fixture_warehouse.build(tmp_path / "w.duckdb")
     before = sha(target)

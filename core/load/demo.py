@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 
 from core.load import catalog, guatemala
 from core.load.cube import build_cube
+from core.load.exposure import build_school_exposure
 from core.load.geography import (DISPLAY_DECIMALS, NATIONAL_VERTEX_BUDGET, equal_area_km2, territory_frame,
                                  to_geojson)
 from core.load.publish import building, insert_frame
@@ -195,6 +196,8 @@ def build_demo(target: Path, seed: int = 2024, scale: float = 1.0,
         _sources(con, params)
         n_cube = build_cube(con)
         log(f"Cubo de incidentes: {n_cube:,} filas")
+        n_exposure = build_school_exposure(con)
+        log(f"Víctimas cerca de centros educativos: {n_exposure:,} filas")
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                   for t in ("territory", "population", "incident", "incident_cube", "school", "indicator")}
     log(f"Publicado {Path(target)} ({n_incidents:,} registros de incidentes)")

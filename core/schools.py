@@ -1,0 +1,216 @@
+"""School prioritisation: which schools (centros educativos) carry the most risk factors?
+
+    score_s = 100 x sum_c (w_c x p_sc) / sum_c w_c      (c over the components available for s)
+
+- p_sc: share of the schools shown whose value of component c is lower than school s's
+  (0 = the lowest, 1 = above all others). Percentiles, not min-max, because victim counts near
+  schools are very skewed: a few urban schools would otherwise flatten everyone else to zero.
+- A component is a **risk factor present** when the school is in the top quarter (p >= 0.75)
+  and its value is above zero.
+- Victims near a school come from ``school_exposure`` (precomputed at load time with
+  great-circle distances; counted victims only). Of the shared filters only the period and the
+  department apply: the components have fixed definitions.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from core import indicators, vulnerability, warehouse
+from core.filters import Filters, filter_options
+
+FACTOR_PERCENTILE = 0.75
+
+
+@dataclass(frozen=True)
+class Component:
+    key: str
+    name: str
+    definition: str
+    default_weight: int  # 0-100; only the proportions between weights matter
+
+
+COMPONENTS = (
+    Component("v100", "Víctimas a menos de 100 m", "Víctimas de cualquier delito registradas a menos de 100 m.", 10),
+    Component("v500", "Víctimas a menos de 500 m", "Víctimas de cualquier delito a menos de 500 m.", 10),
+    Component("v1000", "Víctimas a menos de 1 km", "Víctimas de cualquier delito a menos de 1 km.", 5),
+    Component("jov500", "Víctimas de 10 a 19 años a menos de 500 m",
+              "Víctimas con edad registrada de 10 a 19 años, de cualquier delito, a menos de 500 m.", 20),
+    Component("sex500", "Violencia sexual a menos de 500 m", "Víctimas de violación y otras agresiones sexuales.", 10),
+    Component("dro500", "Drogas a menos de 500 m", "Hechos de narcomenudeo a menos de 500 m.", 10),
+    Component("pat500", "Delitos contra el patrimonio a menos de 500 m",
+              "Víctimas de robo, hurto, robo de vehículos y extorsión a menos de 500 m.", 5),
+    Component("aldea", "Tasa de la aldea", "Víctimas por 100.000 habitantes de la aldea de la escuela en el periodo "
+              "(suavizada por Bayes empírico entre aldeas). Sin dato si la aldea no tiene población.", 10),
+    Component("muni", "Tasa del municipio", "Víctimas por 100.000 habitantes del municipio (suavizada).", 5),
+    Component("vuln", "Vulnerabilidad del municipio", vulnerability.DEFINITION, 15),
+)
+KEYS = tuple(c.key for c in COMPONENTS)
+_NEAR = {  # component -> (radius in metres, crime group or None for all, column)
+    "v100": (100, None, "victims"), "v500": (500, None, "victims"), "v1000": (1000, None, "victims"),
+    "jov500": (500, None, "victims_10_19"), "sex500": (500, "Violencia sexual", "victims"),
+    "dro500": (500, "Drogas", "victims"), "pat500": (500, "Delitos contra el patrimonio", "victims"),
+}
+
+
+def default_weights() -> dict[str, float]:
+    return {c.key: c.default_weight for c in COMPONENTS}
+
+
+@dataclass(frozen=True)
+class SchoolOptions:
+    levels: tuple[str, ...]
+    sectors: tuple[str, ...]
+
+
+@warehouse.cached
+def options() -> SchoolOptions:
+    df = warehouse.query("SELECT DISTINCT level, sector FROM school")
+    order = {"Preprimaria": 0, "Primaria": 1, "Básico": 2, "Diversificado": 3}
+    return SchoolOptions(tuple(sorted(df["level"].unique(), key=lambda v: (order.get(v, 9), v))),
+                         tuple(sorted(df["sector"].unique())))
+
+
+@warehouse.cached
+def school_list(dept_code: str | None = None, muni_code: str | None = None,
+                levels: tuple[str, ...] = (), sectors: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Schools in scope. Columns: school_code, name, level, sector, enrollment, lon, lat, muni_code,
+    municipality, dept_code, department, aldea_code, aldea."""
+    clauses, params = ["TRUE"], []
+    if dept_code:
+        clauses.append("m.dept_code = ?")
+        params.append(dept_code)
+    if muni_code:
+        clauses.append("s.muni_code = ?")
+        params.append(muni_code)
+    if levels:
+        clauses.append("s.level IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(levels))
+    if sectors:
+        clauses.append("s.sector IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(sectors))
+    return warehouse.query(f"""
+        SELECT s.school_code, s.name, s.level, s.sector, s.enrollment, s.lon, s.lat,
+               s.muni_code, m.name AS municipality, m.dept_code, d.name AS department,
+               s.aldea_code, a.name AS aldea
+        FROM school s
+        JOIN territory m ON m.code = s.muni_code AND m.level = 'municipio'
+        JOIN territory d ON d.code = m.dept_code AND d.level = 'departamento'
+        LEFT JOIN territory a ON a.code = s.aldea_code AND a.level = 'aldea'
+        WHERE {" AND ".join(clauses)}
+        ORDER BY s.school_code
+    """, params)
+
+
+@warehouse.cached
+def exposure(year_from: int, year_to: int) -> pd.DataFrame:
+    """Victims near every school in the years, one column per proximity component (index: school_code)."""
+    df = warehouse.query("""
+        SELECT school_code, radius_m, crime_group, sum(victims)::BIGINT AS victims,
+               sum(victims_10_19)::BIGINT AS victims_10_19
+        FROM school_exposure WHERE year BETWEEN ? AND ?
+        GROUP BY ALL
+    """, [year_from, year_to])
+    codes = warehouse.query("SELECT school_code FROM school ORDER BY school_code")["school_code"]
+    out = pd.DataFrame(index=pd.Index(codes, name="school_code"))
+    for key, (radius, group, column) in _NEAR.items():
+        part = df[(df["radius_m"] == radius) & ((df["crime_group"] == group) if group else True)]
+        out[key] = part.groupby("school_code")[column].sum().reindex(out.index, fill_value=0).astype("int64")
+    return out
+
+
+@warehouse.cached
+def aldea_rates(f: Filters) -> pd.DataFrame:
+    """Every aldea with population: code, n (counted victims of the period), population
+    (person-years), rate and rate_eb per 100,000."""
+    f = f.resolved(filter_options())
+    years = list(range(f.year_from, f.year_to + 1))
+    df = warehouse.query("""
+        WITH pop AS (
+            SELECT p.code, sum(p.population * cov.coverage) AS population
+            FROM population p
+            JOIN territory t ON t.code = p.code AND t.level = 'aldea'
+            JOIN (SELECT unnest(?::SMALLINT[]) AS year, unnest(?::DOUBLE[]) AS coverage) cov ON cov.year = p.year
+            WHERE p.sex = 'T' AND p.age_group = 'total'
+            GROUP BY p.code),
+        n AS (SELECT aldea_code AS code, count(*) AS n FROM incident
+              WHERE counted AND aldea_code IS NOT NULL
+                AND occurred_on >= make_date(?, 1, 1) AND occurred_on < make_date(? + 1, 1, 1)
+              GROUP BY aldea_code)
+        SELECT pop.code, coalesce(n.n, 0)::BIGINT AS n, pop.population
+        FROM pop LEFT JOIN n USING (code) ORDER BY pop.code
+    """, [years, [indicators.year_coverage(y) for y in years], f.year_from, f.year_to])
+    df["rate"] = [indicators.rate(n, p) for n, p in zip(df["n"], df["population"])]
+    df["rate_eb"] = indicators.eb_smooth(df["n"], df["population"])
+    return df
+
+
+def percentile_below(x: pd.Series) -> pd.Series:
+    """Share of the other values that are strictly lower (0..1); NaN stays NaN; ties share the lowest."""
+    valid = x.notna().sum()
+    if valid <= 1:
+        return x.where(x.isna(), 0.0)
+    return (x.rank(method="min") - 1) / (valid - 1)
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    table: pd.DataFrame          # see risk()
+    weights: dict[str, float]    # normalised to sum 1 over the components with a positive weight
+    notes: tuple[str, ...]
+
+
+def risk(f: Filters, muni_code: str | None = None, levels: Sequence[str] = (), sectors: Sequence[str] = (),
+         weights: Mapping[str, float] | None = None) -> RiskResult:
+    """Score, rank, class inputs and explanation of every school in scope.
+
+    Table columns: the ``school_list`` columns; for each component ``key``: ``key`` (value),
+    ``key_p`` (percentile 0..1), ``key_pts`` (points of the score), ``key_factor`` (bool);
+    then score (0-100), rank (1 = most at risk), factors (number of risk factors present).
+    """
+    w = default_weights() if weights is None else {k: float(weights.get(k, 0.0)) for k in KEYS}
+    if any(v < 0 or not math.isfinite(v) for v in w.values()):
+        raise ValueError("los pesos deben ser números no negativos")
+    if sum(w.values()) <= 0:
+        raise ValueError("al menos un componente debe tener un peso mayor que cero")
+    scope = Filters(year_from=f.year_from, year_to=f.year_to, dept_code=f.dept_code).resolved(filter_options())
+    return _risk(scope, muni_code, tuple(levels), tuple(sectors), tuple(w.items()))
+
+
+@warehouse.cached
+def _risk(f: Filters, muni_code: str | None, levels: tuple[str, ...], sectors: tuple[str, ...],
+          weights: tuple[tuple[str, float], ...]) -> RiskResult:
+    w = dict(weights)
+    table = school_list(f.dept_code, muni_code, levels, sectors).copy()
+    near = exposure(f.year_from, f.year_to)
+    for key in _NEAR:
+        table[key] = near[key].reindex(table["school_code"]).fillna(0).astype("int64").to_numpy()
+    aldeas = aldea_rates(f).set_index("code")["rate_eb"]
+    table["aldea"] = table["aldea_code"].map(aldeas)
+    munis = indicators.by_municipality(replace(f, dept_code=None)).set_index("code")["rate_eb"]
+    table["muni"] = table["muni_code"].map(munis)
+    vul = vulnerability.composite(f.dept_code).set_index("code")[vulnerability.COMPOSITE]
+    table["vuln"] = table["muni_code"].map(vul)
+
+    weight_present = pd.Series(0.0, index=table.index)
+    for key in KEYS:
+        p = percentile_below(table[key].astype("float64"))
+        table[f"{key}_p"] = p
+        table[f"{key}_factor"] = (p >= FACTOR_PERCENTILE) & (table[key] > 0)
+        weight_present += np.where(p.notna(), w[key], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for key in KEYS:
+            table[f"{key}_pts"] = 100 * w[key] * table[f"{key}_p"] / weight_present.replace(0, np.nan)
+    table["score"] = table[[f"{k}_pts" for k in KEYS]].sum(axis=1, min_count=1)
+    table["rank"] = table["score"].rank(ascending=False, method="min").astype("Int64")
+    table["factors"] = table[[f"{k}_factor" for k in KEYS if w[k] > 0]].sum(axis=1).astype("int64")
+    notes = []
+    if table["aldea"].isna().any() and w["aldea"] > 0:
+        notes.append(f"{int(table['aldea'].isna().sum())} centro(s) sin tasa de aldea (sin aldea o sin población): "
+                     "su puntaje se calcula con los demás componentes.")
+    total = sum(w.values())
+    return RiskResult(table, {k: v / total for k, v in w.items() if v > 0}, tuple(notes))
