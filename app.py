@@ -94,6 +94,7 @@ def main() -> None:
         st.Page(PAGES_DIR / "mapa.py", title="Mapa nacional", icon=":material/map:"),
         st.Page(PAGES_DIR / "municipio.py", title="Municipio", icon=":material/location_city:"),
         st.Page(PAGES_DIR / "escuelas.py", title="Centros educativos", icon=":material/school:"),
+        st.Page(PAGES_DIR / "informes.py", title="Constructor de informes", icon=":material/query_stats:"),
     ]
     st.navigation(pages).run()
 
