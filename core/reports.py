@@ -392,7 +392,8 @@ def chart(report: Report) -> alt.Chart | None:
         mark = {"bar": "bar", "stacked": "bar", "line": "line", "area": "area"}[spec.chart]
         enc = dict(x=alt.X(f"{x_name}:{x_type}", sort=order, title=x_name), y=alt.Y(f"{y}:Q", title=y), tooltip=tooltip)
         if second:
-            enc["color"] = alt.Color(f"{second}:N", title=second, sort=list(dict.fromkeys(data[second])))
+            enc["color"] = alt.Color(f"{second}:N", title=second, sort=list(dict.fromkeys(data[second])),
+                                     legend=alt.Legend(labelLimit=320))
             if spec.chart == "bar":
                 enc["xOffset"] = alt.XOffset(f"{second}:N", sort=list(dict.fromkeys(data[second])))
         if spec.chart == "area" and spec.measure in ("n", "share") and second:
