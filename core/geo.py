@@ -2,7 +2,7 @@
 offline pydeck map (no basemap, zero external requests).
 
 The display geometries are simplified and rounded at load time (core/load/geography.py),
-so a national municipal layer stays under ~10,000 vertices.
+so a national layer stays under NATIONAL_VERTEX_BUDGET (4,000) vertices.
 """
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ class CompactDeck(pdk.Deck):
 def shapes(level: str) -> pd.DataFrame:
     """Display geometry of every territory of a level.
 
-    Columns: code, name, parent_code, dept_code, centroid_lon, centroid_lat, geometry (GeoJSON dict).
+    Columns: code, name, parent_code, dept_code, centroid_lon, centroid_lat, geometry (GeoJSON
+    dict), minx, miny, maxx, maxy (bounding box).
     """
     if level not in LEVELS:
         raise ValueError(f"nivel territorial desconocido: {level!r}")
@@ -45,21 +46,16 @@ def shapes(level: str) -> pd.DataFrame:
         SELECT code, name, parent_code, dept_code, centroid_lon, centroid_lat, geojson
         FROM territory WHERE level = ? AND geojson IS NOT NULL ORDER BY code
     """, [level])
-    df["geometry"] = [json.loads(g) for g in df.pop("geojson")]
+    text = df.pop("geojson")
+    box = shapely.bounds(shapely.from_geojson(text.to_numpy())) if len(df) else np.empty((0, 4))
+    df["minx"], df["miny"], df["maxx"], df["maxy"] = box[:, 0], box[:, 1], box[:, 2], box[:, 3]
+    df["geometry"] = [json.loads(g) for g in text]
     return df
-
-
-@warehouse.cached
-def _bounds_by_code(level: str) -> pd.DataFrame:
-    df = warehouse.query("SELECT code, geojson FROM territory WHERE level = ? AND geojson IS NOT NULL", [level])
-    geoms = shapely.from_geojson(df["geojson"].to_numpy())
-    b = shapely.bounds(geoms)
-    return pd.DataFrame({"code": df["code"], "minx": b[:, 0], "miny": b[:, 1], "maxx": b[:, 2], "maxy": b[:, 3]})
 
 
 def bounds(level: str, codes: Iterable[str] | None = None) -> tuple[float, float, float, float] | None:
     """(min lon, min lat, max lon, max lat) of the given territories (all of the level if None)."""
-    b = _bounds_by_code(level)
+    b = shapes(level)
     if codes is not None:
         b = b[b["code"].isin(list(codes))]
     if b.empty or b[["minx", "miny"]].isna().all().all():
@@ -138,8 +134,9 @@ def choropleth(collection: Mapping, view: pdk.ViewState, tooltip_html: str, laye
 
 
 def cells_layer(cells: pd.DataFrame, layer_id: str, cell_deg: float) -> pdk.Layer:
-    """Circles at the centres of aggregation cells (columns lon, lat, n, label), area proportional
-    to the count, the largest about as wide as a cell. Never used for single records."""
+    """Circles at the centres of aggregation cells (columns lon, lat, n, and name and value_label
+    for the tooltip), area proportional to the count, the largest about as wide as a cell. Never
+    used for single records."""
     data = cells.copy()
     largest = max(float(data["n"].max()), 1.0) if len(data) else 1.0
     half_cell_m = cell_deg * 111_320 / 2

@@ -288,6 +288,21 @@ def by_municipality(f: Filters) -> pd.DataFrame:
 
 
 @warehouse.cached
+def aldea_person_years(year_from: int, year_to: int) -> pd.DataFrame:
+    """Person-years of every aldea with population in the years (aldea population is a total:
+    sex 'T', age 'total'). Columns: code, parent_code, population."""
+    years = list(range(year_from, year_to + 1))
+    return warehouse.query("""
+        SELECT p.code, t.parent_code, sum(p.population * cov.coverage) AS population
+        FROM population p
+        JOIN territory t ON t.code = p.code AND t.level = 'aldea'
+        JOIN (SELECT unnest(?::SMALLINT[]) AS year, unnest(?::DOUBLE[]) AS coverage) cov ON cov.year = p.year
+        WHERE p.sex = 'T' AND p.age_group = 'total'
+        GROUP BY ALL ORDER BY p.code
+    """, [years, [year_coverage(y) for y in years]])
+
+
+@warehouse.cached
 def by_department(f: Filters) -> pd.DataFrame:
     """Every department in scope: the sums of its municipalities (victims and person-years) and the rate.
 

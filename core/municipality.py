@@ -229,15 +229,8 @@ def aldeas(f: Filters, code: str) -> tuple[pd.DataFrame, str | None]:
     names = warehouse.query("SELECT code, name FROM territory WHERE level = 'aldea' AND parent_code = ? ORDER BY code",
                             [code])
     note = None
-    years = list(range(f.year_from, f.year_to + 1))
-    population = warehouse.query("""
-        SELECT p.code, sum(p.population * cov.coverage) AS population
-        FROM population p
-        JOIN territory t ON t.code = p.code AND t.level = 'aldea' AND t.parent_code = ?
-        JOIN (SELECT unnest(?::SMALLINT[]) AS year, unnest(?::DOUBLE[]) AS coverage) cov ON cov.year = p.year
-        WHERE p.sex = 'T' AND p.age_group = 'total'
-        GROUP BY p.code
-    """, [code, years, [indicators.year_coverage(y) for y in years]])
+    population = indicators.aldea_person_years(f.year_from, f.year_to)
+    population = population.loc[population["parent_code"] == code, ["code", "population"]]
     if f.sexes or f.age_groups:
         population = population.iloc[0:0]
         note = ("La población de las aldeas no está desagregada por sexo ni edad: con esos filtros no se calcula "

@@ -128,22 +128,14 @@ def aldea_rates(f: Filters) -> pd.DataFrame:
     """Every aldea with population: code, n (counted victims of the period), population
     (person-years), rate and rate_eb per 100,000."""
     f = f.resolved(filter_options())
-    years = list(range(f.year_from, f.year_to + 1))
-    df = warehouse.query("""
-        WITH pop AS (
-            SELECT p.code, sum(p.population * cov.coverage) AS population
-            FROM population p
-            JOIN territory t ON t.code = p.code AND t.level = 'aldea'
-            JOIN (SELECT unnest(?::SMALLINT[]) AS year, unnest(?::DOUBLE[]) AS coverage) cov ON cov.year = p.year
-            WHERE p.sex = 'T' AND p.age_group = 'total'
-            GROUP BY p.code),
-        n AS (SELECT aldea_code AS code, count(*) AS n FROM incident
-              WHERE counted AND aldea_code IS NOT NULL
-                AND occurred_on >= make_date(?, 1, 1) AND occurred_on < make_date(? + 1, 1, 1)
-              GROUP BY aldea_code)
-        SELECT pop.code, coalesce(n.n, 0)::BIGINT AS n, pop.population
-        FROM pop LEFT JOIN n USING (code) ORDER BY pop.code
-    """, [years, [indicators.year_coverage(y) for y in years], f.year_from, f.year_to])
+    counts = warehouse.query("""
+        SELECT aldea_code AS code, count(*)::BIGINT AS n FROM incident
+        WHERE counted AND aldea_code IS NOT NULL
+          AND occurred_on >= make_date(?, 1, 1) AND occurred_on < make_date(? + 1, 1, 1)
+        GROUP BY aldea_code
+    """, [f.year_from, f.year_to])
+    df = indicators.aldea_person_years(f.year_from, f.year_to)[["code", "population"]].merge(counts, on="code", how="left")
+    df["n"] = df["n"].fillna(0).astype("int64")
     df["rate"] = [indicators.rate(n, p) for n, p in zip(df["n"], df["population"])]
     df["rate_eb"] = indicators.eb_smooth(df["n"], df["population"])
     return df

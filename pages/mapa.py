@@ -139,9 +139,10 @@ if classes.note:
 # ---- Map and legend -----------------------------------------------------------------------
 layer_id = "departamentos" if level == "departamento" else "municipios"
 selected = state["mapa_muni"] if level == "municipio" else None
+ranked = int(data["value"].notna().sum())
 props = data.assign(
     value_label=[value_fmt(v) for v in data["value"]],
-    position_label=[f"{int(p)} de {data['value'].notna().sum()}" if pd.notna(p) else "—" for p in data["position"]],
+    position_label=[f"{int(p)} de {ranked}" if pd.notna(p) else "—" for p in data["position"]],
     fill=[classify.hex_to_rgba(classes.color_of(c)) for c in data["class"]],
     department=data["department"] if "department" in data else meta.get("country_name", ""),
 )

@@ -1,7 +1,6 @@
 """A tiny hand-made warehouse whose every figure can be computed by hand in the tests."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pandas as pd

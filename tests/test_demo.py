@@ -1,5 +1,4 @@
 """The embedded demo: real geography, plausible synthetic data, deterministic for a seed."""
-import json
 
 import numpy as np
 import pytest
@@ -141,7 +140,7 @@ def _fingerprint(path):
 def test_demo_is_deterministic_for_a_seed(tmp_path):
     a = build_demo(tmp_path / "a.duckdb", seed=7, scale=0.03, progress=None)
     b = build_demo(tmp_path / "b.duckdb", seed=7, scale=0.03, progress=None)
-    c = build_demo(tmp_path / "c.duckdb", seed=8, scale=0.03, progress=None)
+    build_demo(tmp_path / "c.duckdb", seed=8, scale=0.03, progress=None)
     assert a == b
     fa, fb, fc = (_fingerprint(tmp_path / f"{x}.duckdb") for x in "abc")
     assert fa == fb

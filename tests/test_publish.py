@@ -1,10 +1,8 @@
 """Atomic publish: a failed or killed build leaves the published warehouse untouched."""
 import hashlib
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
