@@ -95,6 +95,9 @@ def main() -> None:
         st.Page(PAGES_DIR / "municipio.py", title="Municipio", icon=":material/location_city:"),
         st.Page(PAGES_DIR / "escuelas.py", title="Centros educativos", icon=":material/school:"),
         st.Page(PAGES_DIR / "informes.py", title="Constructor de informes", icon=":material/query_stats:"),
+        st.Page(PAGES_DIR / "alertas.py", title="Alertas tempranas", icon=":material/notifications_active:"),
+        st.Page(PAGES_DIR / "datos_abiertos.py", title="Datos abiertos", icon=":material/download:"),
+        st.Page(PAGES_DIR / "boletin.py", title="Boletín", icon=":material/description:"),
     ]
     st.navigation(pages).run()
 

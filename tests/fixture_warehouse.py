@@ -14,15 +14,15 @@ SQUARE = '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}'
 
 
 def build(path: Path, *, split_population: bool = True, period_end: str = "2021-12-31",
-          synthetic: bool = False) -> Path:
+          synthetic: bool = False, incidents: list | None = None, period_start: str = "2020-01-01") -> Path:
     """Two departments, three municipalities (Alfa with two aldeas), years 2020-2021.
 
     Population per municipality and year: 0101 -> 100,000; 0102 -> 50,000; 0201 -> 10,000,
     split 50/50 by sex and equally over the six age groups when ``split_population``.
-    Incidents: listed in INCIDENTS below.
+    Incidents: listed in INCIDENTS below (or the given ``incidents``, same columns).
     """
     meta = {"country": "XX", "country_name": "Fixturia", "synthetic": "true" if synthetic else "false",
-            "period_start": "2020-01-01", "period_end": period_end}
+            "period_start": period_start, "period_end": period_end}
     with building(path, meta) as con:
         territory = pd.DataFrame([
             ("01", "departamento", "Norte", None, "01"),
@@ -49,16 +49,18 @@ def build(path: Path, *, split_population: bool = True, period_end: str = "2021-
         rows += [(code, year, "T", "total", total) for code, total in (("010101", 60_000.0), ("010102", 40_000.0))
                  for year in (2020, 2021)]
         insert_frame(con, "population", pd.DataFrame(rows, columns=["code", "year", "sex", "age_group", "population"]))
-        incidents = pd.DataFrame(INCIDENTS, columns=["source", "occurred_on", "muni_code", "crime_type",
-                                                     "victim_sex", "victim_age", "counted"])
+        aldea_of, points = (ALDEA_OF, POINTS) if incidents is None else ({}, {})
+        incidents = pd.DataFrame(INCIDENTS if incidents is None else incidents,
+                                 columns=["source", "occurred_on", "muni_code", "crime_type", "victim_sex", "victim_age",
+                                          "counted"])
         incidents["occurred_on"] = pd.to_datetime(incidents["occurred_on"]).dt.date
         incidents["incident_id"] = range(1, len(incidents) + 1)
         incidents["source_record_id"] = incidents["incident_id"].astype(str)
         incidents["occurred_hour"] = 12
         incidents["dept_code"] = incidents["muni_code"].str[:2]
-        incidents["aldea_code"] = incidents.index.map(ALDEA_OF)
-        incidents["lon"] = incidents.index.map(lambda i: POINTS.get(i, (None, None))[0])
-        incidents["lat"] = incidents.index.map(lambda i: POINTS.get(i, (None, None))[1])
+        incidents["aldea_code"] = incidents.index.map(aldea_of)
+        incidents["lon"] = incidents.index.map(lambda i: points.get(i, (None, None))[0])
+        incidents["lat"] = incidents.index.map(lambda i: points.get(i, (None, None))[1])
         incidents["age_group"] = catalog.age_group_of(incidents["victim_age"].to_numpy(dtype=float))
         incidents["weapon"] = "Sin dato"
         insert_frame(con, "incident", incidents)

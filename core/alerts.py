@@ -1,0 +1,143 @@
+"""Early warning: municipalities and crime groups whose latest month (or latest three months)
+is unusually high compared with the same months of the previous years.
+
+For each municipality x crime group and window (the latest month of the data, and the rolling
+window of the latest three months):
+- expected = mean of the counts in the same calendar months of the BASELINE_YEARS previous
+  years (fewer if the data do not reach back; none -> no alert possible);
+- p = P(X >= observed) for X ~ Poisson(expected): the chance of a count at least this high if
+  nothing had changed; z = (observed - expected) / sqrt(expected);
+- an alert when p < threshold and observed >= the minimum count.
+The shared filters (crime types, sex, age, department) narrow the counts; the period's last
+year sets the latest month.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+from scipy.stats import poisson
+
+from core import indicators, warehouse
+from core.filters import Filters, filter_options
+
+BASELINE_YEARS = 3
+DEFAULT_THRESHOLD = 0.01
+DEFAULT_MIN_COUNT = 5
+WINDOWS = {"mes": "Último mes", "trimestre": "Últimos 3 meses"}
+
+METHOD = (
+    "Para cada municipio y grupo de delito se compara el último mes con datos (y los últimos tres meses) con los "
+    "mismos meses de los tres años anteriores. **Esperado** = promedio de esos años. **Probabilidad** = "
+    "probabilidad de observar al menos esa cifra si el número de víctimas siguiera una distribución de Poisson "
+    "con media igual al esperado; **z** = (observado − esperado) ÷ √esperado. Hay **alerta** cuando la "
+    "probabilidad es menor que el umbral y la cifra observada alcanza el mínimo."
+)
+
+
+@dataclass(frozen=True)
+class AlertResult:
+    table: pd.DataFrame        # every municipality x group x window: see scan()
+    latest_month: dt.date
+    baseline_years: tuple[int, ...]
+    note: str | None
+
+
+def _month_add(month: dt.date, k: int) -> dt.date:
+    y, m = divmod(month.year * 12 + month.month - 1 + k, 12)
+    return dt.date(y, m + 1, 1)
+
+
+def latest_month(f: Filters) -> dt.date:
+    """The last month of the data within the period's last year."""
+    f = f.resolved(filter_options())
+    _, end = indicators.data_period()
+    last = min(end, dt.date(f.year_to, 12, 31))
+    return dt.date(last.year, last.month, 1)
+
+
+@warehouse.cached
+def scan(f: Filters, threshold: float = DEFAULT_THRESHOLD, min_count: int = DEFAULT_MIN_COUNT) -> AlertResult:
+    """Columns: code, name, department, crime_group, window, observed, expected, p_value, z, alert,
+    years (baseline years used). Sorted with the alerts first, most unlikely first."""
+    opts = filter_options()
+    f = f.resolved(opts)
+    month = latest_month(f)
+    start, _ = indicators.data_period()
+    first_data_month = dt.date(start.year, start.month, 1)
+    window = [_month_add(month, -k) for k in range(3)]
+    baseline = tuple(y for y in range(month.year - BASELINE_YEARS, month.year)
+                     if _month_add(dt.date(y, month.month, 1), -2) >= first_data_month)
+    months = [dt.date(y - (month.year - m.year), m.month, 1) for y in (month.year, *baseline) for m in window]
+    # every year of the comparison must be in the counts, whatever the period filter says
+    where, params = replace(f, year_from=None, year_to=None).where("cube")
+    counts = warehouse.query(f"""
+        SELECT muni_code AS code, crime_group, month, sum(n)::BIGINT AS n FROM incident_cube
+        WHERE {where} AND month IN (SELECT unnest(?::DATE[]))
+        GROUP BY ALL
+    """, params + [months])
+    munis = warehouse.query("""
+        SELECT t.code, t.name, d.name AS department FROM territory t
+        JOIN territory d ON d.code = t.dept_code AND d.level = 'departamento'
+        WHERE t.level = 'municipio' """ + ("AND t.dept_code = ?" if f.dept_code else ""),
+        [f.dept_code] if f.dept_code else [])
+    groups = sorted(set(opts.crime_group_of[t] for t in f.crime_types) if f.crime_types
+                    else f.crime_groups or opts.crime_groups)
+    grid = munis.merge(pd.DataFrame({"crime_group": groups}), how="cross")
+    counts["month"] = pd.to_datetime(counts["month"]).dt.date
+    lookup = counts.set_index(["code", "crime_group", "month"])["n"]
+    rows = []
+    for name, months_back in (("mes", 1), ("trimestre", 3)):
+        obs_months = window[:months_back]
+        obs = _sum(lookup, grid, obs_months)
+        base = [_sum(lookup, grid, [dt.date(y - (month.year - m.year), m.month, 1) for m in obs_months])
+                for y in baseline]
+        expected = np.mean(base, axis=0) if baseline else np.full(len(grid), np.nan)
+        rows.append(grid.assign(window=name, observed=obs, expected=expected))
+    table = pd.concat(rows, ignore_index=True)
+    lam = table["expected"].to_numpy(dtype="float64")
+    obs = table["observed"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(np.isnan(lam), np.nan, np.where(obs <= 0, 1.0, poisson.sf(obs - 1, lam)))
+        p = np.where((lam == 0) & (obs > 0), 0.0, p)
+        z = np.where(lam > 0, (obs - lam) / np.sqrt(lam), np.nan)
+    table["p_value"], table["z"] = p, z
+    table["alert"] = (table["p_value"] < threshold) & (table["observed"] >= min_count)
+    table["years"] = ", ".join(map(str, baseline))
+    table = table.sort_values(["alert", "p_value", "z", "observed"], ascending=[False, True, False, False],
+                              na_position="last", ignore_index=True)
+    note = None
+    if not baseline:
+        note = "Los datos no alcanzan años anteriores al último mes: no se pueden calcular alertas."
+    elif len(baseline) < BASELINE_YEARS:
+        note = f"Solo hay {len(baseline)} año(s) anteriores para comparar (se esperaban {BASELINE_YEARS})."
+    return AlertResult(table, month, baseline, note)
+
+
+def _sum(lookup: pd.Series, grid: pd.DataFrame, months: list[dt.date]) -> np.ndarray:
+    total = np.zeros(len(grid), dtype="int64")
+    for m in months:
+        idx = pd.MultiIndex.from_arrays([grid["code"], grid["crime_group"], [m] * len(grid)])
+        total += lookup.reindex(idx, fill_value=0).to_numpy(dtype="int64")
+    return total
+
+
+@warehouse.cached
+def history(f: Filters, code: str, crime_group: str, months: int = 48) -> pd.DataFrame:
+    """Monthly victims of one municipality and crime group up to the latest month (for the small
+    trend chart of an alert). Columns: month, n."""
+    month = latest_month(f)
+    first = _month_add(month, -(months - 1))
+    where, params = replace(f.resolved(filter_options()), year_from=None, year_to=None, dept_code=None,
+                            crime_groups=(crime_group,)).where("cube")
+    df = warehouse.query(f"""
+        SELECT month, sum(n)::BIGINT AS n FROM incident_cube
+        WHERE {where} AND muni_code = ? AND month BETWEEN ? AND ? GROUP BY month
+    """, params + [code, first, month])
+    full = pd.DataFrame({"month": pd.date_range(pd.Timestamp(first), pd.Timestamp(month), freq="MS")})
+    df["month"] = pd.to_datetime(df["month"])
+    out = full.merge(df, on="month", how="left").fillna({"n": 0})
+    out["n"] = out["n"].astype("int64")
+    return out

@@ -1,0 +1,141 @@
+"""Periodic bulletin: one self-contained HTML file (charts inline as SVG, no external resource),
+printable to PDF from the browser, for the country or one municipality and a period."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import replace
+
+import altair as alt
+import pandas as pd
+
+from core import alerts, fmt, indicators, municipality, warehouse
+from core.filters import Filters, filter_options
+
+STYLE = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2430;max-width:900px;margin:2em auto;
+padding:0 1em;line-height:1.45}
+h1{font-size:1.7em;margin-bottom:.1em}h2{font-size:1.2em;border-bottom:2px solid #e34a33;padding-bottom:.2em;
+margin-top:1.6em}.sub{color:#555}.warn{background:#fff4d6;border:1px solid #e0b000;padding:.6em 1em;margin:1em 0}
+.kpis{display:flex;gap:1em;flex-wrap:wrap}.kpi{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:170px}
+.kpi b{display:block;font-size:1.6em}table{border-collapse:collapse;width:100%;font-size:.92em}
+th,td{border-bottom:1px solid #e5e5e5;padding:.3em .5em;text-align:left}td.n{text-align:right}
+footer{margin-top:2em;font-size:.85em;color:#555}@media print{body{margin:0}h2{break-after:avoid}}
+"""
+
+
+def _e(text) -> str:
+    return html.escape(str(text))
+
+
+def _table(df: pd.DataFrame, numeric: set[str]) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in df.columns)
+    rows = "".join("<tr>" + "".join(f"<td class='n'>{_e(v)}</td>" if c in numeric else f"<td>{_e(v)}</td>"
+                                    for c, v in zip(df.columns, r)) + "</tr>" for r in df.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _svg(chart: alt.Chart) -> str:
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(chart.to_json())
+
+
+def render(f: Filters, muni_code: str | None = None) -> str:
+    """The bulletin as one HTML document."""
+    opts = filter_options()
+    f = f.resolved(opts)
+    meta = warehouse.meta()
+    country = meta.get("country_name", "")
+    if muni_code:
+        p = municipality.profile(f, muni_code)
+        place = f"{p.name} ({p.department})"
+        scope = replace(f, dept_code=None)
+    else:
+        place = country + (f", {opts.departments[f.dept_code]}" if f.dept_code else "")
+        scope = f
+    period = str(f.year_from) if f.year_from == f.year_to else f"{f.year_from}–{f.year_to}"
+    parts = [f"<!doctype html><html lang='es'><head><meta charset='utf-8'>"
+             f"<title>Boletín de seguridad ciudadana · {_e(place)} · {_e(period)}</title><style>{STYLE}</style></head><body>",
+             f"<h1>Boletín de seguridad ciudadana</h1><p class='sub'>{_e(place)} · {_e(period)} · "
+             f"{_e(f.describe(opts).split(' · ', 1)[1])}</p>"]
+    if meta.get("synthetic") == "true":
+        parts.append("<div class='warn'><b>Datos sintéticos de demostración.</b> No representan la situación real.</div>")
+
+    # ---- key figures
+    if muni_code:
+        kpis = [("Víctimas registradas", fmt.integer(p.count)), ("Tasa anual por 100.000 hab.", fmt.decimal(p.rate)),
+                ("Cambio vs " + (p.previous_label or "periodo anterior"), fmt.percent(p.change_pct, signed=True)),
+                ("Puesto nacional por tasa", f"{p.rank_national} de {p.n_national}" if p.rank_national else "—")]
+        series = municipality.yearly(f, muni_code)
+    else:
+        h = indicators.headline(scope)
+        kpis = [("Víctimas registradas", fmt.integer(h.count)), ("Tasa anual por 100.000 hab.", fmt.decimal(h.rate)),
+                (f"Cambio {h.latest_year} vs {h.latest_year - 1}", fmt.percent(h.change_pct, signed=True)),
+                ("Municipios con víctimas", f"{h.municipalities_with_cases} de {h.municipalities}")]
+        series = indicators.yearly(scope, by=None)
+    parts.append("<h2>Cifras clave</h2><div class='kpis'>" + "".join(
+        f"<div class='kpi'>{_e(k)}<b>{_e(v)}</b></div>" for k, v in kpis) + "</div>")
+
+    # ---- trend
+    series = series.assign(Año=series["year"].map(indicators.year_label), Tasa=series["rate"], Víctimas=series["n"])
+    chart = alt.Chart(series).mark_bar(color="#e34a33").encode(
+        x=alt.X("Año:O", title="Año", sort=None), y=alt.Y("Víctimas:Q", title="Víctimas"),
+    ).properties(width=700, height=220, title="Víctimas por año")
+    parts.append("<h2>Evolución</h2>" + _svg(chart))
+    parts.append(_table(series[["Año", "Víctimas", "Tasa"]].assign(
+        Víctimas=series["Víctimas"].map(fmt.integer), Tasa=series["Tasa"].map(fmt.decimal)).rename(
+        columns={"Tasa": "Tasa por 100.000 hab."}), {"Víctimas", "Tasa por 100.000 hab."}))
+
+    # ---- where / what
+    if muni_code:
+        types = municipality.by_crime_type(f, muni_code).head(10)
+        parts.append("<h2>Principales delitos</h2>" + _table(pd.DataFrame({
+            "Delito": types["name"], "Grupo": types["crime_group"], "Víctimas": types["n"].map(fmt.integer),
+            "%": types["share"].map(fmt.decimal)}), {"Víctimas", "%"}))
+    else:
+        munis = indicators.by_municipality(scope)
+        top = munis.dropna(subset=["rate"]).sort_values(["rate", "n"], ascending=False).head(10)
+        parts.append("<h2>Municipios con la tasa más alta</h2>" + _table(pd.DataFrame({
+            "Municipio": top["name"], "Departamento": top["department"], "Víctimas": top["n"].map(fmt.integer),
+            "Tasa por 100.000 hab.": top["rate"].map(fmt.decimal)}), {"Víctimas", "Tasa por 100.000 hab."}))
+        last, prev = f.year_to, f.year_to - 1
+        if prev >= opts.min_year and indicators.year_coverage(last) == indicators.year_coverage(prev):
+            now = indicators.by_municipality(replace(scope, year_from=last, year_to=last)).set_index("code")
+            before = indicators.by_municipality(replace(scope, year_from=prev, year_to=prev)).set_index("code")
+            change = pd.DataFrame({"Municipio": now["name"], "Departamento": now["department"],
+                                   prev: before["n"], last: now["n"]})
+            change["diff"] = change[last] - change[prev]
+            change = change.sort_values("diff", ascending=False).head(10)
+            parts.append(f"<h2>Mayores aumentos {last} frente a {prev}</h2>" + _table(pd.DataFrame({
+                "Municipio": change["Municipio"], "Departamento": change["Departamento"],
+                str(prev): change[prev].map(fmt.integer), str(last): change[last].map(fmt.integer),
+                "Diferencia": change["diff"].map(lambda d: f"{d:+,}")}), {str(prev), str(last), "Diferencia"}))
+
+    # ---- alerts
+    scan = alerts.scan(scope)
+    found = scan.table[scan.table["alert"]]
+    if muni_code:
+        found = found[found["code"] == muni_code]
+    parts.append(f"<h2>Alertas tempranas ({scan.latest_month:%m/%Y})</h2>")
+    if found.empty:
+        parts.append("<p>Sin alertas: ninguna cifra del último mes ni de los últimos tres meses es improbablemente "
+                     "alta frente a los mismos meses de los años anteriores.</p>")
+    else:
+        parts.append(_table(pd.DataFrame({
+            "Municipio": found["name"], "Grupo de delito": found["crime_group"],
+            "Ventana": found["window"].map(alerts.WINDOWS), "Observado": found["observed"].map(fmt.integer),
+            "Esperado": found["expected"].map(fmt.decimal), "Probabilidad": found["p_value"].map(lambda v: f"{v:.1e}")}
+        ).head(15), {"Observado", "Esperado", "Probabilidad"}))
+    parts.append(f"<p class='sub'>{_e(alerts.METHOD.replace('**', ''))}</p>")
+
+    # ---- sources and definitions
+    src = indicators.sources()
+    parts.append("<h2>Fuentes y definiciones</h2><ul>" + "".join(
+        f"<li>{_e(r.institution)}: {fmt.integer(r.rows_loaded)} registros</li>" for r in src.itertuples()) + "</ul>")
+    parts.append("<dl>" + "".join(f"<dt><b>{_e(t)}</b></dt><dd>{_e(d)}</dd>" for t, d in indicators.DEFINITIONS.items())
+                 + (f"<dt><b>Regla de conteo entre fuentes</b></dt><dd>{_e(meta['counting_rule'])}</dd>"
+                    if meta.get("counting_rule") else "") + "</dl>")
+    parts.append(f"<footer>Atalaya · observatorio de seguridad ciudadana · generado el {dt.date.today():%d/%m/%Y} "
+                 f"con el almacén del {_e(meta.get('built_at', '—')[:10])}.</footer></body></html>")
+    return "\n".join(parts)

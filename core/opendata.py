@@ -1,0 +1,139 @@
+"""Open data: the aggregated tables anyone may download, their data dictionary and formats.
+
+Only aggregates are published (never records): victims by municipality x month x crime type x
+sex x age group, and by department x year with the rate; plus the municipal boundaries with
+their figures and vulnerability indicators as GeoJSON.
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+
+import pandas as pd
+import shapely
+
+from core import indicators, vulnerability, warehouse
+from core.filters import Filters, filter_options
+
+DATASETS = {
+    "municipio_mes": "Víctimas por municipio, mes, tipo de delito, sexo y grupo de edad",
+    "departamento_anio": "Víctimas y tasa por departamento y año",
+    "limites_municipales": "Límites municipales con víctimas, tasas e indicadores de vulnerabilidad (GeoJSON)",
+}
+
+# dataset, field, type, unit, definition
+DICTIONARY = [
+    ("municipio_mes", "mes", "fecha (AAAA-MM-01)", "—", "Primer día del mes en que ocurrió el hecho."),
+    ("municipio_mes", "codigo_departamento", "texto", "—", "Código oficial del departamento."),
+    ("municipio_mes", "departamento", "texto", "—", "Nombre del departamento."),
+    ("municipio_mes", "codigo_municipio", "texto", "—", "Código oficial del municipio."),
+    ("municipio_mes", "municipio", "texto", "—", "Nombre del municipio."),
+    ("municipio_mes", "tipo_delito", "texto", "—", "Código del tipo de delito en el catálogo de Atalaya."),
+    ("municipio_mes", "delito", "texto", "—", "Nombre del tipo de delito."),
+    ("municipio_mes", "grupo_delito", "texto", "—", "Grupo de delito."),
+    ("municipio_mes", "codigo_iccs", "texto", "—", "Código de la Clasificación Internacional de Delitos con Fines "
+                                                       "Estadísticos (ICCS, UNODC)."),
+    ("municipio_mes", "sexo", "texto", "—", "Sexo de la víctima: H (hombre), M (mujer), ND (sin dato o sin víctima "
+                                            "individual)."),
+    ("municipio_mes", "grupo_edad", "texto", "años", "Grupo de edad de la víctima (ND = sin dato)."),
+    ("municipio_mes", "victimas", "entero", "víctimas", "Número de víctimas registradas (unidad de conteo); para "
+                                                        "homicidio y femicidio, la cifra de la fuente de referencia."),
+    ("departamento_anio", "codigo_departamento", "texto", "—", "Código oficial del departamento."),
+    ("departamento_anio", "departamento", "texto", "—", "Nombre del departamento."),
+    ("departamento_anio", "anio", "entero", "año", "Año calendario."),
+    ("departamento_anio", "anio_parcial", "lógico", "—", "Verdadero si los datos cubren solo parte del año."),
+    ("departamento_anio", "victimas", "entero", "víctimas", "Número de víctimas registradas."),
+    ("departamento_anio", "personas_anio", "decimal", "personas-año", "Población del mismo sexo y edad que el filtro, "
+                                                                      "por la fracción del año cubierta."),
+    ("departamento_anio", "tasa_100k", "decimal", "por 100.000 hab.", "Víctimas ÷ personas-año × 100.000."),
+    ("limites_municipales", "codigo", "texto", "—", "Código oficial del municipio."),
+    ("limites_municipales", "municipio", "texto", "—", "Nombre del municipio."),
+    ("limites_municipales", "departamento", "texto", "—", "Nombre del departamento."),
+    ("limites_municipales", "victimas", "entero", "víctimas", "Víctimas registradas en el periodo."),
+    ("limites_municipales", "personas_anio", "decimal", "personas-año", "Población del periodo sumada año por año."),
+    ("limites_municipales", "tasa_100k", "decimal", "por 100.000 hab.", "Tasa anual promedio del periodo."),
+    ("limites_municipales", "tasa_suavizada_100k", "decimal", "por 100.000 hab.",
+     "Tasa suavizada por Bayes empírico (Marshall 1991)."),
+    ("limites_municipales", vulnerability.COMPOSITE, "decimal", "0-100", vulnerability.DEFINITION),
+]
+
+
+def dictionary(dataset: str | None = None) -> pd.DataFrame:
+    rows = list(DICTIONARY) + [
+        ("limites_municipales", i.code, "decimal", i.unit, f"{i.name} ({i.year}; fuente: {i.source}).")
+        for i in vulnerability.catalog()]
+    df = pd.DataFrame(rows, columns=["conjunto", "campo", "tipo", "unidad", "definicion"])
+    return df if dataset is None else df[df["conjunto"] == dataset].reset_index(drop=True)
+
+
+@warehouse.cached
+def municipality_month(f: Filters) -> pd.DataFrame:
+    where, params = f.resolved(filter_options()).where("cube")
+    return warehouse.query(f"""
+        WITH c AS (SELECT month, dept_code, muni_code, crime_type, victim_sex, age_group, sum(n)::BIGINT AS n
+                   FROM incident_cube WHERE {where} GROUP BY ALL)
+        SELECT c.month AS mes, c.dept_code AS codigo_departamento, d.name AS departamento,
+               c.muni_code AS codigo_municipio, m.name AS municipio, c.crime_type AS tipo_delito, k.name AS delito,
+               k.crime_group AS grupo_delito, k.iccs_code AS codigo_iccs, c.victim_sex AS sexo,
+               c.age_group AS grupo_edad, c.n AS victimas
+        FROM c
+        JOIN territory m ON m.code = c.muni_code AND m.level = 'municipio'
+        JOIN territory d ON d.code = c.dept_code AND d.level = 'departamento'
+        JOIN crime_type k ON k.code = c.crime_type
+        ORDER BY ALL
+    """, params)
+
+
+@warehouse.cached
+def municipality_month_rows(f: Filters) -> int:
+    """Number of rows of ``municipality_month`` without building it (it can be millions)."""
+    where, params = f.resolved(filter_options()).where("cube")
+    return int(warehouse.scalar(f"""
+        SELECT count(*) FROM (SELECT DISTINCT month, muni_code, crime_type, victim_sex, age_group
+                              FROM incident_cube WHERE {where})
+    """, params))
+
+
+@warehouse.cached
+def department_year(f: Filters) -> pd.DataFrame:
+    f = f.resolved(filter_options())
+    frames = []
+    for year in range(f.year_from, f.year_to + 1):
+        d = indicators.by_department(replace(f, year_from=year, year_to=year))
+        frames.append(pd.DataFrame({"codigo_departamento": d["code"], "departamento": d["name"], "anio": year,
+                                    "anio_parcial": indicators.year_coverage(year) < 1, "victimas": d["n"],
+                                    "personas_anio": d["population"], "tasa_100k": d["rate"]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+@warehouse.cached
+def boundaries_geojson(f: Filters) -> str:
+    """Full-resolution municipal boundaries (rounded to 1e-5 degrees, about a metre) with figures."""
+    munis = indicators.by_municipality(f)
+    vul = vulnerability.composite(f.dept_code)
+    geom = warehouse.query("SELECT code, wkb FROM territory_geometry")
+    shapes = dict(zip(geom["code"], geom["wkb"]))
+    codes = [i.code for i in vulnerability.catalog()]
+    table = munis.merge(vul[["code", vulnerability.COMPOSITE, *codes]], on="code", how="left")
+    features = []
+    for row in table.to_dict("records"):
+        if row["code"] not in shapes:
+            continue
+        g = shapely.set_precision(shapely.from_wkb(bytes(shapes[row["code"]])), 1e-5)
+        props = {"codigo": row["code"], "municipio": row["name"], "departamento": row["department"],
+                 "victimas": int(row["n"]), "personas_anio": _num(row["population"]), "tasa_100k": _num(row["rate"]),
+                 "tasa_suavizada_100k": _num(row["rate_eb"])}
+        props |= {c: _num(row[c]) for c in (vulnerability.COMPOSITE, *codes)}
+        features.append({"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))})
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _num(v):
+    return None if v is None or pd.isna(v) else round(float(v), 4)
+
+
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    df.to_parquet(buffer, index=False)
+    return buffer.getvalue()

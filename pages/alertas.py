@@ -1,0 +1,87 @@
+"""Alertas tempranas: unusual increases in the latest month or three months."""
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from core import alerts, fmt, viewstate, warehouse
+from core.viewstate import Control
+from pages._common import download_buttons, notes_for_download, page_filters
+
+f, opts = page_filters()
+meta = warehouse.meta()
+state = st.session_state
+THRESHOLDS = [0.001, 0.01, 0.05]
+CONTROLS = [
+    Control("al_umbral", "umbral", alerts.DEFAULT_THRESHOLD, THRESHOLDS),
+    Control("al_minimo", "minimo", alerts.DEFAULT_MIN_COUNT, parse=viewstate.int_between(1, 50)),
+    Control("al_ventana", "ventana", "ambas", ["ambas", *alerts.WINDOWS]),
+]
+viewstate.restore(state, st.query_params, "alertas", CONTROLS)
+
+st.title("Alertas tempranas")
+c1, c2, c3 = st.columns(3)
+threshold = c1.selectbox("Umbral de probabilidad", THRESHOLDS, key="al_umbral",
+                         format_func=lambda p: f"{p:g} ({p:.1%})")
+min_count = c2.slider("Mínimo de víctimas observadas", 1, 50, key="al_minimo")
+window = c3.selectbox("Ventana", ["ambas", *alerts.WINDOWS], key="al_ventana",
+                      format_func=lambda w: "Último mes y últimos 3 meses" if w == "ambas" else alerts.WINDOWS[w])
+
+result = alerts.scan(f, threshold, min_count)
+table = result.table if window == "ambas" else result.table[result.table["window"] == window]
+found = table[table["alert"]]
+st.caption(f"Último mes con datos: **{result.latest_month:%m/%Y}** · comparado con "
+           f"{', '.join(str(y) for y in result.baseline_years) or '—'} · {f.describe(opts)}")
+if result.note:
+    st.warning(result.note)
+tested = int(table["p_value"].notna().sum())
+m1, m2, m3 = st.columns(3)
+m1.metric("Alertas", fmt.integer(len(found)))
+m2.metric("Municipios con alerta", fmt.integer(found["code"].nunique()))
+m3.metric("Comparaciones", fmt.integer(tested),
+          help="Municipios × grupos de delito × ventanas con un valor esperado.")
+st.info(f"Con {fmt.integer(tested)} comparaciones y un umbral de {threshold:g}, el azar por sí solo podría producir "
+        f"hasta unas {fmt.integer(tested * threshold)} alertas. Priorice las de menor probabilidad y mayor cifra, "
+        "y confirme con la institución que registra.", icon=":material/info:")
+
+out = found.assign(window=found["window"].map(alerts.WINDOWS))[
+    ["name", "department", "crime_group", "window", "observed", "expected", "p_value", "z"]].rename(columns={
+        "name": "Municipio", "department": "Departamento", "crime_group": "Grupo de delito", "window": "Ventana",
+        "observed": "Observado", "expected": "Esperado", "p_value": "Probabilidad", "z": "z"})
+out.insert(0, "Puesto", range(1, len(out) + 1))
+st.dataframe(out, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(out), 1)), column_config={
+    "Esperado": st.column_config.NumberColumn(format="%.1f"),
+    "Probabilidad": st.column_config.NumberColumn(format="%.2e"),
+    "z": st.column_config.NumberColumn(format="%.1f")})
+download_buttons(out, f"atalaya_alertas_{result.latest_month:%Y-%m}", notes_for_download(
+    meta, f.describe(opts), f"Último mes: {result.latest_month:%m/%Y}; umbral {threshold:g}; mínimo {min_count}.",
+    alerts.METHOD.replace("**", "")), sheet="Alertas")
+
+
+
+def _trend(code: str, name: str, department: str, crime_group: str) -> alt.Chart:
+    hist = alerts.history(f, code, crime_group)
+    return alt.Chart(hist).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        x=alt.X("month:T", title=None, axis=alt.Axis(format="%Y")), y=alt.Y("n:Q", title="Víctimas"),
+        tooltip=[alt.Tooltip("month:T", title="Mes", format="%m/%Y"), alt.Tooltip("n:Q", title="Víctimas")],
+    ).properties(height=150, title=alt.TitleParams(f"{name} ({department})", subtitle=crime_group, fontSize=12))
+
+
+if len(found):
+    pairs = found.drop_duplicates(["code", "crime_group"])
+    st.subheader("Evolución de las alertas (últimos 48 meses)")
+    cols = st.columns(3)
+    for i, row in enumerate(pairs.head(12).itertuples()):
+        cols[i % 3].altair_chart(_trend(row.code, row.name, row.department, row.crime_group), width="stretch")
+    if len(pairs) > 12:
+        rest = {f"{r.code}|{r.crime_group}": f"{r.name} ({r.department}) · {r.crime_group}"
+                for r in pairs.iloc[12:].itertuples()}
+        chosen = st.selectbox(f"Las otras {len(rest)} alertas", list(rest), format_func=rest.get, key="al_otra")
+        row = pairs[(pairs["code"] + "|" + pairs["crime_group"]) == chosen].iloc[0]
+        st.altair_chart(_trend(row["code"], row["name"], row["department"], row["crime_group"]), width="stretch")
+
+with st.expander("Método", icon=":material/functions:", expanded=not len(found)):
+    st.markdown(alerts.METHOD)
+
+viewstate.save(state, "alertas", CONTROLS)
+viewstate.sync_url(st.query_params, viewstate.to_params(state, CONTROLS), CONTROLS)

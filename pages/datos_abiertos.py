@@ -1,0 +1,58 @@
+"""Datos abiertos: aggregated tables and boundaries to download, with their data dictionary."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core import export, indicators, opendata, warehouse
+from pages._common import page_filters
+
+f, opts = page_filters()
+meta = warehouse.meta()
+
+st.title("Datos abiertos")
+st.caption(f.describe(opts) + " · los filtros de la barra lateral se aplican a todas las descargas")
+st.markdown("Datos **agregados** (nunca registros individuales), libres para reutilizar citando la fuente: "
+            f"Atalaya, {meta.get('country_name', '')}, almacén del {meta.get('built_at', '—')[:10]}.")
+if meta.get("synthetic") == "true":
+    st.warning("Estos son datos sintéticos de demostración: sirven para probar formatos, no para analizar.")
+
+stem = f"atalaya_{meta.get('country', 'xx').lower()}_{f.year_from}-{f.year_to}"
+for key, title in opendata.DATASETS.items():
+    st.subheader(title)
+    if key == "limites_municipales":
+        st.caption("GeoJSON (WGS84) con los límites municipales a resolución completa y, por municipio, víctimas, "
+                   "tasas e indicadores de vulnerabilidad.")
+        st.download_button("Descargar GeoJSON", lambda: opendata.boundaries_geojson(f).encode("utf-8"),
+                           file_name=f"{stem}_{key}.geojson", mime="application/geo+json", icon=":material/map:")
+    elif key == "municipio_mes":
+        st.caption(f"{opendata.municipality_month_rows(f):,} filas · campos: "
+                   + ", ".join(opendata.dictionary(key)["campo"]) + ". El archivo se genera al descargarlo.")
+        a, b, _ = st.columns([1, 1, 3])
+        a.download_button("Descargar CSV", lambda: export.csv_bytes(opendata.municipality_month(f)),
+                          file_name=f"{stem}_{key}.csv", mime="text/csv", icon=":material/download:", key=f"csv_{key}")
+        b.download_button("Descargar Parquet", lambda: opendata.parquet_bytes(opendata.municipality_month(f)),
+                          file_name=f"{stem}_{key}.parquet", mime="application/vnd.apache.parquet",
+                          icon=":material/download:", key=f"parquet_{key}")
+    else:
+        data = opendata.department_year(f)
+        st.caption(f"{len(data):,} filas")
+        st.dataframe(data, hide_index=True, width="stretch", height=280, column_config={
+            "tasa_100k": st.column_config.NumberColumn(format="%.1f"),
+            "personas_anio": st.column_config.NumberColumn(format="localized")})
+        a, b, _ = st.columns([1, 1, 3])
+        a.download_button("Descargar CSV", export.csv_bytes(data), file_name=f"{stem}_{key}.csv", mime="text/csv",
+                          icon=":material/download:", key=f"csv_{key}")
+        b.download_button("Descargar Parquet", lambda: opendata.parquet_bytes(data), file_name=f"{stem}_{key}.parquet",
+                          mime="application/vnd.apache.parquet", icon=":material/download:", key=f"parquet_{key}")
+
+st.subheader("Diccionario de datos")
+dictionary = opendata.dictionary()
+st.dataframe(dictionary, hide_index=True, width="stretch")
+st.download_button("Descargar el diccionario (CSV)", export.csv_bytes(dictionary), file_name="atalaya_diccionario.csv",
+                   mime="text/csv", icon=":material/download:")
+
+with st.expander("Metodología", icon=":material/functions:"):
+    for term, text in indicators.DEFINITIONS.items():
+        st.markdown(f"**{term}.** {text}")
+    if meta.get("counting_rule"):
+        st.markdown(f"**Regla de conteo entre fuentes.** {meta['counting_rule']}")
