@@ -129,6 +129,10 @@ with left:
     ).properties(height=260), width="stretch")
     unknown = int(pyr.loc[pyr["victim_sex"] == "ND", "n"].sum())
     st.caption(f"Sin sexo registrado (o sin víctima individual): {fmt.integer(unknown)}.")
+    pyr_out = pyr.pivot_table(index=["sort_order", "label"], columns="victim_sex", values="n", fill_value=0)
+    pyr_out = pyr_out.reset_index().drop(columns="sort_order").rename(
+        columns={"label": "Edad", "H": "Hombres", "M": "Mujeres", "ND": "Sin dato"})
+    download_buttons(pyr_out, f"atalaya_{code}_sexo_edad", notes_for_download(meta, scope))
 with right:
     st.subheader("Día y hora")
     wh = municipality.weekday_hour(f, code)
@@ -140,17 +144,23 @@ with right:
                  alt.Tooltip("n:Q", title="Víctimas", format=",")],
     ).properties(height=260), width="stretch")
     st.caption(f"Sin hora registrada: {fmt.integer(int(wh.loc[wh['hour'] < 0, 'n'].sum()))}.")
+    wh_out = wh.assign(Hora=wh["hour"].map(lambda h: "Sin hora" if h < 0 else f"{h:02d} h")).pivot_table(
+        index=["weekday", "day"], columns="Hora", values="n", fill_value=0).reset_index().drop(columns="weekday")
+    download_buttons(wh_out.rename(columns={"day": "Día"}), f"atalaya_{code}_dia_hora", notes_for_download(meta, scope))
 
 left, right = st.columns(2)
 with left:
     st.subheader("Arma o medio")
     weapons = municipality.by_weapon(f, code).rename(columns={"weapon": "Arma o medio", "n": "Víctimas"})
     st.dataframe(weapons, hide_index=True, width="stretch")
+    download_buttons(weapons, f"atalaya_{code}_armas", notes_for_download(meta, scope))
 with right:
     st.subheader("Institución que registra")
     src = municipality.by_source(f, code).rename(columns={
         "institution": "Institución", "records": "Registros", "counted": "Cuentan en la cifra publicada"})
-    st.dataframe(src.drop(columns="source"), hide_index=True, width="stretch")
+    src = src.drop(columns="source")
+    st.dataframe(src, hide_index=True, width="stretch")
+    download_buttons(src, f"atalaya_{code}_fuentes", notes_for_download(meta, scope, *filter(None, [meta.get("counting_rule")])))
     if meta.get("counting_rule"):
         st.caption(meta["counting_rule"])
 

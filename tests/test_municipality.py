@@ -87,6 +87,8 @@ def test_page_with_aldeas_on_the_fixture(fixture):
     cells = spec["layers"][1]
     assert cells["id"] == "celdas" and sorted(d["n"] for d in cells["data"]) == [1, 2]  # aggregated, not records
     assert at.query_params["muni"] == "0101"
+    # every table downloads as CSV and Excel: evolution, types, sex x age, day x hour, weapon, source, aldeas, peers
+    assert len(at.get("download_button")) == 16
 
 
 def test_page_without_aldeas_and_with_zero_victims(fixture):
