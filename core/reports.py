@@ -17,7 +17,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core import indicators, warehouse
+from core import indicators, municipality, warehouse
 from core.filters import SEX_LABELS, Filters, FilterOptions, filter_options
 
 MEASURES = {
@@ -189,7 +189,8 @@ class ReportSpec:
 @dataclass(frozen=True)
 class Report:
     spec: ReportSpec
-    data: pd.DataFrame        # one column per dimension (labels), the facet, "value", and "n"
+    data: pd.DataFrame        # one column per dimension and the facet (labels), the measure, "Víctimas"
+                              # (and "Personas-año" for rates, previous-period victims for changes)
     value_label: str
     title: str
     caption: str
@@ -326,8 +327,10 @@ def _run(spec: ReportSpec) -> Report:
 def _labels(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     """Replace codes by names users know; keep the order key in a hidden column per dimension."""
     opts = filter_options()
-    munis = dict(warehouse.query("SELECT code, name || ' (' || dept_code || ')' FROM territory WHERE level = 'municipio'").values)
-    sources = dict(warehouse.query("SELECT source, institution FROM source").values)
+    m = municipality.municipalities()
+    munis = dict(zip(m["code"], m["name"] + " (" + m["dept_code"] + ")"))
+    src = indicators.sources()
+    sources = dict(zip(src["source"], src["institution"]))
     sections = {"01": "01 Actos que causan la muerte", "02": "02 Actos que causan daño o lo pretenden",
                 "03": "03 Actos sexuales lesivos", "04": "04 Actos contra la propiedad con violencia",
                 "05": "05 Actos contra la propiedad", "06": "06 Drogas"}
@@ -347,7 +350,7 @@ def _labels(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
         else:
             df[k] = df[k].astype(str)
     if "age_group" in cols:
-        order = dict(warehouse.query("SELECT code, sort_order FROM age_group").values)
+        order = {code: k for k, code in enumerate(opts.age_group_labels)}  # age_group.sort_order order
         i = cols.index("age_group")
         df[f"_order{i}"] = df[f"_order{i}"].map(order)
     return df
@@ -378,19 +381,18 @@ def chart(report: Report) -> alt.Chart | None:
     x_name = DIMENSIONS[spec.dims[0]].label
     y = report.value_label
     order = list(dict.fromkeys(data[x_name]))
-    x_type = "N"
     tooltip = [alt.Tooltip(f"{DIMENSIONS[c].label}:N") for c in cols] + [
         alt.Tooltip(f"{y}:Q", format=",.1f"), alt.Tooltip("Víctimas:Q", format=",")]
     base = alt.Chart(data)
     second = DIMENSIONS[spec.dims[1]].label if len(spec.dims) == 2 else None
     if spec.chart == "heatmap":
         ch = base.mark_rect().encode(
-            x=alt.X(f"{x_name}:{x_type}", sort=order, title=x_name),
+            x=alt.X(f"{x_name}:N", sort=order, title=x_name),
             y=alt.Y(f"{second}:N", sort=list(dict.fromkeys(data[second])), title=second),
             color=alt.Color(f"{y}:Q", title=y, scale=alt.Scale(scheme="orangered")), tooltip=tooltip)
     else:
         mark = {"bar": "bar", "stacked": "bar", "line": "line", "area": "area"}[spec.chart]
-        enc = dict(x=alt.X(f"{x_name}:{x_type}", sort=order, title=x_name), y=alt.Y(f"{y}:Q", title=y), tooltip=tooltip)
+        enc = dict(x=alt.X(f"{x_name}:N", sort=order, title=x_name), y=alt.Y(f"{y}:Q", title=y), tooltip=tooltip)
         if second:
             enc["color"] = alt.Color(f"{second}:N", title=second, sort=list(dict.fromkeys(data[second])),
                                      legend=alt.Legend(labelLimit=320))

@@ -1,9 +1,13 @@
-"""Shared start of every page. Not a page itself: app.py registers the pages explicitly."""
+"""What every page shares: the start (shared filters) and the legend and download widgets.
+
+Not a page itself: app.py registers the pages explicitly."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from core import classify, export, indicators
 from core.filters import FilterOptions, Filters, filter_options
 
 
@@ -21,8 +25,6 @@ def page_filters() -> tuple[Filters, FilterOptions]:
 
 def download_buttons(df, stem: str, notes: list[str], sheet: str = "Datos") -> None:
     """CSV and Excel downloads of a table, side by side; the Excel file carries the notes."""
-    from core import export
-
     left, right, _ = st.columns([1, 1, 3])
     left.download_button("Descargar CSV", export.csv_bytes(df), file_name=f"{stem}.csv", mime="text/csv",
                          icon=":material/download:", key=f"csv_{stem}")
@@ -33,10 +35,21 @@ def download_buttons(df, stem: str, notes: list[str], sheet: str = "Datos") -> N
 
 def notes_for_download(meta: dict, description: str, *extra: str) -> list[str]:
     """What a downloaded table is: country, filters, caveats and the definitions."""
-    from core import indicators
-
     notes = [f"Atalaya · {meta.get('country_name', '')} · {description}", *extra,
              *(f"{term}: {text}" for term, text in indicators.DEFINITIONS.items())]
     if meta.get("synthetic") == "true":
         notes.insert(0, "DATOS SINTÉTICOS DE DEMOSTRACIÓN: no representan la situación real.")
     return notes
+
+
+def legend_table(classes, value_fmt, count_label: str) -> None:
+    """The legend of a classified map: class (in its colour), bounds and how many territories."""
+    legend = classes.legend
+    table = pd.DataFrame({
+        "Clase": legend["label"],
+        "Rango": [classify.range_text(lo, up, value_fmt) for lo, up in zip(legend["lower"], legend["upper"])],
+        count_label: legend["count"],
+    })
+    colors = list(legend["color"])
+    st.dataframe(table.style.apply(lambda col: [f"background-color: {c}; color: #111" for c in colors],
+                                   subset=["Clase"]), hide_index=True, width="stretch")

@@ -6,19 +6,19 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from core import classify, fmt, geo, indicators, schools, viewstate, warehouse
+from core import classify, fmt, geo, indicators, municipality, schools, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import download_buttons, notes_for_download, page_filters
+from pages._common import download_buttons, legend_table, notes_for_download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
 state = st.session_state
 school_opts = schools.options()
 
-munis = geo.shapes("municipio")
+munis = municipality.municipalities()
 if f.dept_code:
     munis = munis[munis["dept_code"] == f.dept_code]
-muni_labels = {c: f"{n} ({opts.departments.get(d, d)})" for c, n, d in zip(munis["code"], munis["name"], munis["dept_code"])}
+muni_labels = dict(zip(munis["code"], munis["label"]))
 
 
 CONTROLS = [
@@ -114,13 +114,8 @@ with left:
     st.caption("Puntos: centros educativos coloreados por clase de riesgo; fondo: tasa municipal de víctimas. "
                "Haga clic en un centro para ver la explicación de su puntaje.")
 with right:
-    legend = classes.legend.copy()
-    legend["Rango"] = [classify.range_text(lo, up, fmt.decimal) for lo, up in zip(legend["lower"], legend["upper"])]
-    colors = legend.pop("color")
     st.markdown("**Puntaje de riesgo (0-100)**")
-    st.dataframe(legend[["label", "Rango", "count"]].rename(columns={"label": "Clase", "count": "Centros"})
-                 .style.apply(lambda col: [f"background-color: {c}; color: #111" for c in colors], subset=["Clase"]),
-                 hide_index=True, width="stretch")
+    legend_table(classes, fmt.decimal, "Centros")
     st.caption(f"{classify.METHODS[method]}. De los filtros compartidos se aplican el periodo y el departamento.")
 
 # ---- Top-N table --------------------------------------------------------------------------

@@ -7,9 +7,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import classify, fmt, geo, indicators, priority, viewstate, vulnerability, warehouse
+from core import classify, fmt, geo, indicators, municipality, priority, viewstate, vulnerability, warehouse
 from core.viewstate import Control
-from pages._common import download_buttons, notes_for_download, page_filters
+from pages._common import download_buttons, legend_table, notes_for_download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -21,12 +21,11 @@ MEASURES = {"n": "Víctimas", "tasa": "Tasa por 100.000 hab.", "eb": "Tasa suavi
 COMPONENTS = priority.components()
 INDICATORS = {vulnerability.COMPOSITE: vulnerability.COMPOSITE_NAME} | {
     i.code: f"{i.name} ({i.unit}, {i.year})" for i in vulnerability.catalog()}
-munis_in_scope = geo.shapes("municipio")
+munis_in_scope = municipality.municipalities()
 if f.dept_code:
     munis_in_scope = munis_in_scope[munis_in_scope["dept_code"] == f.dept_code]
 muni_names = dict(zip(munis_in_scope["code"], munis_in_scope["name"]))
-muni_labels = {c: f"{n} ({opts.departments.get(d, d)})"  # names repeat across departments
-               for c, n, d in zip(munis_in_scope["code"], munis_in_scope["name"], munis_in_scope["dept_code"])}
+muni_labels = dict(zip(munis_in_scope["code"], munis_in_scope["label"]))  # "name (department)": names repeat
 
 
 CONTROLS = [
@@ -161,13 +160,7 @@ with map_col:
                "detalle" + (" o en un departamento para ver sus municipios." if level == "departamento" else "."))
 with legend_col:
     st.markdown(f"**{value_name}**")
-    legend = classes.legend.copy()
-    legend["Rango"] = [classify.range_text(lo, up, value_fmt) for lo, up in zip(legend["lower"], legend["upper"])]
-    legend = legend.rename(columns={"label": "Clase", "count": "N.º"})
-    colors = legend.pop("color")
-    styled = legend[["Clase", "Rango", "N.º"]].style.apply(
-        lambda col: [f"background-color: {c}; color: #111" for c in colors], subset=["Clase"])
-    st.dataframe(styled, hide_index=True, width="stretch")
+    legend_table(classes, value_fmt, "N.º")
     st.caption(f"{classify.METHODS[method]}. N.º = número de {LEVELS[level].lower()} en la clase.")
     for note in notes:
         st.info(note)

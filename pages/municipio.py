@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import classify, fmt, geo, indicators, municipality, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import download_buttons, notes_for_download, page_filters
+from pages._common import download_buttons, legend_table, notes_for_download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -194,14 +194,8 @@ else:
     map_col, legend_col = st.columns([2.6, 1.4])
     map_col.pydeck_chart(deck, height=geo.MAP_HEIGHT, key="muni_aldeas_deck")
     with legend_col:
-        legend = classes.legend.copy()
-        legend["Rango"] = [classify.range_text(lo, up, fmt.integer if column == "n" else fmt.decimal)
-                           for lo, up in zip(legend["lower"], legend["upper"])]
-        colors = legend.pop("color")
         st.markdown(f"**{ALDEA_MEASURES[aldea_measure]} por aldea**")
-        st.dataframe(legend[["label", "Rango", "count"]].rename(columns={"label": "Clase", "count": "Aldeas"})
-                     .style.apply(lambda col: [f"background-color: {c}; color: #111" for c in colors], subset=["Clase"]),
-                     hide_index=True, width="stretch")
+        legend_table(classes, fmt.integer if column == "n" else fmt.decimal, "Aldeas")
         st.caption("Cuantiles, 5 clases. Los círculos grises suman las víctimas con coordenadas en celdas de unos "
                    "550 m; nunca se muestran registros individuales.")
         if aldea_note:
