@@ -98,6 +98,7 @@ def main() -> None:
         st.Page(PAGES_DIR / "alertas.py", title="Alertas tempranas", icon=":material/notifications_active:"),
         st.Page(PAGES_DIR / "datos_abiertos.py", title="Datos abiertos", icon=":material/download:"),
         st.Page(PAGES_DIR / "boletin.py", title="Boletín", icon=":material/description:"),
+        st.Page(PAGES_DIR / "calidad.py", title="Calidad de datos", icon=":material/fact_check:"),
     ]
     st.navigation(pages).run()
 

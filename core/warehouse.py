@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import duckdb
 import pandas as pd
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = PROJECT_ROOT / "data" / "warehouse.duckdb"
 BUILD_COMMAND = "make demo   (o bien: atalaya-load demo)"
@@ -165,10 +165,26 @@ SCHEMA: tuple[Table, ...] = (
     _t("rejected_record", "Input rows that could not be loaded, with the reason: nothing is silently dropped.", [
         ("source", "VARCHAR NOT NULL", "source.source"),
         ("file", "VARCHAR NOT NULL", "File the row came from."),
-        ("row_number", "BIGINT", "Row number in the file (1 = first data row after the header)."),
+        ("row_number", "BIGINT", "Row number as seen in the file: CSV line (header = 1), Excel sheet row, Parquet record."),
         ("reason", "VARCHAR NOT NULL", "Why the row was rejected."),
         ("raw", "VARCHAR", "The row as read, JSON."),
     ]),
+    _t("field_issue", "Values that could not be used and were loaded as unknown (the record itself was kept).", [
+        ("source", "VARCHAR NOT NULL", "source.source"),
+        ("file", "VARCHAR NOT NULL", "File the row came from."),
+        ("row_number", "BIGINT NOT NULL", "Row number as seen in the file (see rejected_record.row_number)."),
+        ("column_name", "VARCHAR NOT NULL", "Column of the file."),
+        ("value", "VARCHAR", "The value as read."),
+        ("rule", "VARCHAR NOT NULL", "Rule that failed (e.g. edad_fuera_de_rango)."),
+        ("message", "VARCHAR NOT NULL", "Message naming source, file, row, column, value and what was expected."),
+    ]),
+    _t("completeness", "Share of records with each descriptive field filled, per source and year.", [
+        ("source", "VARCHAR NOT NULL", "source.source"),
+        ("field", "VARCHAR NOT NULL", "incident column (occurred_hour, victim_sex, victim_age, weapon, aldea_code, coordinates)."),
+        ("year", "SMALLINT NOT NULL", "Calendar year of the offences."),
+        ("records", "BIGINT NOT NULL", "Records of the source in the year."),
+        ("filled", "BIGINT NOT NULL", "Records with the field known."),
+    ], "PRIMARY KEY (source, field, year)"),
     _t("quality_issue", "Data-quality findings per source and rule.", [
         ("source", "VARCHAR NOT NULL", "source.source"),
         ("rule", "VARCHAR NOT NULL", "Rule that was checked."),

@@ -36,7 +36,17 @@ def main(argv: list[str] | None = None) -> int:
                       help="Archivo a publicar (por defecto $ATALAYA_WAREHOUSE o data/warehouse.duckdb).")
     demo.add_argument("--if-stale", action="store_true",
                       help="Construir solo si el archivo no existe o es de otra versión del esquema.")
+    for name, text in (("build", "Construye y publica el almacén a partir de archivos reales declarados en un TOML."),
+                       ("check", "Revisión en seco: lee y valida todo lo declarado en el TOML e informa; no publica nada.")):
+        cmd = sub.add_parser(name, help=text, description=text)
+        cmd.add_argument("config", type=Path, help="Archivo de configuración TOML (ver data/examples/honduras.toml).")
+        if name == "build":
+            cmd.add_argument("--out", type=Path, default=None,
+                             help="Archivo a publicar (por defecto $ATALAYA_WAREHOUSE o data/warehouse.duckdb).")
     args = parser.parse_args(argv)
+
+    if args.command in ("build", "check"):
+        return _build(args.config, None if args.command == "check" else (args.out or warehouse_path()))
 
     if args.command == "demo":
         from core.load.demo import build_demo
@@ -51,6 +61,30 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ERROR: la construcción falló y {target} no se modificó: {exc}", file=sys.stderr)
             return 1
         print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
+    return 0
+
+
+def _build(config: Path, target: Path | None) -> int:
+    from core.load.build import run
+    from core.load.config import ConfigError
+    from core.load.report import LoadFailed
+
+    check = target is None
+    try:
+        report = run(config, target, check=check, progress=lambda m: print(m, flush=True))
+    except ConfigError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
+    except LoadFailed as exc:
+        print(exc.report.render(), file=sys.stderr)
+        where = "" if check else f" y {target} no se modificó"
+        print(f"ERROR: la carga falló{where}.", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the published file is untouched (atomic publish)
+        print(f"ERROR: la carga falló{'' if check else f' y {target} no se modificó'}: {exc}", file=sys.stderr)
+        return 1
+    print(report.render())
+    print("Revisión terminada: sin errores; no se publicó nada." if check else f"Publicado {target}.")
     return 0
 
 

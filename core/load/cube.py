@@ -19,4 +19,4 @@ ORDER BY month, muni_code, crime_type
 def build_cube(con: duckdb.DuckDBPyConnection) -> int:
     con.execute("DELETE FROM incident_cube")
     con.execute(CUBE_SQL)
-    return con.execute("SELECT count(*) FROM incident_cube").fetchone()[0]
+    return con.execute("SELECT count(*) FROM incident_cube").fetchall()[0][0]

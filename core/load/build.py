@@ -1,0 +1,159 @@
+"""``atalaya-load build|check CONFIG.toml``: a warehouse from real source files, declared in a config.
+
+Reading, mapping and validating every input happens before anything is written; if a required
+input is missing, a file cannot be read or a source rejects more rows than the threshold, the
+load stops with every error listed and the published warehouse is untouched. ``check`` runs
+the same steps into a throw-away in-memory database and publishes nothing.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from core.load import catalog, incidents, indicators, population, quality, schools, territories
+from core.load.config import LoadConfig, load_config
+from core.load.cube import build_cube
+from core.load.exposure import build_school_exposure
+from core.load.geography import NATIONAL_VERTEX_BUDGET, territory_frame
+from core.load.publish import building, insert_frame
+from core.load.readers import SourceError
+from core.load.report import LoadFailed, Report
+from core.warehouse import create_schema
+
+ALDEA_SIMPLIFY_DEG = 1e-4
+
+
+def run(config_path: Path, target: Path | None = None, check: bool = False,
+        progress: Callable[[str], None] | None = None) -> Report:
+    """Read, validate and (unless ``check``) publish. Raises ConfigError or LoadFailed."""
+    log = progress or (lambda _m: None)
+    cfg = load_config(config_path)
+    report = Report()
+    data = _read_all(cfg, report, log)
+    report.check_thresholds(cfg.reject_threshold)
+    if report.errors:
+        raise LoadFailed(report)
+    if check:
+        con = duckdb.connect(":memory:")
+        try:
+            create_schema(con)
+            _write(con, cfg, data, report, log)
+        finally:
+            con.close()
+        return report
+    with building(Path(target), _meta(cfg)) as con:
+        _write(con, cfg, data, report, log)
+    log(f"Publicado {target}")
+    return report
+
+
+def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
+    data: dict = {}
+
+    def step(label: str, func):
+        try:
+            return func()
+        except SourceError as exc:
+            report.errors.append(f"{label}: {exc}")
+            return None
+
+    geo = step("geografia", lambda: territories.load(cfg, report))
+    if geo is None:
+        return data
+    data["geo"] = geo
+    log(f"Geografía: {len(geo.departments)} departamentos, {len(geo.municipalities)} municipios"
+        + (f", {len(geo.aldeas):,} aldeas" if geo.aldeas is not None else ""))
+    data["population"] = step("poblacion", lambda: population.load(cfg, geo, report))
+    ctx = incidents.Context(geo, {}, (cfg.period_start, cfg.period_end))
+    crime_codes = set(catalog.crime_types()["code"])
+    frames = []
+    for src in cfg.incidents:
+        unknown = set(src.values.get("delito", {})) - crime_codes
+        if unknown:
+            report.errors.append(f"[incidentes.{src.source}.valores.delito] {sorted(unknown)} no son tipos del catálogo "
+                                 f"data/crime_types.csv; use uno de {sorted(crime_codes)}")
+            continue
+        ctx.crime_codes = incidents.crime_lookup(src.values.get("delito", {}))
+        got = step(f"incidentes.{src.source}", lambda: incidents.read_source(src, ctx, report))
+        if got:
+            frames.extend(got)
+            stats = report.stats[src.source]
+            log(f"{src.source}: {stats.rows_loaded:,} de {stats.rows_read:,} filas cargadas")
+    if cfg.reconciliation:
+        unknown = set(cfg.reconciliation.crime_types) - crime_codes
+        if unknown:
+            report.errors.append(f"[conciliacion.delitos] {sorted(unknown)} no son tipos del catálogo")
+    data["incidents"] = incidents.finish(frames, geo, report) if frames else None
+    if data["incidents"] is None and not report.errors:
+        report.errors.append("incidentes: ninguna fuente aportó registros")
+    if cfg.schools:
+        data["schools"] = step("centros_educativos", lambda: schools.load(cfg, geo, report))
+    if cfg.indicators:
+        data["indicators"] = step("indicadores", lambda: indicators.load(cfg, geo, report))
+    return data
+
+
+def _meta(cfg: LoadConfig) -> dict[str, str]:
+    rec = cfg.reconciliation
+    reference = next((s.institution for s in cfg.incidents if rec and s.source == rec.reference), None)
+    return {
+        "country": cfg.country, "country_name": cfg.country_name, "synthetic": "true" if cfg.synthetic else "false",
+        "period_start": cfg.period_start.isoformat(), "period_end": cfg.period_end.isoformat(),
+        "config_sha256": cfg.sha256, "config_file": cfg.path.name,
+        "counting_rule": quality.counting_rule(list(rec.crime_types) if rec else [], rec.rule if rec else "", reference),
+        "reconciliation_types": ",".join(rec.crime_types) if rec else "",
+        "reconciliation_rule": rec.rule if rec else "",
+        "reconciliation_reference": (rec.reference or "") if rec else "",
+        "geography_source": f"{cfg.municipalities.file.name} ({cfg.departments.file.name})",
+        "population_source": cfg.population.source,
+    }
+
+
+def _write(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: Report, log) -> None:
+    geo: territories.Geography = data["geo"]
+    dept_rows, dept_geom = territory_frame(geo.departments, "departamento", NATIONAL_VERTEX_BUDGET // 2)
+    muni_rows, muni_geom = territory_frame(geo.municipalities, "municipio", NATIONAL_VERTEX_BUDGET)
+    frames, geoms = [dept_rows, muni_rows], [dept_geom, muni_geom]
+    if geo.aldeas is not None:
+        aldeas = geo.aldeas.copy()
+        aldeas["geometry"] = gpd.GeoSeries(np.asarray(aldeas.geometry.simplify(ALDEA_SIMPLIFY_DEG)), crs="EPSG:4326")
+        rows, _ = territory_frame(aldeas, "aldea", None)
+        _, full = territory_frame(geo.aldeas, "aldea", None)
+        frames.append(rows)
+        geoms.append(full)
+    insert_frame(con, "territory", pd.concat(frames, ignore_index=True))
+    insert_frame(con, "territory_geometry", pd.concat(geoms, ignore_index=True))
+    insert_frame(con, "crime_type", catalog.crime_types())
+    insert_frame(con, "age_group", catalog.age_groups())
+    insert_frame(con, "population", data["population"])
+    inc = data["incidents"]
+    insert_frame(con, "incident", inc.drop(columns=["file", "row_number"]))
+    rec = cfg.reconciliation
+    quality.reconcile(con, list(rec.crime_types) if rec else [], rec.rule if rec else "",
+                      rec.reference if rec else None, [s.source for s in cfg.incidents])
+    log(f"Incidentes: {len(inc):,} registros; cubo: {build_cube(con):,} filas")
+    if data.get("schools") is not None:
+        insert_frame(con, "school", data["schools"])
+        log(f"Centros educativos: {len(data['schools']):,}; exposición: {build_school_exposure(con):,} filas")
+    if data.get("indicators") is not None:
+        values, meta = data["indicators"]
+        insert_frame(con, "indicator_meta", meta)
+        insert_frame(con, "indicator", values)
+    for s in report.stats.values():
+        con.execute("INSERT INTO source VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [s.source, s.institution, ", ".join(s.files), ",".join(s.sha256), s.rows_read, s.rows_loaded,
+                     s.rows_rejected])
+    if report.rejected:
+        con.executemany("INSERT INTO rejected_record VALUES (?, ?, ?, ?, ?)",
+                        [(s, f, int(r), reason, raw) for s, f, r, _rule, reason, raw in report.rejected])
+    if report.field_issues:
+        insert_frame(con, "field_issue", pd.DataFrame(report.field_issues, columns=[
+            "source", "file", "row_number", "column_name", "value", "rule", "message"]).astype({"value": str}))
+    quality.assess(con, (cfg.period_start, cfg.period_end), report.issues, report.rejected, report.field_issues,
+                   list(rec.crime_types) if rec else [])
+

@@ -1,0 +1,160 @@
+"""Load-time data quality and multi-source reconciliation, written into the new warehouse.
+
+- ``reconcile``: for crime types recorded by several institutions (homicide), decides which
+  records count in the published figure: those of a designated reference source, or, per
+  municipality-month, those of the source with the most records (``maximo``). The other
+  records stay in ``incident`` (``counted = false``) for the side-by-side comparison.
+- ``assess``: completeness per source, field and year; and ``quality_issue`` rows for what the
+  readers found (rejected rows, values loaded as unknown, geography) plus rules checked on the
+  loaded records: months and municipalities without data per source, probable duplicates
+  within and across sources.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import duckdb
+import pandas as pd
+
+
+# Descriptive fields and the SQL condition for "known".
+FIELDS = {
+    "occurred_hour": "occurred_hour IS NOT NULL",
+    "victim_sex": "victim_sex <> 'ND'",
+    "victim_age": "victim_age IS NOT NULL",
+    "weapon": "weapon <> 'Sin dato'",
+    "aldea_code": "aldea_code IS NOT NULL",
+    "coordinates": "lon IS NOT NULL AND lat IS NOT NULL",
+}
+FIELD_LABELS = {"occurred_hour": "Hora", "victim_sex": "Sexo", "victim_age": "Edad", "weapon": "Arma o medio",
+                "aldea_code": "Aldea", "coordinates": "Coordenadas"}
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, crime_types: list[str], rule: str, reference: str | None,
+              source_order: list[str]) -> None:
+    """Set ``incident.counted`` for the reconciled crime types (all other records count)."""
+    con.execute("UPDATE incident SET counted = TRUE")
+    if not crime_types:
+        return
+    if rule == "referencia":
+        con.execute("UPDATE incident SET counted = (source = ?) WHERE crime_type IN (SELECT unnest(?::VARCHAR[]))",
+                    [reference, crime_types])
+        return
+    con.execute("""
+        WITH per_source AS (
+            SELECT muni_code, date_trunc('month', occurred_on) AS month, crime_type, source, count(*) AS n
+            FROM incident WHERE crime_type IN (SELECT unnest($types::VARCHAR[]))
+            GROUP BY ALL
+        ), ranked AS (
+            SELECT *, row_number() OVER (PARTITION BY muni_code, month, crime_type
+                                         ORDER BY n DESC, list_position($order::VARCHAR[], source)) AS rk
+            FROM per_source
+        )
+        UPDATE incident AS i SET counted = (r.rk = 1)
+        FROM ranked r
+        WHERE i.muni_code = r.muni_code AND date_trunc('month', i.occurred_on) = r.month
+          AND i.crime_type = r.crime_type AND i.source = r.source
+    """, {"types": crime_types, "order": source_order})
+
+
+def counting_rule(crime_types: list[str], rule: str, reference_label: str | None) -> str:
+    if not crime_types:
+        return "Cada registro proviene de una sola fuente: todos cuentan."
+    names = ", ".join(crime_types)
+    if rule == "referencia":
+        return (f"{names}: se publica la cifra de la fuente de referencia ({reference_label}); los registros de "
+                "las demás fuentes se conservan para la conciliación. Resto de delitos: cuentan todos los registros.")
+    return (f"{names}: para cada municipio y mes se publica la cifra de la fuente con más registros (máximo); "
+            "los demás se conservan para la conciliación. Resto de delitos: cuentan todos los registros.")
+
+
+def write_completeness(con: duckdb.DuckDBPyConnection) -> None:
+    sums = ", ".join(f"count(*) FILTER (WHERE {cond}) AS {name}" for name, cond in FIELDS.items())
+    con.execute(f"""
+        INSERT INTO completeness
+        SELECT source, field, year, records, filled FROM (
+            SELECT source, year(occurred_on)::SMALLINT AS year, count(*) AS records, {sums}
+            FROM incident GROUP BY ALL
+        ) UNPIVOT (filled FOR field IN ({", ".join(FIELDS)}))
+    """)
+
+
+def assess(con: duckdb.DuckDBPyConnection, period: tuple[dt.date, dt.date], found: list[tuple],
+           rejected: list[tuple], field_issues: list[tuple], reconciled: list[str]) -> None:
+    """Write ``completeness`` and ``quality_issue``."""
+    write_completeness(con)
+    rows = list(found)
+    for (source, rule), n in Counter((r[0], r[3]) for r in rejected).items():
+        example = next(r[4] for r in rejected if r[0] == source and r[3] == rule)
+        rows.append((source, f"rechazo:{rule}", "error", n, example))
+    for (source, rule), n in Counter((r[0], r[5]) for r in field_issues).items():
+        example = next(r[6] for r in field_issues if r[0] == source and r[5] == rule)
+        rows.append((source, f"sin_dato:{rule}", "aviso", n, example))
+    rows.extend(_coverage(con, period))
+    rows.extend(_duplicates(con, reconciled))
+    if rows:
+        con.executemany("INSERT INTO quality_issue VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def _coverage(con: duckdb.DuckDBPyConnection, period: tuple[dt.date, dt.date]) -> list[tuple]:
+    months = con.execute("""
+        WITH m AS (SELECT unnest(generate_series(date_trunc('month', ?::DATE), date_trunc('month', ?::DATE),
+                                                 INTERVAL 1 MONTH))::DATE AS month),
+             s AS (SELECT DISTINCT source FROM incident),
+             have AS (SELECT DISTINCT source, date_trunc('month', occurred_on)::DATE AS month FROM incident)
+        SELECT s.source, m.month FROM s CROSS JOIN m
+        ANTI JOIN have h ON h.source = s.source AND h.month = m.month
+        ORDER BY s.source, m.month
+    """, [period[0], period[1]]).df()
+    rows = []
+    for source, group in months.groupby("source"):
+        labels = [m.strftime("%Y-%m") for m in pd.to_datetime(group["month"])]
+        rows.append((source, "meses_sin_datos", "aviso", len(labels),
+                     ", ".join(labels[:12]) + ("…" if len(labels) > 12 else "")))
+    munis = con.execute("""
+        SELECT s.source, list(t.code ORDER BY t.code) AS codes, count(*) AS n
+        FROM (SELECT DISTINCT source FROM incident) s CROSS JOIN territory t
+        WHERE t.level = 'municipio'
+          AND NOT EXISTS (SELECT 1 FROM incident i WHERE i.source = s.source AND i.muni_code = t.code)
+        GROUP BY s.source
+    """).fetchall()
+    for source, codes, n in munis:
+        rows.append((source, "municipios_sin_datos", "info", n, ", ".join(codes[:15]) + ("…" if n > 15 else "")))
+    return rows
+
+
+def _duplicates(con: duckdb.DuckDBPyConnection, reconciled: list[str]) -> list[tuple]:
+    """Probable duplicates: same municipality, date, hour, crime type, victim sex and known age."""
+    rows = []
+    within = con.execute("""
+        SELECT source, sum(n - 1) AS extra, any_value(example) AS example FROM (
+            SELECT source, count(*) AS n,
+                   any_value(muni_code || ' ' || occurred_on || ' ' || crime_type || ' ' || victim_sex || ' ' || victim_age) AS example
+            FROM incident WHERE victim_age IS NOT NULL
+            GROUP BY source, muni_code, occurred_on, occurred_hour, crime_type, victim_sex, victim_age, weapon
+            HAVING count(*) > 1
+        ) GROUP BY source
+    """).fetchall()
+    for source, extra, example in within:
+        rows.append((source, "posibles_duplicados_en_fuente", "info", int(extra),
+                     f"mismo municipio, fecha, hora, delito, sexo, edad y arma: {example} (pueden ser víctimas distintas "
+                     "del mismo hecho)"))
+    across = con.execute("""
+        SELECT source, count(*) AS n, any_value(example) AS example FROM (
+            SELECT i.source, i.muni_code || ' ' || i.occurred_on || ' ' || i.crime_type || ' ' || i.victim_sex || ' '
+                   || i.victim_age AS example
+            FROM incident i
+            WHERE i.victim_age IS NOT NULL AND i.crime_type NOT IN (SELECT unnest(?::VARCHAR[]))
+              AND EXISTS (SELECT 1 FROM incident j WHERE j.source <> i.source AND j.muni_code = i.muni_code
+                          AND j.occurred_on = i.occurred_on AND j.crime_type = i.crime_type
+                          AND j.victim_sex = i.victim_sex AND j.victim_age = i.victim_age
+                          AND j.occurred_hour IS NOT DISTINCT FROM i.occurred_hour)
+        ) GROUP BY source
+    """, [reconciled]).fetchall()
+    for source, n, example in across:
+        rows.append((source, "posibles_duplicados_entre_fuentes", "aviso", int(n),
+                     f"el mismo municipio, fecha, hora, delito, sexo y edad aparece en otra fuente: {example}; "
+                     "si es la misma víctima se cuenta dos veces (declare el delito en [conciliacion])"))
+    return rows
+

@@ -1,0 +1,178 @@
+"""What a load found: errors that stop it, rejected rows, corrected fields, per-source counts.
+
+Every message names the source, the file, the row, the column, the value and what was
+expected, e.g. ``policia: sepol_2019.csv fila 1,204, columna FECHA: '31/02/2019' no es una
+fecha válida (se esperaba DD/MM/AAAA)``.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from core import fmt
+from core.load.readers import RawTable, raw_json, read_table
+
+
+class LoadFailed(RuntimeError):
+    def __init__(self, report: "Report"):
+        self.report = report
+        super().__init__("la carga falló:\n  - " + "\n  - ".join(report.errors))
+
+
+def where(source: str, file: str, row: int | None, column: str | None = None) -> str:
+    text = f"{source}: {file}"
+    if row is not None:
+        text += f" fila {fmt.integer(row)}"
+    if column:
+        text += f", columna {column}"
+    return text
+
+
+def quote(value) -> str:
+    return "vacío" if value is None else f"'{value}'"
+
+
+class RowRejects:
+    """Which rows of one table are rejected and why (all reasons; the first rule names the case)."""
+
+    def __init__(self, source: str, table):
+        self.source, self.table = source, table
+        self.reasons: dict[int, list[str]] = {}
+        self.rules: dict[int, str] = {}
+
+    def reject(self, mask: np.ndarray, rule: str, column_name: str, values, expected) -> None:
+        """Reject the rows in ``mask``; ``expected`` is one text, or one text per row (a Series)."""
+        for pos in np.flatnonzero(mask):
+            text = expected if isinstance(expected, str) else expected.iloc[pos]
+            msg = (f"{where(self.source, self.table.name, int(self.table.rows[pos]), column_name)}: "
+                   f"{quote(values.iloc[pos])} {text}")
+            self.reasons.setdefault(int(pos), []).append(msg)
+            self.rules.setdefault(int(pos), rule)
+
+    @property
+    def mask(self) -> np.ndarray:
+        out = np.zeros(len(self.table.frame), dtype=bool)
+        out[list(self.reasons)] = True
+        return out
+
+    def report_to(self, report: "Report") -> None:
+        positions = sorted(self.reasons)
+        if positions:
+            report.reject(self.source, self.table.name, self.table.rows[positions], [self.rules[p] for p in positions],
+                          ["; ".join(self.reasons[p]) for p in positions], raw_json(self.table, positions))
+
+
+@dataclass
+class SourceStats:
+    source: str
+    institution: str
+    files: list[str] = field(default_factory=list)
+    sha256: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+
+    @property
+    def reject_share(self) -> float:
+        return self.rows_rejected / self.rows_read if self.rows_read else 0.0
+
+
+@dataclass
+class Report:
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # (source, file, row_number, rule, reason, raw)
+    rejected: list[tuple] = field(default_factory=list)
+    # (source, file, row_number, column, value, rule, message)
+    field_issues: list[tuple] = field(default_factory=list)
+    # (source, rule, severity, count, example) found while reading (geography, population...)
+    issues: list[tuple] = field(default_factory=list)
+    stats: dict[str, SourceStats] = field(default_factory=dict)
+
+    def source(self, source: str, institution: str) -> SourceStats:
+        return self.stats.setdefault(source, SourceStats(source, institution))
+
+    def add_file(self, source: str, path: Path, rows_read: int) -> None:
+        stats = self.stats[source]
+        stats.files.append(path.name)
+        stats.sha256.append(hashlib.sha256(path.read_bytes()).hexdigest())
+        stats.rows_read += rows_read
+
+    def read_files(self, source: str, spec) -> Iterator[RawTable]:
+        """Read each file of a ``TableFile`` spec, counting its rows and rejecting unreadable ones."""
+        for path in spec.files:
+            table = read_table(path, spec.encoding, spec.delimiter, spec.sheet, spec.header_row)
+            self.add_file(source, path, table.rows_read)
+            if table.bad:
+                self.reject(source, table.name, [b.row for b in table.bad], ["fila_malformada"] * len(table.bad),
+                            [f"{where(source, table.name, b.row)}: {b.reason}" for b in table.bad],
+                            [b.raw for b in table.bad])
+            yield table
+
+    def reject(self, source: str, file: str, rows, rules, reasons, raws) -> None:
+        rows = list(rows)
+        self.rejected.extend(zip([source] * len(rows), [file] * len(rows), rows, rules, reasons, raws))
+        if source in self.stats:
+            self.stats[source].rows_rejected += len(rows)
+
+    def field_issue(self, source: str, file: str, rows: np.ndarray, column: str, values, rule: str, messages) -> None:
+        n = len(rows)
+        self.field_issues.extend(zip([source] * n, [file] * n, [int(r) for r in rows], [column] * n,
+                                     list(values), [rule] * n, list(messages)))
+
+    def issue(self, source: str, rule: str, severity: str, count: int, example: str | None) -> None:
+        self.issues.append((source, rule, severity, int(count), example))
+
+    def check_thresholds(self, threshold: float) -> None:
+        for stats in self.stats.values():
+            if stats.rows_read and stats.reject_share > threshold:
+                top = Counter(r[3] for r in self.rejected if r[0] == stats.source).most_common(3)
+                first = next(r[4] for r in self.rejected if r[0] == stats.source)
+                self.errors.append(
+                    f"{stats.source}: se rechazaron {fmt.integer(stats.rows_rejected)} de {fmt.integer(stats.rows_read)} "
+                    f"filas ({fmt.percent(100 * stats.reject_share)}), más que el umbral de {fmt.percent(100 * threshold)}; "
+                    f"motivos principales: {', '.join(f'{k} ({fmt.integer(v)})' for k, v in top)}; primer caso: {first}")
+
+    def render(self, examples: int = 5) -> str:
+        """Plain-text summary for the terminal."""
+        lines = []
+        if self.stats:
+            lines.append("Fuentes:")
+            for s in self.stats.values():
+                lines.append(f"  {s.source} ({s.institution}): {fmt.integer(s.rows_read)} filas leídas, "
+                             f"{fmt.integer(s.rows_loaded)} cargadas, {fmt.integer(s.rows_rejected)} rechazadas "
+                             f"({fmt.percent(100 * s.reject_share)}) — {', '.join(s.files)}")
+        if self.rejected:
+            lines.append(f"Filas rechazadas ({fmt.integer(len(self.rejected))}; se guardan en rejected_record):")
+            lines.extend(_by_rule(self.rejected, 3, 4, examples))
+        if self.field_issues:
+            lines.append(f"Valores corregidos a 'sin dato' ({fmt.integer(len(self.field_issues))}; "
+                         "se guardan en field_issue):")
+            lines.extend(_by_rule(self.field_issues, 5, 6, examples))
+        if self.issues:
+            lines.append("Otros hallazgos:")
+            lines.extend(f"  [{sev}] {src} · {rule}: {fmt.integer(n)}" + (f" — {ex}" if ex else "")
+                         for src, rule, sev, n, ex in self.issues)
+        if self.notes:
+            lines.append("Notas:")
+            lines.extend(f"  {n}" for n in self.notes)
+        if self.errors:
+            lines.append("ERRORES (no se publica nada):")
+            lines.extend(f"  - {e}" for e in self.errors)
+        return "\n".join(lines)
+
+
+def _by_rule(records: list[tuple], rule_at: int, message_at: int, examples: int) -> list[str]:
+    """Lines 'source · rule: n' followed by the first messages of each (source, rule)."""
+    lines = []
+    counts = Counter((r[0], r[rule_at]) for r in records)
+    for (source, rule), n in sorted(counts.items()):
+        lines.append(f"  {source} · {rule}: {fmt.integer(n)}")
+        cases = (r[message_at] for r in records if r[0] == source and r[rule_at] == rule)
+        lines.extend(f"      {c}" for c, _ in zip(cases, range(examples)))
+    return lines
