@@ -16,6 +16,7 @@ from core.load.build import run
 from core.load.config import ConfigError, load_config
 from core.load.report import LoadFailed
 from tests import fixture_warehouse
+from tests.conftest import shared_file
 from tests.source_files import excel, good_rows, incident_source, write_config, write_csv
 
 
@@ -214,3 +215,41 @@ def test_config_errors_are_listed_with_their_keys(tmp_path):
                      "falta la columna obligatoria 'fecha'",
                      "declare 'municipio_codigo' (código) o 'municipio' (nombre)"):
         assert expected in problems
+
+
+def test_aldeas_as_points_become_cells_and_locate_geocoded_victims(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    munis = gpd.read_file(shared_file("honduras/municipios_sefin.geojson"))
+    dc = munis.loc[munis["GEOCODIGO"] == "080100", "geometry"].iloc[0]
+    sps = munis.loc[munis["GEOCODIGO"] == "050100", "geometry"].iloc[0]
+    pts = [shapely.point_on_surface(dc)]
+    minx, miny, maxx, maxy = dc.bounds
+    for fx, fy in ((0.3, 0.3), (0.7, 0.6), (0.5, 0.8), (0.2, 0.7), (0.8, 0.2)):
+        p = shapely.Point(minx + fx * (maxx - minx), miny + fy * (maxy - miny))
+        if dc.contains(p) and len(pts) < 3:
+            pts.append(p)
+    codes = [f"0801{i + 1:03d}" for i in range(len(pts))] + ["0501001"]
+    gpd.GeoDataFrame({"COD": codes, "NOMBRE": [f"Aldea {c}" for c in codes]},
+                     geometry=pts + [shapely.point_on_surface(sps)], crs="EPSG:4326").to_file(tmp_path / "aldeas.geojson")
+    victim = pts[1]
+    rows = [["A1", "01/01/2021", "0801", "ROBO", "M", "20", f"{victim.x:.6f}", f"{victim.y:.6f}"],
+            ["A2", "02/01/2021", "0801", "ROBO", "M", "20", "", ""]]
+    csv_path = write_csv(tmp_path / "a.csv", rows, header=["ID", "FECHA", "COD_MUNI", "DELITO", "SEXO", "EDAD", "LON", "LAT"])
+    columns = ('id = "ID"\nfecha = "FECHA"\nmunicipio_codigo = "COD_MUNI"\ndelito = "DELITO"\nsexo = "SEXO"\n'
+               'edad = "EDAD"\nlongitud = "LON"\nlatitud = "LAT"')
+    config = write_config(tmp_path / "c.toml", incident_source("a", [csv_path], columns=columns),
+                          tail=f'\n[geografia.aldeas]\narchivo = "{tmp_path / "aldeas.geojson"}"\ncodigo = "COD"\n'
+                               'padre = { columna = "COD", fin = 4 }\nnombre = "NOMBRE"\n')
+    path = tmp_path / "w.duckdb"
+    run(config, path)
+    assert q(path, "SELECT count(*) FROM territory WHERE level = 'aldea'") == [(len(codes),)]
+    # The cells of a municipality's aldeas tile it: their areas add up to the municipality's.
+    dc_area = q(path, "SELECT area_km2 FROM territory WHERE code = '0801'")[0][0]
+    cells = q(path, "SELECT sum(area_km2) FROM territory WHERE level = 'aldea' AND parent_code = '0801'")[0][0]
+    assert cells == pytest.approx(dc_area, rel=0.01)
+    assert q(path, "SELECT area_km2 FROM territory WHERE code = '0501001'") == q(path, "SELECT area_km2 FROM territory WHERE code = '0501'")
+    # The geocoded victim falls in the cell of the point it sits on; the other has no aldea.
+    assert q(path, "SELECT source_record_id, aldea_code FROM incident ORDER BY 1") == [("A1", "0801002"), ("A2", None)]
+    assert q(path, "SELECT count FROM quality_issue WHERE rule = 'aldeas_como_puntos'") == [(len(codes),)]

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
-import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from core.load import catalog, incidents, indicators, population, quality, schools, territories
@@ -120,10 +118,7 @@ def _write(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: 
     muni_rows, muni_geom = territory_frame(geo.municipalities, "municipio", NATIONAL_VERTEX_BUDGET)
     frames, geoms = [dept_rows, muni_rows], [dept_geom, muni_geom]
     if geo.aldeas is not None:
-        aldeas = geo.aldeas.copy()
-        aldeas["geometry"] = gpd.GeoSeries(np.asarray(aldeas.geometry.simplify(ALDEA_SIMPLIFY_DEG)), crs="EPSG:4326")
-        rows, _ = territory_frame(aldeas, "aldea", None)
-        _, full = territory_frame(geo.aldeas, "aldea", None)
+        rows, full = territory_frame(geo.aldeas, "aldea", None, ALDEA_SIMPLIFY_DEG)
         frames.append(rows)
         geoms.append(full)
     insert_frame(con, "territory", pd.concat(frames, ignore_index=True))

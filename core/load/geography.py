@@ -82,11 +82,21 @@ def equal_area_km2(geoms: gpd.GeoSeries) -> np.ndarray:
     return (geoms.to_crs(crs).area / 1e6).to_numpy()
 
 
-def territory_frame(layer: gpd.GeoDataFrame, level: str, max_vertices: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def territory_frame(layer: gpd.GeoDataFrame, level: str, max_vertices: int | None,
+                    tolerance_deg: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows for ``territory`` and ``territory_geometry`` from a layer with columns
-    code, name, parent_code, dept_code, geometry (WGS84, valid)."""
+    code, name, parent_code, dept_code, geometry (WGS84, valid).
+
+    The display geometry is coverage-simplified to ``max_vertices`` for the whole layer, or
+    simplified polygon by polygon with ``tolerance_deg`` (layers drawn a few at a time, such
+    as aldeas), or only rounded. Areas and centroids always come from the full geometry."""
     geoms = layer.geometry
-    display = simplify_for_display(geoms, max_vertices) if max_vertices else _round(np.asarray(geoms.values))
+    if max_vertices:
+        display = simplify_for_display(geoms, max_vertices)
+    elif tolerance_deg:
+        display = _round(shapely.simplify(np.asarray(geoms.values), tolerance_deg, preserve_topology=True))
+    else:
+        display = _round(np.asarray(geoms.values))
     points = shapely.point_on_surface(np.asarray(geoms.values))
     territory = pd.DataFrame({
         "code": layer["code"].astype(str).to_numpy(),
