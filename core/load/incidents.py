@@ -281,15 +281,14 @@ def _locate(data: pd.DataFrame, geo: Geography, report: Report) -> None:
     found = np.full(len(idx), None, dtype=object)
     found[pt_i] = geo.municipalities["code"].to_numpy()[poly_i]
     declared = data["muni_code"].to_numpy()[idx]
-    wrong = found != declared
-    if wrong.any():
-        sample = data.iloc[idx[np.flatnonzero(wrong)[:1]]]
-        r = sample.iloc[0]
-        where_found = found[np.flatnonzero(wrong)[0]]
-        for source, n in pd.Series(data["source"].to_numpy()[idx][wrong]).value_counts().items():
-            report.issue(source, "coordenadas_fuera_del_municipio", "aviso", int(n),
-                         f"{r['file']} fila {fmt.integer(int(r['row_number']))}: ({r['lon']}, {r['lat']}) está en "
-                         f"{where_found or 'ningún municipio'}, no en {r['muni_code']}" if r["source"] == source else None)
+    wrong = np.flatnonzero(found != declared)
+    sources = data["source"].to_numpy()[idx]
+    for source in pd.unique(sources[wrong]):
+        mine = wrong[sources[wrong] == source]
+        r = data.iloc[idx[mine[0]]]
+        report.issue(source, "coordenadas_fuera_del_municipio", "aviso", len(mine),
+                     f"{r['file']} fila {fmt.integer(int(r['row_number']))}: ({r['lon']}, {r['lat']}) está en "
+                     f"{found[mine[0]] or 'ningún municipio'}, no en {r['muni_code']}")
     if geo.aldeas is not None:
         missing = data["aldea_code"].isna().to_numpy()[idx]
         if missing.any():

@@ -96,13 +96,12 @@ def _layer(spec: Layer, level: str, report: Report) -> gpd.GeoDataFrame:
         "name": fixed.to_numpy(dtype=object),
         "parent_code": parent.to_numpy(dtype=object) if parent is not None else None,
         "dept_code": (parent.to_numpy(dtype=object) if parent is not None else codes.to_numpy(dtype=object)),
-    }, geometry=frame.geometry.to_numpy(), crs="EPSG:4326")
+    }, geometry=repair(frame.geometry).to_numpy(), crs="EPSG:4326")
     return out.sort_values("code").reset_index(drop=True)
 
 
 def load(cfg: LoadConfig, report: Report) -> Geography:
     departments = _layer(cfg.departments, "departamento", report)
-    departments["geometry"] = repair(departments.geometry)
     municipalities = _layer(cfg.municipalities, "municipio", report)
     orphans = sorted(set(municipalities["parent_code"].dropna()) - set(departments["code"]))
     missing_parent = municipalities["parent_code"].isna()
@@ -110,7 +109,6 @@ def load(cfg: LoadConfig, report: Report) -> Geography:
         raise SourceError(f"{cfg.municipalities.file.name}: municipios cuyo departamento ({cfg.municipalities.parent.describe()}) "
                           f"no existe en {cfg.departments.file.name}: {orphans[:10] or municipalities.loc[missing_parent, 'code'].tolist()[:10]}; "
                           f"departamentos: {departments['code'].tolist()}")
-    municipalities["geometry"] = repair(municipalities.geometry)
     aldeas = None
     if cfg.aldeas is not None:
         aldeas = _layer(cfg.aldeas, "aldea", report)
@@ -120,8 +118,6 @@ def load(cfg: LoadConfig, report: Report) -> Geography:
         aldeas["dept_code"] = aldeas["parent_code"].map(dict(zip(municipalities["code"], municipalities["dept_code"])))
         if aldeas.geom_type.isin(["Point", "MultiPoint"]).all():
             aldeas = _voronoi_cells(aldeas, municipalities, report)
-        else:
-            aldeas["geometry"] = repair(aldeas.geometry)
     dept_names = dict(zip(departments["code"], departments["name"]))
     index = NameIndex([(c, n, d, dept_names[d]) for c, n, d in
                        zip(municipalities["code"], municipalities["name"], municipalities["dept_code"])], cfg.aliases)
