@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # pages import pages/_common.py and core/ wherever the app is started from
     sys.path.insert(0, str(ROOT))
 
-from core import warehouse
+from core import disclosure, warehouse
 from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, Filters, filter_options
 
 st.set_page_config(
@@ -86,9 +86,21 @@ def main() -> None:
     except warehouse.WarehouseError as exc:
         st.error(str(exc))
         st.stop()
+    try:
+        public = disclosure.is_public()
+    except disclosure.ModeError as exc:
+        st.error(f"Configuración del modo de despliegue: {exc}")
+        st.stop()
     if synthetic:
         st.warning(SYNTHETIC_BANNER, icon=":material/science:")
     st.session_state["filters"] = sidebar_filters()
+    with st.sidebar:
+        if public:
+            st.caption("Modo público: las cifras de 1 a 4 víctimas de delitos sensibles y por aldea se muestran "
+                       "como «<5». Vea «Metodología y definiciones».")
+        else:
+            st.warning("Modo interno: se muestran todas las cifras, también las menores que 5. No publique "
+                       "esta vista.", icon=":material/lock_open:")
     pages = [
         st.Page(PAGES_DIR / "resumen.py", title="Resumen", icon=":material/dashboard:", default=True),
         st.Page(PAGES_DIR / "mapa.py", title="Mapa nacional", icon=":material/map:"),
@@ -99,6 +111,7 @@ def main() -> None:
         st.Page(PAGES_DIR / "datos_abiertos.py", title="Datos abiertos", icon=":material/download:"),
         st.Page(PAGES_DIR / "boletin.py", title="Boletín", icon=":material/description:"),
         st.Page(PAGES_DIR / "calidad.py", title="Calidad de datos", icon=":material/fact_check:"),
+        st.Page(PAGES_DIR / "metodologia.py", title="Metodología y definiciones", icon=":material/menu_book:"),
     ]
     st.navigation(pages).run()
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import poisson
 
-from core import indicators, warehouse
+from core import disclosure, indicators, warehouse
 from core.filters import Filters, filter_options
 
 BASELINE_YEARS = 3
@@ -141,3 +141,22 @@ def history(f: Filters, code: str, crime_group: str, months: int = 48) -> pd.Dat
     out = full.merge(df, on="month", how="left").fillna({"n": 0})
     out["n"] = out["n"].astype("int64")
     return out
+
+
+def protected(f: Filters, table: pd.DataFrame) -> pd.DataFrame:
+    """The scan table safe to publish (core.disclosure): an observed count from 1 to 4 of a
+    sensitive crime group reads "<5" and its probability and z are blank (they would give it
+    back); an expected value below 5 of a sensitive group is blank. The crime groups of one
+    municipality and window add up to its total, so they are a line for complementary suppression."""
+    sensitive = disclosure.rows_sensitive(f, table, group_column="crime_group")
+    out = disclosure.protect(table, "observed", sensitive, lines=[["code", "window"]], derived=["p_value", "z"])
+    out["expected"] = disclosure.blank_if_small(out["expected"], out["expected"].fillna(0), sensitive)
+    return out
+
+
+def protected_history(f: Filters, code: str, crime_group: str) -> pd.DataFrame:
+    """history() with months of 1 to 4 victims of a sensitive group read "<5" (the months add up
+    to published totals)."""
+    hist = history(f, code, crime_group)
+    sensitive = disclosure.covers_sensitive(f, crime_groups=[crime_group])
+    return disclosure.protect(hist, "n", sensitive, dims=["month"])

@@ -9,7 +9,7 @@ from dataclasses import replace
 import altair as alt
 import pandas as pd
 
-from core import alerts, fmt, indicators, municipality, warehouse
+from core import alerts, coverage, disclosure, fmt, indicators, municipality, warehouse
 from core.filters import Filters, filter_options
 
 STYLE = """
@@ -62,59 +62,85 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     if meta.get("synthetic") == "true":
         parts.append("<div class='warn'><b>Datos sintéticos de demostración.</b> No representan la situación real.</div>")
 
-    # ---- key figures
+    # ---- key figures (public mode: counts from 1 to 4 read "<5", see core.disclosure)
+    sensitive = disclosure.covers_sensitive(scope)
     if muni_code:
-        kpis = [("Víctimas registradas", fmt.integer(p.count)), ("Tasa anual por 100.000 hab.", fmt.decimal(p.rate)),
-                ("Cambio vs " + (p.previous_label or "periodo anterior"), fmt.percent(p.change_pct, signed=True)),
-                ("Puesto nacional por tasa", f"{p.rank_national} de {p.n_national}" if p.rank_national else "—")]
+        hidden = disclosure.hides(p.count, sensitive)
+        change_hidden = hidden or disclosure.hides(p.previous_count or 0, sensitive)
+        kpis = [("Víctimas registradas", disclosure.count_text(p.count, sensitive)),
+                ("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(p.rate)),
+                ("Cambio vs " + (p.previous_label or "periodo anterior"),
+                 "—" if change_hidden else fmt.percent(p.change_pct, signed=True)),
+                ("Puesto nacional por tasa", f"{p.rank_national} de {p.n_national}" if p.rank_national and not hidden
+                 else "—")]
         series = municipality.yearly(f, muni_code)
     else:
         h = indicators.headline(scope)
-        kpis = [("Víctimas registradas", fmt.integer(h.count)), ("Tasa anual por 100.000 hab.", fmt.decimal(h.rate)),
-                (f"Cambio {h.latest_year} vs {h.latest_year - 1}", fmt.percent(h.change_pct, signed=True)),
+        hidden = disclosure.hides(h.count, sensitive)
+        change_hidden = any(disclosure.hides(v, sensitive) for v in (h.latest_count, h.previous_count or 0))
+        kpis = [("Víctimas registradas", disclosure.count_text(h.count, sensitive)),
+                ("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(h.rate)),
+                (f"Cambio {h.latest_year} vs {h.latest_year - 1}",
+                 "—" if change_hidden else fmt.percent(h.change_pct, signed=True)),
                 ("Municipios con víctimas", f"{h.municipalities_with_cases} de {h.municipalities}")]
         series = indicators.yearly(scope, by=None)
+    series = disclosure.protect(series, "n", sensitive, dims=["year"], derived=["rate"])
     parts.append("<h2>Cifras clave</h2><div class='kpis'>" + "".join(
         f"<div class='kpi'>{_e(k)}<b>{_e(v)}</b></div>" for k, v in kpis) + "</div>")
+    gap_note = coverage.describe_month_gaps(scope)
+    if gap_note:
+        parts.append(f"<div class='warn'>{_e(gap_note)}</div>")
+    if muni_code and coverage.municipality_gaps(scope).get(muni_code):
+        parts.append(f"<div class='warn'>{_e(coverage.municipality_gaps(scope)[muni_code])} en todo el periodo: "
+                     "las cifras pueden estar incompletas.</div>")
 
     # ---- trend
-    series = series.assign(Año=series["year"].map(indicators.year_label), Tasa=series["rate"], Víctimas=series["n"])
-    chart = alt.Chart(series).mark_bar(color="#e34a33").encode(
+    flags = coverage.year_flags(scope)
+    series = series.assign(Año=series["year"].map(lambda y: indicators.year_label(y) + (" *" if y in flags else "")),
+                           Tasa=series["rate"],
+                           Víctimas=disclosure.numeric(series["n"]))
+    chart = alt.Chart(series[["Año", "Víctimas"]]).mark_bar(color="#e34a33").encode(
         x=alt.X("Año:O", title="Año", sort=None), y=alt.Y("Víctimas:Q", title="Víctimas"),
     ).properties(width=700, height=220, title="Víctimas por año")
     parts.append("<h2>Evolución</h2>" + _svg(chart))
     parts.append(_table(series[["Año", "Víctimas", "Tasa"]].assign(
-        Víctimas=series["Víctimas"].map(fmt.integer), Tasa=series["Tasa"].map(fmt.decimal)).rename(
+        Víctimas=series["n"].map(disclosure.label), Tasa=series["Tasa"].map(fmt.decimal)).rename(
         columns={"Tasa": "Tasa por 100.000 hab."}), {"Víctimas", "Tasa por 100.000 hab."}))
 
     # ---- where / what
     if muni_code:
-        types = municipality.by_crime_type(f, muni_code).head(10)
+        types = municipality.by_crime_type(f, muni_code)
+        types = disclosure.protect(types, "n", disclosure.rows_sensitive(scope, types, type_column="crime_type"),
+                                   dims=["crime_type"], derived=["share"]).head(10)
         parts.append("<h2>Principales delitos</h2>" + _table(pd.DataFrame({
-            "Delito": types["name"], "Grupo": types["crime_group"], "Víctimas": types["n"].map(fmt.integer),
+            "Delito": types["name"], "Grupo": types["crime_group"], "Víctimas": types["n"].map(disclosure.label),
             "%": types["share"].map(fmt.decimal)}), {"Víctimas", "%"}))
     else:
-        munis = indicators.by_municipality(scope)
-        top = munis.dropna(subset=["rate"]).sort_values(["rate", "n"], ascending=False).head(10)
+        munis = disclosure.protect_territories(scope, indicators.by_municipality(scope))
+        top = munis.dropna(subset=["rate"]).sort_values(["rate", "code"], ascending=[False, True]).head(10)
         parts.append("<h2>Municipios con la tasa más alta</h2>" + _table(pd.DataFrame({
-            "Municipio": top["name"], "Departamento": top["department"], "Víctimas": top["n"].map(fmt.integer),
+            "Municipio": top["name"], "Departamento": top["department"], "Víctimas": top["n"].map(disclosure.label),
             "Tasa por 100.000 hab.": top["rate"].map(fmt.decimal)}), {"Víctimas", "Tasa por 100.000 hab."}))
         last, prev = f.year_to, f.year_to - 1
         if prev >= opts.min_year and indicators.year_coverage(last) == indicators.year_coverage(prev):
-            now = indicators.by_municipality(replace(scope, year_from=last, year_to=last)).set_index("code")
-            before = indicators.by_municipality(replace(scope, year_from=prev, year_to=prev)).set_index("code")
+            year_scope = [replace(scope, year_from=y, year_to=y) for y in (last, prev)]
+            now, before = (disclosure.protect_territories(s, indicators.by_municipality(s)).set_index("code")
+                           for s in year_scope)
             change = pd.DataFrame({"Municipio": now["name"], "Departamento": now["department"],
                                    prev: before["n"], last: now["n"]})
-            change["diff"] = change[last] - change[prev]
-            change = change.sort_values("diff", ascending=False).head(10)
+            # a difference involving a reserved count would give it back: those rows are left out
+            change["diff"] = disclosure.numeric(change[last]) - disclosure.numeric(change[prev])
+            change = change.dropna(subset=["diff"]).sort_values("diff", ascending=False).head(10)
+            change["diff"] = change["diff"].astype("int64")
             parts.append(f"<h2>Mayores aumentos {last} frente a {prev}</h2>" + _table(pd.DataFrame({
                 "Municipio": change["Municipio"], "Departamento": change["Departamento"],
-                str(prev): change[prev].map(fmt.integer), str(last): change[last].map(fmt.integer),
+                str(prev): change[prev].map(disclosure.label), str(last): change[last].map(disclosure.label),
                 "Diferencia": change["diff"].map(lambda d: f"{d:+,}")}), {str(prev), str(last), "Diferencia"}))
 
     # ---- alerts
     scan = alerts.scan(scope)
-    found = scan.table[scan.table["alert"]]
+    found = alerts.protected(scope, scan.table)
+    found = found[found["alert"]]
     if muni_code:
         found = found[found["code"] == muni_code]
     parts.append(f"<h2>Alertas tempranas ({scan.latest_month:%m/%Y})</h2>")
@@ -124,8 +150,8 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     else:
         parts.append(_table(pd.DataFrame({
             "Municipio": found["name"], "Grupo de delito": found["crime_group"],
-            "Ventana": found["window"].map(alerts.WINDOWS), "Observado": found["observed"].map(fmt.integer),
-            "Esperado": found["expected"].map(fmt.decimal), "Probabilidad": found["p_value"].map(lambda v: f"{v:.1e}")}
+            "Ventana": found["window"].map(alerts.WINDOWS), "Observado": found["observed"].map(disclosure.label),
+            "Esperado": found["expected"].map(fmt.decimal), "Probabilidad": found["p_value"].map(lambda v: "—" if pd.isna(v) else f"{v:.1e}")}
         ).head(15), {"Observado", "Esperado", "Probabilidad"}))
     parts.append(f"<p class='sub'>{_e(alerts.METHOD.replace('**', ''))}</p>")
 
@@ -134,6 +160,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     parts.append("<h2>Fuentes y definiciones</h2><ul>" + "".join(
         f"<li>{_e(r.institution)}: {fmt.integer(r.rows_loaded)} registros</li>" for r in src.itertuples()) + "</ul>")
     parts.append("<dl>" + "".join(f"<dt><b>{_e(t)}</b></dt><dd>{_e(d)}</dd>" for t, d in indicators.DEFINITIONS.items())
+                 + "".join(f"<dt><b>Protección de las víctimas</b></dt><dd>{_e(rule)}</dd>" for rule in disclosure.notes())
                  + (f"<dt><b>Regla de conteo entre fuentes</b></dt><dd>{_e(meta['counting_rule'])}</dd>"
                     if meta.get("counting_rule") else "") + "</dl>")
     parts.append(f"<footer>Atalaya · observatorio de seguridad ciudadana · generado el {dt.date.today():%d/%m/%Y} "

@@ -28,6 +28,7 @@ LEVELS = {
     5: ("Muy baja", "Baja", "Media", "Alta", "Muy alta"),
 }
 NO_DATA = "Sin dato"
+RESERVED = "1 a 4 (reservado)"  # small counts hidden in public mode (core.disclosure)
 
 # Sequential palettes (ColorBrewer), light = low; RGB.
 PALETTES = {
@@ -36,6 +37,7 @@ PALETTES = {
     "prioridad": {3: ["#fee8c8", "#fdbb84", "#e34a33"], 5: ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]},
 }
 NO_DATA_COLOR = "#d9d9d9"
+RESERVED_COLOR = "#c6dbef"
 _JENKS_EXACT_LIMIT = 3_000  # above this, breaks are computed on an evenly spaced sample of the sorted values
 
 
@@ -43,7 +45,7 @@ _JENKS_EXACT_LIMIT = 3_000  # above this, breaks are computed on an evenly space
 class Classification:
     """Class of every value (same index as the input) and the legend."""
     labels: pd.Series          # class label per territory, NO_DATA where the value is missing
-    rank: pd.Series            # 0 = lowest class, -1 = no data
+    rank: pd.Series            # 0 = lowest class, -1 = no data, -2 = reserved
     legend: pd.DataFrame       # label, lower (exclusive; None for the first class), upper (inclusive),
                                # count, color: one row per class, then "Sin dato" if any
     method: str
@@ -54,7 +56,10 @@ class Classification:
         return dict(zip(self.legend["label"], self.legend["color"])).get(label, NO_DATA_COLOR)
 
 
-def classify(values: pd.Series, method: str = "cuantiles", k: int = 3, palette: str = "incidencia") -> Classification:
+def classify(values: pd.Series, method: str = "cuantiles", k: int = 3, palette: str = "incidencia",
+             reserved: pd.Series | None = None) -> Classification:
+    """``reserved`` marks territories whose value is hidden (a count from 1 to 4 in public mode):
+    they take no part in the breaks and get their own legend entry instead of "Sin dato"."""
     if method not in METHODS:
         raise ValueError(f"método de clasificación desconocido: {method!r} (use uno de {', '.join(METHODS)})")
     if k not in LEVELS:
@@ -67,13 +72,18 @@ def classify(values: pd.Series, method: str = "cuantiles", k: int = 3, palette: 
         ranks.loc[present.index] = np.searchsorted(np.asarray(bins), present.to_numpy(), side="left")
     names = _labels_for(len(bins), k)
     colors = _colors_for(len(bins), k, palette)
-    labels = ranks.map(lambda r: names[r] if r >= 0 else NO_DATA)
+    if reserved is not None:
+        ranks[np.asarray(reserved, dtype=bool) & (ranks < 0).to_numpy()] = -2
+    labels = ranks.map(lambda r: names[r] if r >= 0 else (RESERVED if r == -2 else NO_DATA))
     rows = []
     lower = None
     for i, upper in enumerate(bins):
         rows.append((names[i], lower, float(upper), int((ranks == i).sum()), colors[i]))
         lower = float(upper)
-    missing = int((ranks < 0).sum())
+    hidden = int((ranks == -2).sum())
+    if hidden:
+        rows.append((RESERVED, None, None, hidden, RESERVED_COLOR))
+    missing = int((ranks == -1).sum())
     if missing:
         rows.append((NO_DATA, None, None, missing, NO_DATA_COLOR))
     legend = pd.DataFrame(rows, columns=["label", "lower", "upper", "count", "color"])

@@ -39,6 +39,8 @@ class Profile:
     department_rate: float | None
     national_rate: float | None
     denominator_note: str | None
+    department_count: int = 0       # victims behind department_rate and national_rate
+    national_count: int = 0
 
 
 def _scope(f: Filters) -> Filters:
@@ -102,13 +104,15 @@ def profile(f: Filters, code: str) -> Profile:
         rank_department=int(rank_dept[same_dept["code"] == code].iloc[0]) if code in set(same_dept["code"]) else None,
         n_department=len(same_dept), department_rate=dept_rate, national_rate=national_rate,
         denominator_note=indicators.person_years(f).note,
+        department_count=int(dept_all["n"].sum()), national_count=int(all_munis["n"].sum()),
     )
 
 
 @warehouse.cached
 def monthly(f: Filters, code: str) -> pd.DataFrame:
     """Victims per month of the period with, as reference, the mean of the same month in the
-    REFERENCE_YEARS previous years (where the data reach back). Columns: month, n, reference."""
+    REFERENCE_YEARS previous years (where the data reach back).
+    Columns: month, n, reference, reference_min (smallest non-zero count behind the reference)."""
     f = _scope(f)
     opts = filter_options()
     everything = replace(f, year_from=opts.min_year, year_to=opts.max_year)
@@ -122,11 +126,13 @@ def monthly(f: Filters, code: str) -> pd.DataFrame:
     grid = grid.merge(counts, on="month", how="left").fillna({"n": 0})
     grid["n"] = grid["n"].astype("int64")
     by_key = dict(zip(zip(grid["month"].dt.year, grid["month"].dt.month), grid["n"]))
-    refs = []
+    refs, smallest = [], []
     for m in grid["month"]:
         past = [by_key[(m.year - k, m.month)] for k in range(1, REFERENCE_YEARS + 1) if (m.year - k, m.month) in by_key]
         refs.append(float(np.mean(past)) if len(past) == REFERENCE_YEARS else np.nan)
+        smallest.append(min([c for c in past if c > 0], default=0))
     grid["reference"] = refs
+    grid["reference_min"] = smallest  # smallest non-zero count behind the reference (disclosure control)
     in_period = grid["month"].dt.year.between(f.year_from, f.year_to)
     return grid[in_period].reset_index(drop=True)
 
@@ -134,7 +140,8 @@ def monthly(f: Filters, code: str) -> pd.DataFrame:
 @warehouse.cached
 def yearly(f: Filters, code: str) -> pd.DataFrame:
     """Victims and rate per year of the period, with the mean rate of the REFERENCE_YEARS previous
-    years as reference. Columns: year, n, population, rate, reference_rate, partial."""
+    years as reference. Columns: year, n, population, rate, reference_rate, reference_min (smallest
+    non-zero count behind the reference), partial."""
     f = _scope(f)
     opts = filter_options()
     rows = []
@@ -143,6 +150,8 @@ def yearly(f: Filters, code: str) -> pd.DataFrame:
         rows.append((y, int(r["n"]), r["population"], r["rate"]))
     df = pd.DataFrame(rows, columns=["year", "n", "population", "rate"])
     df["reference_rate"] = df["rate"].shift(1).rolling(REFERENCE_YEARS, min_periods=REFERENCE_YEARS).mean()
+    positive = df["n"].where(df["n"] > 0)
+    df["reference_min"] = positive.shift(1).rolling(REFERENCE_YEARS, min_periods=1).min().fillna(0).astype("int64")
     df["partial"] = df["year"].map(lambda y: indicators.year_coverage(int(y)) < 1)
     return df[df["year"] >= f.year_from].reset_index(drop=True)
 
@@ -265,11 +274,17 @@ def incident_cells(f: Filters, code: str) -> pd.DataFrame:
     """, [GRID_DEG, GRID_DEG, GRID_DEG, GRID_DEG] + params)
 
 
+def national_table(f: Filters) -> pd.DataFrame:
+    """Every municipality of the country under the filters (the department filter only narrows
+    lists on this page): the table the page's ranks and peers come from."""
+    return indicators.by_municipality(_scope(f))
+
+
 @warehouse.cached
 def peers(f: Filters, code: str, k: int = 5) -> pd.DataFrame:
     """The municipality and the k municipalities of its department closest in population
     (person-years of the period, on a log scale). Columns: code, name, n, population, rate, rate_eb, is_self."""
-    munis = indicators.by_municipality(_scope(f))
+    munis = national_table(f)
     me = munis.set_index("code").loc[code]
     same = munis[(munis["dept_code"] == me["dept_code"])].copy()
     if pd.isna(me["population"]):

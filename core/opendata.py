@@ -2,7 +2,9 @@
 
 Only aggregates are published (never records): victims by municipality x month x crime type x
 sex x age group, and by department x year with the rate; plus the municipal boundaries with
-their figures and vulnerability indicators as GeoJSON.
+their figures and vulnerability indicators as GeoJSON. In public mode every file is protected
+(core.disclosure): CSV and GeoJSON say "<5", Parquet leaves the count empty and sets
+``<campo>_reservada``.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from dataclasses import replace
 import pandas as pd
 import shapely
 
-from core import indicators, vulnerability, warehouse
+from core import disclosure, indicators, vulnerability, warehouse
 from core.filters import Filters, filter_options
 
 DATASETS = {
@@ -38,19 +40,21 @@ DICTIONARY = [
                                             "individual)."),
     ("municipio_mes", "grupo_edad", "texto", "años", "Grupo de edad de la víctima (ND = sin dato)."),
     ("municipio_mes", "victimas", "entero", "víctimas", "Número de víctimas registradas (unidad de conteo); para "
-                                                        "homicidio y femicidio, la cifra de la fuente de referencia."),
+                                                        "homicidio y femicidio, la cifra de la fuente de referencia. "
+                                                        "«<5»: de 1 a 4, reservada (modo público)."),
     ("departamento_anio", "codigo_departamento", "texto", "—", "Código oficial del departamento."),
     ("departamento_anio", "departamento", "texto", "—", "Nombre del departamento."),
     ("departamento_anio", "anio", "entero", "año", "Año calendario."),
     ("departamento_anio", "anio_parcial", "lógico", "—", "Verdadero si los datos cubren solo parte del año."),
-    ("departamento_anio", "victimas", "entero", "víctimas", "Número de víctimas registradas."),
+    ("departamento_anio", "victimas", "entero", "víctimas", "Número de víctimas registradas («<5»: reservada)."),
     ("departamento_anio", "personas_anio", "decimal", "personas-año", "Población del mismo sexo y edad que el filtro, "
                                                                       "por la fracción del año cubierta."),
     ("departamento_anio", "tasa_100k", "decimal", "por 100.000 hab.", "Víctimas ÷ personas-año × 100.000."),
     ("limites_municipales", "codigo", "texto", "—", "Código oficial del municipio."),
     ("limites_municipales", "municipio", "texto", "—", "Nombre del municipio."),
     ("limites_municipales", "departamento", "texto", "—", "Nombre del departamento."),
-    ("limites_municipales", "victimas", "entero", "víctimas", "Víctimas registradas en el periodo."),
+    ("limites_municipales", "victimas", "entero", "víctimas", "Víctimas registradas en el periodo («<5»: "
+                                                              "reservada)."),
     ("limites_municipales", "personas_anio", "decimal", "personas-año", "Población del periodo sumada año por año."),
     ("limites_municipales", "tasa_100k", "decimal", "por 100.000 hab.", "Tasa anual promedio del periodo."),
     ("limites_municipales", "tasa_suavizada_100k", "decimal", "por 100.000 hab.",
@@ -67,8 +71,26 @@ def dictionary(dataset: str | None = None) -> pd.DataFrame:
     return df if dataset is None else df[df["conjunto"] == dataset].reset_index(drop=True)
 
 
-@warehouse.cached
+MONTH_DIMS = ["mes", "codigo_municipio", "tipo_delito", "sexo", "grupo_edad"]
+
+
 def municipality_month(f: Filters) -> pd.DataFrame:
+    """Victims by municipality x month x crime type x sex x age group, as published in this mode."""
+    return _municipality_month_published(f, disclosure.is_public())
+
+
+@warehouse.cached
+def _municipality_month_published(f: Filters, public: bool) -> pd.DataFrame:
+    raw = _municipality_month(f)
+    if not public:
+        return raw
+    # each dimension is a line (the other four fixed), and so are the municipalities of a department
+    return disclosure.protect(raw, "victimas", disclosure.rows_sensitive(f, raw, type_column="tipo_delito"),
+                              dims=MONTH_DIMS, lines=[["codigo_departamento", "mes", "tipo_delito", "sexo", "grupo_edad"]])
+
+
+@warehouse.cached
+def _municipality_month(f: Filters) -> pd.DataFrame:
     where, params = f.resolved(filter_options()).where("cube")
     return warehouse.query(f"""
         WITH c AS (SELECT month, dept_code, muni_code, crime_type, victim_sex, age_group, sum(n)::BIGINT AS n
@@ -95,8 +117,14 @@ def municipality_month_rows(f: Filters) -> int:
     """, params))
 
 
-@warehouse.cached
 def department_year(f: Filters) -> pd.DataFrame:
+    """Victims, person-years and rate by department x year, as published in this mode."""
+    return disclosure.protect(_department_year(f), "victimas", disclosure.covers_sensitive(f),
+                              dims=["codigo_departamento", "anio"], derived=["tasa_100k"])
+
+
+@warehouse.cached
+def _department_year(f: Filters) -> pd.DataFrame:
     f = f.resolved(filter_options())
     frames = []
     for year in range(f.year_from, f.year_to + 1):
@@ -107,10 +135,16 @@ def department_year(f: Filters) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-@warehouse.cached
 def boundaries_geojson(f: Filters) -> str:
     """Full-resolution municipal boundaries (rounded to 1e-5 degrees, about a metre) with figures."""
+    return _boundaries_geojson(f, disclosure.is_public())
+
+
+@warehouse.cached
+def _boundaries_geojson(f: Filters, public: bool) -> str:
     munis = indicators.by_municipality(f)
+    if public:
+        munis = disclosure.protect_territories(f, munis)
     vul = vulnerability.composite(f.dept_code)
     geom = warehouse.query("SELECT code, wkb FROM territory_geometry")
     shapes = dict(zip(geom["code"], geom["wkb"]))
@@ -122,7 +156,7 @@ def boundaries_geojson(f: Filters) -> str:
             continue
         g = shapely.set_precision(shapely.from_wkb(bytes(shapes[row["code"]])), 1e-5)
         props = {"codigo": row["code"], "municipio": row["name"], "departamento": row["department"],
-                 "victimas": int(row["n"]), "personas_anio": _num(row["population"]), "tasa_100k": _num(row["rate"]),
+                 "victimas": row["n"] if isinstance(row["n"], str) else int(row["n"]), "personas_anio": _num(row["population"]), "tasa_100k": _num(row["rate"]),
                  "tasa_suavizada_100k": _num(row["rate_eb"])}
         props |= {c: _num(row[c]) for c in (vulnerability.COMPOSITE, *codes)}
         features.append({"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))})
@@ -134,6 +168,12 @@ def _num(v):
 
 
 def parquet_bytes(df: pd.DataFrame) -> bytes:
+    """Parquet keeps one type per column: a count with "<5" cells is stored as an integer with
+    those cells empty, and a boolean column ``<campo>_reservada`` says which."""
+    for column in disclosure.suppressed_columns(df):
+        hidden = disclosure.is_suppressed(df[column])
+        df = df.assign(**{column: disclosure.numeric(df[column]).astype("Int64"),
+                          f"{column}_reservada": hidden.to_numpy()})
     buffer = io.BytesIO()
     df.to_parquet(buffer, index=False)
     return buffer.getvalue()

@@ -2,13 +2,14 @@
 reconciliation of sources for the crime types several institutions record (homicide).
 
 Only counts and messages: rejected rows themselves (``rejected_record.raw``) never leave the
-warehouse through this module.
+warehouse through this module, and in public mode neither do the examples of findings (they
+quote single records) nor counts from 1 to 4 of sensitive crime types (core.disclosure).
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from core import warehouse
+from core import disclosure, warehouse
 from core.filters import Filters
 from core.load.quality import FIELD_LABELS
 
@@ -34,8 +35,16 @@ def sources() -> pd.DataFrame:
     return df
 
 
-@warehouse.cached
 def issues() -> pd.DataFrame:
+    """Findings of the load; the example (a quoted record) only in internal mode."""
+    df = _issues()
+    if disclosure.is_public() and not df.empty:
+        df = df.assign(example="(no se muestra en modo público: cita un registro)")
+    return df
+
+
+@warehouse.cached
+def _issues() -> pd.DataFrame:
     df = warehouse.query("SELECT source, rule, severity, count, example FROM quality_issue")
     if df.empty:
         return df.assign(label=pd.Series(dtype=str))
@@ -71,10 +80,16 @@ def reconciled_types() -> list[str]:
 PUBLISHED = "Cifra publicada"
 
 
-@warehouse.cached
 def reconciliation_monthly(f: Filters) -> pd.DataFrame:
     """Victims per month recorded by each source for the reconciled crime types, and the published
-    figure as one more series (``series`` = source id or PUBLISHED)."""
+    figure as one more series (``series`` = source id or PUBLISHED); protected in public mode."""
+    df = _reconciliation_monthly(f)
+    sensitive = disclosure.covers_sensitive(f, crime_types=reconciled_types())
+    return disclosure.protect(df, "victims", sensitive, dims=["month", "series"])
+
+
+@warehouse.cached
+def _reconciliation_monthly(f: Filters) -> pd.DataFrame:
     types = reconciled_types()
     where, params = f.where("cube", counted_only=False)
     return warehouse.query(f"""
@@ -89,27 +104,44 @@ def reconciliation_monthly(f: Filters) -> pd.DataFrame:
     """, params + [types, PUBLISHED] + params + [types])
 
 
-@warehouse.cached
 def reconciliation_by_municipality(f: Filters) -> pd.DataFrame:
     """Per municipality and month: victims recorded by each source side by side, the published
-    figure, and the divergence (largest minus smallest source count)."""
+    figure, and the divergence (largest minus smallest source count). In public mode counts from
+    1 to 4 read "<5" (lines: the months of a municipality, the municipalities of a month, the
+    sources of a municipality-month) and a divergence that would give one back is blank."""
+    return _reconciliation_by_municipality(f, disclosure.is_public())
+
+
+@warehouse.cached
+def _reconciliation_by_municipality(f: Filters, public: bool) -> pd.DataFrame:
     types = reconciled_types()
     where, params = f.where("cube", counted_only=False)
     long = warehouse.query(f"""
-        SELECT c.muni_code, t.name AS municipality, c.month, c.source, sum(c.n) AS victims,
-               coalesce(sum(c.n) FILTER (WHERE c.counted), 0) AS published
-        FROM incident_cube c JOIN territory t ON t.code = c.muni_code
-        WHERE {where} AND c.crime_type IN (SELECT unnest(?::VARCHAR[]))
-        GROUP BY ALL
+        WITH c AS (SELECT muni_code, month, source, sum(n) AS victims,
+                          coalesce(sum(n) FILTER (WHERE counted), 0) AS published
+                   FROM incident_cube WHERE {where} AND crime_type IN (SELECT unnest(?::VARCHAR[]))
+                   GROUP BY ALL)
+        SELECT c.muni_code, t.name AS municipality, c.month, c.source, c.victims, c.published
+        FROM c JOIN territory t ON t.code = c.muni_code
     """, params + [types])
     if long.empty:
         return long
+    keys = ["muni_code", "municipality", "month"]
     names = sorted(long["source"].unique())
-    wide = long.pivot_table(index=["muni_code", "municipality", "month"], columns="source", values="victims",
+    wide = long.pivot_table(index=keys, columns="source", values="victims",
                             aggfunc="sum", fill_value=0).reindex(columns=names, fill_value=0)
     wide.columns = list(wide.columns)
-    published = long.groupby(["muni_code", "municipality", "month"])["published"].sum()
+    published = long.groupby(keys)["published"].sum()
     out = wide.reset_index()
     out["published"] = published.to_numpy()
     out["divergence"] = wide.max(axis=1).to_numpy() - wide.min(axis=1).to_numpy()
-    return out.sort_values(["divergence", "month"], ascending=[False, True]).reset_index(drop=True)
+    if public:
+        sensitive = disclosure.covers_sensitive(f, crime_types=types)
+        cells = out.melt(id_vars=keys, value_vars=names, var_name="source", value_name="victims")
+        cells = disclosure.protect(cells, "victims", sensitive, dims=["muni_code", "month", "source"])
+        shown = cells.pivot(index=keys, columns="source", values="victims").reindex(columns=names)
+        hidden = shown.apply(disclosure.is_suppressed).any(axis=1).to_numpy()
+        out[names] = shown.to_numpy()
+        out = disclosure.protect(out, "published", sensitive, dims=["muni_code", "month"])
+        out["divergence"] = out["divergence"].astype(float).where(~hidden)
+    return out.sort_values(["divergence", "month"], ascending=[False, True], na_position="last").reset_index(drop=True)

@@ -17,7 +17,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core import indicators, municipality, warehouse
+from core import disclosure, indicators, municipality, warehouse
 from core.filters import SEX_LABELS, Filters, FilterOptions, filter_options
 
 MEASURES = {
@@ -204,8 +204,9 @@ class Report:
 # ---------------------------------------------------------------------------------------
 
 def run(spec: ReportSpec) -> Report:
+    """The report, protected when the deployment is public (core.disclosure)."""
     spec = spec.validate()
-    return _run(spec)
+    return _run(spec, disclosure.is_public())
 
 
 def _columns(spec: ReportSpec) -> list[str]:
@@ -253,7 +254,7 @@ def person_years(spec: ReportSpec, f: Filters) -> pd.DataFrame:
 
 
 @warehouse.cached
-def _run(spec: ReportSpec) -> Report:
+def _run(spec: ReportSpec, public: bool) -> Report:
     f = spec.filters
     cols = _columns(spec)
     keys = [f"d{i}" for i in range(len(cols))]
@@ -297,12 +298,15 @@ def _run(spec: ReportSpec) -> Report:
         partial = indicators.partial_years(f.year_from - length, f.year_to)
         if partial:
             notes.append("Hay años parciales en la comparación (" + ", ".join(map(str, partial)) + "): no es comparable.")
-    df = _labels(df, cols)
     sums = [c for c in ("n", "previous") if c in df.columns]
+    totals_source = df[[*keys, *sums]]
+    if public:
+        df = disclosure.protect(df, sums, _rows_sensitive(df, cols, f), dims=keys, derived=["value"])
+    df = _labels(df, cols)
     if spec.facet:
-        totals = df.groupby(keys[-1], sort=False)[sums].sum().reset_index()
+        totals = _labels(totals_source, cols).groupby(keys[-1], sort=False)[sums].sum().reset_index()
     else:
-        totals = df[sums].sum().to_frame().T
+        totals = totals_source[sums].sum().to_frame().T
     totals = totals.rename(columns={keys[-1]: DIMENSIONS[spec.facet].label} if spec.facet else {}).rename(
         columns={"n": "Víctimas", "previous": "Víctimas del periodo anterior"})
     df = _order(df, spec, keys)
@@ -322,6 +326,20 @@ def _run(spec: ReportSpec) -> Report:
     if spec.measure != "n":
         data.insert(len(out_cols), value_label, df["value"].to_numpy())
     return Report(spec, data.reset_index(drop=True), value_label, title, caption, tuple(notes), totals)
+
+
+def _rows_sensitive(df: pd.DataFrame, cols: list[str], f: Filters) -> np.ndarray:
+    """Per row: whether its count may include a sensitive crime type (its own type, group or ICCS
+    section within the filters; otherwise every type the filters allow)."""
+    by = {"crime_type": "code", "crime_group": "crime_group", "iccs_section": "iccs_section"}
+    catalogue = warehouse.query("SELECT code, crime_group, iccs_section FROM crime_type")
+    flags = np.full(len(df), disclosure.covers_sensitive(f))
+    for i, c in enumerate(cols):
+        if c in by:
+            types_of = catalogue.groupby(by[c])["code"].apply(list).to_dict()
+            cache = {v: disclosure.covers_sensitive(f, crime_types=types_of.get(v, [])) for v in df[f"d{i}"].unique()}
+            flags &= df[f"d{i}"].map(cache).to_numpy(dtype=bool)
+    return flags
 
 
 def _labels(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -379,29 +397,37 @@ def chart(report: Report) -> alt.Chart | None:
         return None
     cols = _columns(spec)
     x_name = DIMENSIONS[spec.dims[0]].label
-    y = report.value_label
     order = list(dict.fromkeys(data[x_name]))
-    tooltip = [alt.Tooltip(f"{DIMENSIONS[c].label}:N") for c in cols] + [
-        alt.Tooltip(f"{y}:Q", format=",.1f"), alt.Tooltip("Víctimas:Q", format=",")]
+    hidden = disclosure.suppressed_columns(data)
+    # A count read "<5" (public mode) is not drawn; the tooltip says "<5".
+    y = report.value_label if report.value_label not in hidden else f"{report.value_label} (gráfico)"
+    data = disclosure.as_text(data).assign(**{y: disclosure.numeric(data[report.value_label])})
+    def tip(name: str, number_format: str) -> alt.Tooltip:
+        return alt.Tooltip(f"{name}:N") if name in hidden else alt.Tooltip(f"{name}:Q", format=number_format)
+
+    tooltip = [alt.Tooltip(f"{DIMENSIONS[c].label}:N") for c in cols] + [tip(report.value_label, ",.1f")]
+    if report.value_label != "Víctimas":
+        tooltip.append(tip("Víctimas", ","))
     base = alt.Chart(data)
     second = DIMENSIONS[spec.dims[1]].label if len(spec.dims) == 2 else None
     if spec.chart == "heatmap":
         ch = base.mark_rect().encode(
             x=alt.X(f"{x_name}:N", sort=order, title=x_name),
             y=alt.Y(f"{second}:N", sort=list(dict.fromkeys(data[second])), title=second),
-            color=alt.Color(f"{y}:Q", title=y, scale=alt.Scale(scheme="orangered")), tooltip=tooltip)
+            color=alt.Color(f"{y}:Q", title=report.value_label, scale=alt.Scale(scheme="orangered")), tooltip=tooltip)
     else:
         mark = {"bar": "bar", "stacked": "bar", "line": "line", "area": "area"}[spec.chart]
-        enc = dict(x=alt.X(f"{x_name}:N", sort=order, title=x_name), y=alt.Y(f"{y}:Q", title=y), tooltip=tooltip)
+        enc = dict(x=alt.X(f"{x_name}:N", sort=order, title=x_name), y=alt.Y(f"{y}:Q", title=report.value_label),
+                   tooltip=tooltip)
         if second:
             enc["color"] = alt.Color(f"{second}:N", title=second, sort=list(dict.fromkeys(data[second])),
                                      legend=alt.Legend(labelLimit=320))
             if spec.chart == "bar":
                 enc["xOffset"] = alt.XOffset(f"{second}:N", sort=list(dict.fromkeys(data[second])))
         if spec.chart == "area" and spec.measure in ("n", "share") and second:
-            enc["y"] = alt.Y(f"{y}:Q", title=y, stack=True)
+            enc["y"] = alt.Y(f"{y}:Q", title=report.value_label, stack=True)
         elif spec.chart in ("line", "area") or (spec.chart == "bar" and second):
-            enc["y"] = alt.Y(f"{y}:Q", title=y, stack=None)
+            enc["y"] = alt.Y(f"{y}:Q", title=report.value_label, stack=None)
         ch = getattr(base, f"mark_{mark}")(**({"point": True} if mark == "line" else {})).encode(**enc)
     ch = ch.properties(width="container" if not spec.facet else 260, height=320 if not spec.facet else 200,
                        title=alt.TitleParams(report.title, subtitle=[report.caption], anchor="start"))
@@ -445,6 +471,15 @@ def with_totals(report: Report) -> pd.DataFrame:
         if facet:
             total[facet] = tot[facet]
         total["Víctimas"] = int(tot["Víctimas"])
+        sensitive = disclosure.covers_sensitive(spec.filters)
+        if disclosure.hides(total["Víctimas"], sensitive) or (
+                spec.measure == "change" and disclosure.hides(tot["Víctimas del periodo anterior"], sensitive)):
+            total["Víctimas"] = disclosure.count_text(total["Víctimas"], sensitive)
+            if spec.measure == "change":
+                total["Víctimas del periodo anterior"] = disclosure.count_text(
+                    tot["Víctimas del periodo anterior"], sensitive)
+            parts.extend([part, pd.DataFrame([total])])
+            continue
         if spec.measure == "share":
             total[report.value_label] = 100.0
         elif spec.measure == "rate":

@@ -50,6 +50,7 @@ COMPONENTS = (
     Component("vuln", "Vulnerabilidad del municipio", vulnerability.DEFINITION, 15),
 )
 KEYS = tuple(c.key for c in COMPONENTS)
+NEAR_KEYS = ("v100", "v500", "v1000", "jov500", "sex500", "dro500", "pat500")  # counts below the municipality
 _NEAR = {  # component -> (radius in metres, crime group or None for all, column)
     "v100": (100, None, "victims"), "v500": (500, None, "victims"), "v1000": (1000, None, "victims"),
     "jov500": (500, None, "victims_10_19"), "sex500": (500, "Violencia sexual", "victims"),
@@ -181,8 +182,9 @@ def _risk(f: Filters, muni_code: str | None, levels: tuple[str, ...], sectors: t
     near = exposure(f.year_from, f.year_to)
     for key in _NEAR:
         table[key] = near[key].reindex(table["school_code"]).fillna(0).astype("int64").to_numpy()
-    aldeas = aldea_rates(f).set_index("code")["rate_eb"]
-    table["aldea"] = table["aldea_code"].map(aldeas)
+    aldeas = aldea_rates(f).set_index("code")
+    table["aldea"] = table["aldea_code"].map(aldeas["rate_eb"])
+    table["aldea_n"] = table["aldea_code"].map(aldeas["n"])  # behind the aldea rate (disclosure control)
     munis = indicators.by_municipality(replace(f, dept_code=None)).set_index("code")["rate_eb"]
     table["muni"] = table["muni_code"].map(munis)
     vul = vulnerability.composite(f.dept_code).set_index("code")[vulnerability.COMPOSITE]

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import classify, export, indicators
+from core import classify, disclosure, export, indicators
 from core.filters import FilterOptions, Filters, filter_options
 
 
@@ -23,6 +23,18 @@ def page_filters() -> tuple[Filters, FilterOptions]:
     return st.session_state["filters"].resolved(opts), opts
 
 
+def dataframe(data, **kwargs):
+    """st.dataframe for tables that may hold "<5" (public mode): a count column with suppressed
+    cells is shown as text, numbers with thousands separators (downloads keep the numbers)."""
+    if isinstance(data, pd.DataFrame):
+        mixed = disclosure.suppressed_columns(data)
+        if mixed:
+            data = disclosure.as_text(data)
+            kwargs["column_config"] = dict(kwargs.get("column_config") or {}) | {
+                c: st.column_config.TextColumn(c) for c in mixed}
+    return st.dataframe(data, **kwargs)
+
+
 def download_buttons(df, stem: str, notes: list[str], sheet: str = "Datos") -> None:
     """CSV and Excel downloads of a table, side by side; the Excel file carries the notes."""
     left, right, _ = st.columns([1, 1, 3])
@@ -35,7 +47,7 @@ def download_buttons(df, stem: str, notes: list[str], sheet: str = "Datos") -> N
 
 def notes_for_download(meta: dict, description: str, *extra: str) -> list[str]:
     """What a downloaded table is: country, filters, caveats and the definitions."""
-    notes = [f"Atalaya · {meta.get('country_name', '')} · {description}", *extra,
+    notes = [f"Atalaya · {meta.get('country_name', '')} · {description}", *extra, *disclosure.notes(),
              *(f"{term}: {text}" for term, text in indicators.DEFINITIONS.items())]
     if meta.get("synthetic") == "true":
         notes.insert(0, "DATOS SINTÉTICOS DE DEMOSTRACIÓN: no representan la situación real.")

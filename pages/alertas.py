@@ -4,9 +4,9 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from core import alerts, fmt, viewstate, warehouse
+from core import alerts, disclosure, fmt, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import download_buttons, notes_for_download, page_filters
+from pages._common import dataframe, download_buttons, notes_for_download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -44,12 +44,14 @@ st.info(f"Con {fmt.integer(tested)} comparaciones y un umbral de {threshold:g}, 
         f"hasta unas {fmt.integer(tested * threshold)} alertas. Priorice las de menor probabilidad y mayor cifra, "
         "y confirme con la institución que registra.", icon=":material/info:")
 
-out = found.assign(window=found["window"].map(alerts.WINDOWS))[
+out = alerts.protected(f, table)
+out = out[out["alert"]]
+out = out.assign(window=out["window"].map(alerts.WINDOWS))[
     ["name", "department", "crime_group", "window", "observed", "expected", "p_value", "z"]].rename(columns={
         "name": "Municipio", "department": "Departamento", "crime_group": "Grupo de delito", "window": "Ventana",
         "observed": "Observado", "expected": "Esperado", "p_value": "Probabilidad", "z": "z"})
 out.insert(0, "Puesto", range(1, len(out) + 1))
-st.dataframe(out, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(out), 1)), column_config={
+dataframe(out, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(out), 1)), column_config={
     "Esperado": st.column_config.NumberColumn(format="%.1f"),
     "Probabilidad": st.column_config.NumberColumn(format="%.2e"),
     "z": st.column_config.NumberColumn(format="%.1f")})
@@ -60,10 +62,11 @@ download_buttons(out, f"atalaya_alertas_{result.latest_month:%Y-%m}", notes_for_
 
 
 def _trend(code: str, name: str, department: str, crime_group: str) -> alt.Chart:
-    hist = alerts.history(f, code, crime_group)
+    hist = alerts.protected_history(f, code, crime_group)
+    hist = disclosure.as_text(hist).assign(value=disclosure.numeric(hist["n"]))
     return alt.Chart(hist).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=alt.X("month:T", title=None, axis=alt.Axis(format="%Y")), y=alt.Y("n:Q", title="Víctimas"),
-        tooltip=[alt.Tooltip("month:T", title="Mes", format="%m/%Y"), alt.Tooltip("n:Q", title="Víctimas")],
+        x=alt.X("month:T", title=None, axis=alt.Axis(format="%Y")), y=alt.Y("value:Q", title="Víctimas"),
+        tooltip=[alt.Tooltip("month:T", title="Mes", format="%m/%Y"), alt.Tooltip("n:N", title="Víctimas")],
     ).properties(height=150, title=alt.TitleParams(f"{name} ({department})", subtitle=crime_group, fontSize=12))
 
 

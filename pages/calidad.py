@@ -4,8 +4,8 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from core import fmt, indicators, quality, warehouse
-from pages._common import download_buttons, notes_for_download, page_filters
+from core import disclosure, fmt, indicators, quality, warehouse
+from pages._common import dataframe, download_buttons, notes_for_download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -17,7 +17,7 @@ st.markdown("Cada cifra del tablero sale de estas fuentes. Ninguna fila se pierd
 
 st.subheader("Fuentes")
 src = quality.sources()
-st.dataframe(src.rename(columns={"source": "Fuente", "institution": "Institución", "file": "Archivos",
+dataframe(src.rename(columns={"source": "Fuente", "institution": "Institución", "file": "Archivos",
                                  "rows_read": "Filas leídas", "rows_loaded": "Cargadas", "rows_rejected": "Rechazadas",
                                  "reject_pct": "% rechazadas"}),
              hide_index=True, width="stretch",
@@ -40,7 +40,7 @@ else:
     table = found.assign(severity=found["severity"].map(quality.SEVERITY_LABELS))[
         ["severity", "source", "label", "count", "example"]].rename(columns={
             "severity": "Tipo", "source": "Fuente", "label": "Regla", "count": "Casos", "example": "Ejemplo"})
-    st.dataframe(table, hide_index=True, width="stretch",
+    dataframe(table, hide_index=True, width="stretch",
                  column_config={"Casos": st.column_config.NumberColumn(format="localized"),
                                 "Ejemplo": st.column_config.TextColumn(width="large")})
     download_buttons(table, "atalaya_calidad_hallazgos", notes_for_download(meta, "Hallazgos de calidad de la carga"),
@@ -76,12 +76,13 @@ else:
     if monthly.empty:
         st.info("No hay registros de estos delitos con los filtros elegidos.")
     else:
+        monthly = disclosure.as_text(monthly).assign(value=disclosure.numeric(monthly["victims"]))
         series = alt.Chart(monthly).mark_line().encode(
-            x=alt.X("month:T", title="Mes"), y=alt.Y("victims:Q", title="Víctimas"),
+            x=alt.X("month:T", title="Mes"), y=alt.Y("value:Q", title="Víctimas"),
             color=alt.Color("series:N", title="Fuente"),
             strokeDash=alt.condition(alt.datum.series == quality.PUBLISHED, alt.value([5, 3]), alt.value([1, 0])),
             tooltip=[alt.Tooltip("month:T", title="Mes", format="%Y-%m"), alt.Tooltip("series:N", title="Fuente"),
-                     alt.Tooltip("victims:Q", title="Víctimas", format=",")],
+                     alt.Tooltip("victims:N", title="Víctimas")],
         ).properties(height=280)
         st.altair_chart(series, width="stretch")
         by_muni = quality.reconciliation_by_municipality(f)
@@ -89,7 +90,7 @@ else:
         shown = by_muni.assign(month=by_muni["month"].dt.strftime("%Y-%m")).rename(columns={
             "muni_code": "Código", "municipality": "Municipio", "month": "Mes", "published": "Publicada",
             "divergence": "Divergencia"})
-        st.dataframe(shown.head(500), hide_index=True, width="stretch")
+        dataframe(shown.head(500), hide_index=True, width="stretch")
         st.caption(f"{len(shown):,} combinaciones municipio × mes" + (" (se muestran las 500 primeras; la descarga "
                                                                        "las tiene todas)" if len(shown) > 500 else ""))
         download_buttons(shown, "atalaya_conciliacion", notes_for_download(

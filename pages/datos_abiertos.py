@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import export, indicators, opendata, warehouse
-from pages._common import page_filters
+from core import coverage, disclosure, export, indicators, opendata, warehouse
+from pages._common import dataframe, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -15,6 +15,12 @@ st.markdown("Datos **agregados** (nunca registros individuales), libres para reu
             f"Atalaya, {meta.get('country_name', '')}, almacén del {meta.get('built_at', '—')[:10]}.")
 if meta.get("synthetic") == "true":
     st.warning("Estos son datos sintéticos de demostración: sirven para probar formatos, no para analizar.")
+gap_note = coverage.describe_month_gaps(f)
+if gap_note:
+    st.warning(gap_note, icon=":material/event_busy:")
+if disclosure.is_public():
+    st.caption(" ".join(disclosure.RULES[:3]) + " En Parquet, la cifra reservada queda vacía y la columna "
+               "«victimas_reservada» lo indica.")
 
 stem = f"atalaya_{meta.get('country', 'xx').lower()}_{f.year_from}-{f.year_to}"
 for key, title in opendata.DATASETS.items():
@@ -36,7 +42,7 @@ for key, title in opendata.DATASETS.items():
     else:
         data = opendata.department_year(f)
         st.caption(f"{len(data):,} filas")
-        st.dataframe(data, hide_index=True, width="stretch", height=280, column_config={
+        dataframe(data, hide_index=True, width="stretch", height=280, column_config={
             "tasa_100k": st.column_config.NumberColumn(format="%.1f"),
             "personas_anio": st.column_config.NumberColumn(format="localized")})
         a, b, _ = st.columns([1, 1, 3])
@@ -47,7 +53,7 @@ for key, title in opendata.DATASETS.items():
 
 st.subheader("Diccionario de datos")
 dictionary = opendata.dictionary()
-st.dataframe(dictionary, hide_index=True, width="stretch")
+dataframe(dictionary, hide_index=True, width="stretch")
 st.download_button("Descargar el diccionario (CSV)", export.csv_bytes(dictionary), file_name="atalaya_diccionario.csv",
                    mime="text/csv", icon=":material/download:")
 

@@ -6,9 +6,9 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from core import classify, fmt, geo, indicators, municipality, schools, viewstate, warehouse
+from core import classify, disclosure, fmt, geo, indicators, municipality, schools, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import download_buttons, legend_table, notes_for_download, page_filters
+from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -68,8 +68,12 @@ if table.empty:
     st.info("No hay centros educativos con esta selección.")
     viewstate.save(state, "escuelas", CONTROLS)
     st.stop()
+# Counts around a school are below the municipality: 1 to 4 read "<5" in public mode, and so
+# do the aldea rate of an aldea with 1 to 4 victims and the percentile and points of a hidden count.
+shown = disclosure.protect(table, list(schools.NEAR_KEYS), below_municipality=True, complementary=False)
+shown["aldea"] = disclosure.blank_if_small(shown["aldea"], shown["aldea_n"].fillna(0), True)
 classes = classify.classify(table["score"], method, 3, "prioridad")
-table = table.assign(klass=classes.labels).sort_values(["rank", "school_code"])
+table = shown.assign(klass=classes.labels).sort_values(["rank", "school_code"])
 n_high = int((table["klass"] == "Alta").sum())
 m1, m2, m3 = st.columns(3)
 m1.metric("Centros en la selección", fmt.integer(len(table)))
@@ -79,8 +83,9 @@ for note in result.notes:
     st.info(note)
 
 # ---- Map ----------------------------------------------------------------------------------
-munis_rate = indicators.by_municipality(f)
-muni_classes = classify.classify(munis_rate["rate"], "cuantiles", 3, "incidencia")
+munis_rate = disclosure.protect_territories(f, indicators.by_municipality(f))
+muni_classes = classify.classify(munis_rate["rate"], "cuantiles", 3, "incidencia",
+                                 reserved=disclosure.is_suppressed(munis_rate["n"]))
 munis_rate = munis_rate.assign(
     fill=[classify.hex_to_rgba(muni_classes.color_of(c), 90) for c in muni_classes.labels],
     value_label=[f"Municipio · tasa {fmt.decimal(r)} por 100.000 ({c.lower()})" for r, c in
@@ -124,7 +129,7 @@ columns = {"rank": "Puesto", "school_code": "Código", "name": "Centro educativo
            "municipality": "Municipio", "aldea": "Aldea", "score": "Puntaje", "klass": "Clase",
            "factors": "Factores de riesgo"} | {c.key: c.name for c in schools.COMPONENTS}
 out = table[list(columns)].rename(columns=columns)
-st.dataframe(out.head(top_n), hide_index=True, width="stretch", height=420, column_config={
+dataframe(out.head(top_n), hide_index=True, width="stretch", height=420, column_config={
     "Puntaje": st.column_config.NumberColumn(format="%.1f"),
     "Tasa de la aldea": st.column_config.NumberColumn(format="%.1f"),
     "Tasa del municipio": st.column_config.NumberColumn(format="%.1f"),
@@ -149,21 +154,29 @@ a, b, c = st.columns(3)
 a.metric("Puntaje de riesgo", fmt.decimal(row["score"]))
 b.metric("Puesto", f"{row['rank']} de {len(table)}")
 c.metric("Factores de riesgo presentes", f"{row['factors']} de {sum(1 for k in weights if weights[k] > 0)}")
+hidden_parts = {comp.key for comp in schools.COMPONENTS if disclosure.is_suppressed([row[comp.key]]).iloc[0]}
 explain = pd.DataFrame([
-    (comp.name, row[comp.key], row[f"{comp.key}_p"] * 100 if pd.notna(row[f"{comp.key}_p"]) else None,
-     bool(row[f"{comp.key}_factor"]), row[f"{comp.key}_pts"], result.weights.get(comp.key, 0) * 100)
+    (comp.name, row[comp.key],
+     None if comp.key in hidden_parts or pd.isna(row[f"{comp.key}_p"]) else row[f"{comp.key}_p"] * 100,
+     bool(row[f"{comp.key}_factor"]), None if comp.key in hidden_parts else row[f"{comp.key}_pts"],
+     result.weights.get(comp.key, 0) * 100)
     for comp in schools.COMPONENTS
 ], columns=["Componente", "Valor", "Percentil", "Factor de riesgo", "Puntos", "Peso %"])
+explain["Valor"] = [disclosure.label(v, fmt.integer if comp.key in schools.NEAR_KEYS else fmt.decimal)
+                    for comp, v in zip(schools.COMPONENTS, explain["Valor"])]
 st.altair_chart(alt.Chart(explain.dropna(subset=["Puntos"])).mark_bar().encode(
     x=alt.X("Puntos:Q", title="Puntos que aporta al puntaje"),
     y=alt.Y("Componente:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
     color=alt.Color("Factor de riesgo:N", scale=alt.Scale(domain=[True, False], range=["#e34a33", "#bdbdbd"]),
                     legend=alt.Legend(title="Factor de riesgo", labelExpr="datum.value ? 'Sí' : 'No'")),
-    tooltip=["Componente", alt.Tooltip("Valor:Q", format=",.1f"), alt.Tooltip("Percentil:Q", format=".0f"),
+    tooltip=["Componente", alt.Tooltip("Valor:N"), alt.Tooltip("Percentil:Q", format=".0f"),
              alt.Tooltip("Puntos:Q", format=".1f")],
 ).properties(height=28 * len(explain) + 30), width="stretch")
-st.dataframe(explain, hide_index=True, width="stretch", column_config={
-    "Valor": st.column_config.NumberColumn(format="%.1f"), "Percentil": st.column_config.NumberColumn(format="%.0f"),
+if hidden_parts:
+    st.caption("Los componentes con 1 a 4 víctimas muestran «<5» y no muestran su percentil ni sus puntos "
+               "(modo público); el puntaje total sí los incluye.")
+dataframe(explain, hide_index=True, width="stretch", column_config={
+    "Percentil": st.column_config.NumberColumn(format="%.0f"),
     "Puntos": st.column_config.NumberColumn(format="%.1f"), "Peso %": st.column_config.NumberColumn(format="%.0f")})
 
 with st.expander("Metodología", icon=":material/functions:"):
@@ -176,7 +189,7 @@ with st.expander("Metodología", icon=":material/functions:"):
         "componente es $100\\, w_c p_c / \\sum_c w_c$ y los aportes suman el puntaje.\n\n"
         f"**Factor de riesgo presente.** El centro está en el cuarto superior (percentil ≥ {schools.FACTOR_PERCENTILE:.0%}) "
         "y el valor es mayor que cero.")
-    st.dataframe(pd.DataFrame([(c.name, c.definition, c.default_weight, state[f"esc_w_{c.key}"])
+    dataframe(pd.DataFrame([(c.name, c.definition, c.default_weight, state[f"esc_w_{c.key}"])
                                for c in schools.COMPONENTS],
                               columns=["Componente", "Definición", "Peso por defecto", "Peso actual"]),
                  hide_index=True, width="stretch")

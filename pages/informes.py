@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import reports, warehouse
+from core import coverage, reports, warehouse
 from core.reports import DIMENSIONS, MEASURES, ReportSpec, SpecError
-from pages._common import download_buttons, notes_for_download, page_filters
+from pages._common import dataframe, download_buttons, notes_for_download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -91,8 +91,11 @@ if report is not None:
         st.altair_chart(chart, width="stretch")
     for note in report.notes:
         st.caption(note)
+    gap_note = coverage.describe_month_gaps(f)
+    if gap_note:
+        st.caption(gap_note)
     table = reports.with_totals(report)
-    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)), column_config={
+    dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)), column_config={
         report.value_label: st.column_config.NumberColumn(format="%.1f" if measure != "n" else "localized"),
         "Víctimas": st.column_config.NumberColumn(format="localized"),
         "Personas-año": st.column_config.NumberColumn(format="localized")})

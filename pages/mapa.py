@@ -7,9 +7,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import classify, fmt, geo, indicators, municipality, priority, viewstate, vulnerability, warehouse
+from core import classify, coverage, disclosure, fmt, geo, indicators, municipality, priority, viewstate, vulnerability, warehouse
 from core.viewstate import Control
-from pages._common import download_buttons, legend_table, notes_for_download, page_filters
+from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -101,10 +101,25 @@ if view == "prioridad":
 
 # ---- Data for the chosen view -------------------------------------------------------------
 notes: list[str] = []
+reserved = None
 if view == "incidencia":
-    data = (indicators.by_department(f) if level == "departamento" else indicators.by_municipality(f)).copy()
+    data = disclosure.protect_territories(
+        f, indicators.by_department(f) if level == "departamento" else indicators.by_municipality(f))
     column = {"n": "n", "tasa": "rate", "eb": "rate_eb"}[measure]
-    data["value"] = data[column]
+    data["value"] = disclosure.numeric(data[column])
+    reserved = disclosure.is_suppressed(data["n"])
+    if level == "municipio":
+        gaps = coverage.municipality_gaps(f)
+        data["coverage"] = [gaps.get(c, "Completa") for c in data["code"]]
+        if gaps:
+            notes.append(f"{sum(c in gaps for c in data['code'])} municipio(s) sin ningún registro de alguna fuente "
+                         "en todo el periodo: ver la columna «Cobertura» (sus cifras pueden estar incompletas).")
+    month_note = coverage.describe_month_gaps(f)
+    if month_note:
+        notes.append(month_note)
+    if reserved.any():
+        notes.append(f"{int(reserved.sum())} territorio(s) con 1 a 4 víctimas: su cifra y su tasa se reservan "
+                     "(modo público); no entran en las clases ni en el puesto.")
     value_name = MEASURES[measure]
     value_fmt = fmt.integer if measure == "n" else fmt.decimal
     den = indicators.person_years(f)
@@ -129,7 +144,7 @@ else:
     notes.extend(result.notes)
     palette = "prioridad"
 
-classes = classify.classify(data["value"], method, k, palette)
+classes = classify.classify(data["value"], method, k, palette, reserved=reserved)
 data["class"] = classes.labels
 data["position"] = data["value"].rank(ascending=False, method="min").astype("Int64")
 if classes.note:
@@ -140,16 +155,18 @@ layer_id = "departamentos" if level == "departamento" else "municipios"
 selected = state["mapa_muni"] if level == "municipio" else None
 ranked = int(data["value"].notna().sum())
 props = data.assign(
-    value_label=[value_fmt(v) for v in data["value"]],
+    value_label=[disclosure.SUPPRESSED if r else value_fmt(v)
+                 for v, r in zip(data["value"], reserved if reserved is not None else [False] * len(data))],
     position_label=[f"{int(p)} de {ranked}" if pd.notna(p) else "—" for p in data["position"]],
     fill=[classify.hex_to_rgba(classes.color_of(c)) for c in data["class"]],
     department=data["department"] if "department" in data else meta.get("country_name", ""),
 )
+props["coverage_label"] = props["coverage"] if "coverage" in props else "Completa"
 collection = geo.feature_collection(level, props, ["code", "name", "department", "value_label", "class",
-                                                   "position_label", "fill"])
+                                                   "position_label", "coverage_label", "fill"])
 box = geo.bounds("municipio", muni_names) if f.dept_code else geo.bounds(level)
 tooltip = ("<b>{name}</b><br/>{department}<br/>" + value_name + ": <b>{value_label}</b><br/>"
-           "Clase: {class}<br/>Puesto: {position_label}")
+           "Clase: {class}<br/>Puesto: {position_label}<br/>Cobertura: {coverage_label}")
 deck = geo.choropleth(collection, geo.view_state(box), tooltip, layer_id, selected=selected)
 
 map_col, legend_col = st.columns([2.6, 1.4])
@@ -178,23 +195,26 @@ if level == "municipio":
         st.page_link(str(Path(__file__).resolve().parent / "municipio.py"), label="Ver el municipio en detalle, hasta sus aldeas",
                      icon=":material/arrow_forward:", query_params={"muni": code})
         a, b, c, d = st.columns(4)
-        a.metric(value_name, value_fmt(row["value"]))
+        a.metric(value_name, row["value_label"])
         b.metric("Clase", row["class"])
         c.metric("Puesto", row["position_label"])
         if view == "incidencia":
-            d.metric("Víctimas", fmt.integer(row["n"]),
+            d.metric("Víctimas", disclosure.label(row["n"]),
                      help=f"Personas-año: {fmt.integer(row['population'])}; tasa cruda {fmt.decimal(row['rate'])}, "
                           f"suavizada {fmt.decimal(row['rate_eb'])}.")
         elif view == "vulnerabilidad":
             detail = pd.DataFrame([
                 (i.name, i.unit, i.year, row[i.code], data[i.code].mean()) for i in vulnerability.catalog()
             ], columns=["Indicador", "Unidad", "Año", "Municipio", "Promedio de los municipios mostrados"])
-            st.dataframe(detail, hide_index=True, width="stretch",
+            dataframe(detail, hide_index=True, width="stretch",
                          column_config={"Municipio": st.column_config.NumberColumn(format="%.1f"),
                                         "Promedio de los municipios mostrados": st.column_config.NumberColumn(format="%.1f")})
         else:
+            # The raw rate of violence against women gives back a count from 1 to 4: not shown in public mode.
+            hidden_raw = {"vcm"} if "vcm_n" in row and disclosure.hides(row["vcm_n"], True) else set()
             contrib = pd.DataFrame([
-                (comp.name, comp.kind.capitalize(), row[comp.key], row[f"{comp.key}_s"], row[f"{comp.key}_pts"],
+                (comp.name, comp.kind.capitalize(), None if comp.key in hidden_raw else row[comp.key],
+                 row[f"{comp.key}_s"], row[f"{comp.key}_pts"],
                  result.weights.get(comp.key, 0.0) * 100)
                 for comp in COMPONENTS
             ], columns=["Componente", "Tipo", "Valor", "Normalizado (0-1)", "Puntos del índice", "Peso %"])
@@ -208,7 +228,7 @@ if level == "municipio":
             ).properties(height=30 * len(contrib) + 40,
                          title=f"Aporte de cada componente al índice ({fmt.decimal(row['value'])} puntos)")
             st.altair_chart(chart, width="stretch")
-            st.dataframe(contrib, hide_index=True, width="stretch", column_config={
+            dataframe(contrib, hide_index=True, width="stretch", column_config={
                 "Valor": st.column_config.NumberColumn(format="%.2f"),
                 "Normalizado (0-1)": st.column_config.NumberColumn(format="%.2f"),
                 "Puntos del índice": st.column_config.NumberColumn(format="%.1f"),
@@ -222,7 +242,7 @@ if level == "municipio":
     columns["department"] = "Departamento"
 if view == "incidencia":  # the measure is one of these columns
     columns |= {"n": MEASURES["n"], "population": "Personas-año", "rate": MEASURES["tasa"], "rate_eb": MEASURES["eb"],
-                "class": "Clase"}
+                "class": "Clase"} | ({"coverage": "Cobertura"} if "coverage" in data else {})
 else:
     columns |= {"value": value_name, "class": "Clase"}
 if view == "vulnerabilidad":
@@ -230,11 +250,11 @@ if view == "vulnerabilidad":
 elif view == "prioridad":
     columns |= {f"{c.key}_pts": f"Puntos: {c.name}" for c in COMPONENTS} | {"missing": "Componentes sin dato"}
 out = table[list(dict.fromkeys(columns))].rename(columns=columns)
-st.dataframe(out, hide_index=True, width="stretch", height=420, column_config={
+dataframe(out, hide_index=True, width="stretch", height=420, column_config={
     name: st.column_config.NumberColumn(format="%.1f") for name in out.columns
     if name not in ("Puesto", "Víctimas", "Personas-año") and pd.api.types.is_float_dtype(out[name])
-} | {"Víctimas": st.column_config.NumberColumn(format="localized"),
-     "Personas-año": st.column_config.NumberColumn(format="localized")})
+} | {name: st.column_config.NumberColumn(format="localized") for name in ("Víctimas", "Personas-año")
+     if name in out and pd.api.types.is_numeric_dtype(out[name])})
 
 download_buttons(out, f"atalaya_mapa_{view}_{level}_{f.year_from}-{f.year_to}", notes_for_download(
     meta, f.describe(opts), f"Vista: {VIEWS[view]} · medida: {value_name}",
@@ -260,7 +280,7 @@ with st.expander("Metodología", icon=":material/functions:"):
         "mostrados; 1 = peor) y $w_c$ su peso. Si a un municipio le falta un componente, la suma se hace sobre los "
         "que tiene. El aporte de cada componente es $100\\, w_c s_{ic} / \\sum_c w_c$ y los aportes suman el índice."
     )
-    st.dataframe(pd.DataFrame([(c.name, c.kind.capitalize(), c.definition, c.default_weight,
+    dataframe(pd.DataFrame([(c.name, c.kind.capitalize(), c.definition, c.default_weight,
                                 state[f"mapa_w_{c.key}"]) for c in COMPONENTS],
                               columns=["Componente", "Tipo", "Definición", "Peso por defecto", "Peso actual"]),
                  hide_index=True, width="stretch")

@@ -5,9 +5,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import classify, fmt, geo, indicators, municipality, viewstate, warehouse
+from core import classify, coverage, disclosure, fmt, geo, indicators, municipality, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import download_buttons, legend_table, notes_for_download, page_filters
+from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -41,40 +41,57 @@ st.caption(scope + (" · el filtro de departamento solo acota la lista de munici
 notes = [n for n in [p.denominator_note] if n]
 
 # ---- Headline -----------------------------------------------------------------------------
+sensitive = disclosure.covers_sensitive(f)
+hidden = disclosure.hides(p.count, sensitive)
+change_hidden = hidden or disclosure.hides(p.previous_count or 0, sensitive)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Víctimas registradas", fmt.integer(p.count),
-          delta=None if p.change_pct is None else f"{fmt.percent(p.change_pct, signed=True)} vs {p.previous_label}",
+c1.metric("Víctimas registradas", disclosure.count_text(p.count, sensitive),
+          delta=None if p.change_pct is None or change_hidden
+          else f"{fmt.percent(p.change_pct, signed=True)} vs {p.previous_label}",
           delta_color="inverse",
           help=("Cambio frente al periodo anterior de igual duración"
-                + (f" ({p.previous_label}: {fmt.integer(p.previous_count)} víctimas)." if p.previous_label else
-                   ": los datos no alcanzan un periodo anterior completo.")))
-c2.metric("Tasa anual por 100.000 hab.", fmt.decimal(p.rate))
-c3.metric("Puesto nacional (por tasa)", "—" if p.rank_national is None else f"{p.rank_national} de {p.n_national}")
-c4.metric(f"Puesto en {p.department}", "—" if p.rank_department is None else f"{p.rank_department} de {p.n_department}")
+                + (f" ({p.previous_label}: {disclosure.count_text(p.previous_count, sensitive)} víctimas)."
+                   if p.previous_label else ": los datos no alcanzan un periodo anterior completo.")))
+c2.metric("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(p.rate))
+c3.metric("Puesto nacional (por tasa)",
+          "—" if p.rank_national is None or hidden else f"{p.rank_national} de {p.n_national}")
+c4.metric(f"Puesto en {p.department}",
+          "—" if p.rank_department is None or hidden else f"{p.rank_department} de {p.n_department}")
+dept_hidden = disclosure.hides(p.department_count, sensitive)
 d1, d2, d3, _ = st.columns(4)
-d1.metric(f"Tasa de {p.department}", fmt.decimal(p.department_rate))
-d2.metric("Tasa nacional", fmt.decimal(p.national_rate))
+d1.metric(f"Tasa de {p.department}", "—" if dept_hidden else fmt.decimal(p.department_rate))
+d2.metric("Tasa nacional", "—" if disclosure.hides(p.national_count, sensitive) else fmt.decimal(p.national_rate))
 d3.metric("Personas-año", fmt.integer(p.population), help="Población del periodo sumada año por año.")
-if p.rate is not None and p.national_rate:
+if hidden:
+    st.info("Con estos filtros el municipio tiene de 1 a 4 víctimas: la cifra, la tasa y el puesto se reservan "
+            "(modo público).")
+elif p.rate is not None and p.national_rate and not dept_hidden:
     ratio = p.rate / p.national_rate
     st.markdown(f"La tasa de **{p.name}** es **{fmt.decimal(ratio, 2)} veces** la nacional y "
                 f"**{fmt.decimal(p.rate / p.department_rate, 2) if p.department_rate else '—'} veces** "
                 f"la de {p.department}.")
 for note in notes:
     st.info(note)
+muni_gap = coverage.municipality_gaps(f).get(code)
+if muni_gap:
+    st.warning(f"{muni_gap} en todo el periodo de los datos: las cifras de este municipio pueden estar incompletas.",
+               icon=":material/event_busy:")
 
 # ---- Trend --------------------------------------------------------------------------------
 st.subheader("Evolución")
 series = st.radio("Serie", list(SERIES), key="muni_serie", format_func=SERIES.get, horizontal=True)
 if series == "mensual":
-    m = municipality.monthly(f, code)
-    long = pd.concat([m.assign(serie="Víctimas", valor=m["n"]),
+    m = disclosure.protect(municipality.monthly(f, code), "n", sensitive, dims=["month"])
+    m["reference"] = disclosure.blank_if_small(m["reference"], m["reference_min"], sensitive)
+    m = m.drop(columns="reference_min")
+    long = pd.concat([m.assign(serie="Víctimas", valor=disclosure.numeric(m["n"])),
                       m.assign(serie="Promedio del mismo mes, 3 años anteriores", valor=m["reference"])])
     x = alt.X("month:T", title="Mes", axis=alt.Axis(format="%Y", tickCount="year"))
     y_title = "Víctimas"
     table = m.rename(columns={"month": "Mes", "n": "Víctimas", "reference": "Promedio 3 años anteriores"})
 else:
-    yr = municipality.yearly(f, code)
+    yr = disclosure.protect(municipality.yearly(f, code), "n", sensitive, dims=["year"], derived=["rate"])
+    yr["reference_rate"] = disclosure.blank_if_small(yr["reference_rate"], yr["reference_min"], sensitive)
     yr["Año"] = yr["year"].map(indicators.year_label)
     long = pd.concat([yr.assign(serie="Tasa por 100.000 hab.", valor=yr["rate"]),
                       yr.assign(serie="Promedio de los 3 años anteriores", valor=yr["reference_rate"])])
@@ -83,32 +100,46 @@ else:
     table = yr[["Año", "n", "population", "rate", "reference_rate"]].rename(columns={
         "n": "Víctimas", "population": "Personas-año", "rate": "Tasa por 100.000",
         "reference_rate": "Promedio 3 años anteriores"})
-chart = alt.Chart(long.dropna(subset=["valor"])).mark_line(point=series == "anual").encode(
+chart = alt.Chart(disclosure.as_text(long.dropna(subset=["valor"]))).mark_line(point=series == "anual").encode(
     x=x, y=alt.Y("valor:Q", title=y_title),
     color=alt.Color("serie:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
     strokeDash=alt.condition(alt.datum.serie == "Víctimas", alt.value([1, 0]), alt.value([5, 4])),
     tooltip=[alt.Tooltip("serie:N", title="Serie"), alt.Tooltip("valor:Q", title="Valor", format=",.1f")],
 ).properties(height=300, title=f"{p.name}: {y_title.lower()} y referencia")
+gaps = coverage.gap_months(f)
+if series == "mensual" and gaps:
+    chart = chart + alt.Chart(pd.DataFrame({"month": gaps})).mark_rule(color="#888", strokeDash=[3, 3]).encode(
+        x="month:T", tooltip=[alt.Tooltip("month:T", title="Mes con una fuente sin datos", format="%m/%Y")])
 st.altair_chart(chart, width="stretch")
+gap_note = coverage.describe_month_gaps(f)
+if gap_note:
+    st.caption(gap_note + (" Las líneas punteadas marcan esos meses." if series == "mensual" else ""))
 with st.expander("Tabla de la evolución"):
-    st.dataframe(table, hide_index=True, width="stretch")
+    dataframe(table, hide_index=True, width="stretch")
     download_buttons(table, f"atalaya_{code}_evolucion_{series}", notes_for_download(meta, scope, *notes))
 
 # ---- Crime types --------------------------------------------------------------------------
 st.subheader("Tipos de delito")
-types = municipality.by_crime_type(f, code)
+types = disclosure.protect(municipality.by_crime_type(f, code), "n",
+                           disclosure.rows_sensitive(f, municipality.by_crime_type(f, code), type_column="crime_type"),
+                           dims=["crime_type"], derived=["share"])
+types["value"] = disclosure.numeric(types["n"])
+types["Víctimas"] = [disclosure.label(v) for v in types["n"]]
 if types.empty:
     st.info("No hay víctimas registradas con estos filtros.")
 else:
-    st.altair_chart(alt.Chart(types).mark_bar().encode(
-        x=alt.X("n:Q", title="Víctimas"), y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
+    st.altair_chart(alt.Chart(disclosure.as_text(types)).mark_bar().encode(
+        x=alt.X("value:Q", title="Víctimas"),
+        y=alt.Y("name:N", sort=alt.EncodingSortField("value", order="descending"), title=None,
+                axis=alt.Axis(labelLimit=220)),
         color=alt.Color("crime_group:N", title="Grupo de delito", legend=alt.Legend(labelLimit=300)),
         tooltip=[alt.Tooltip("name:N", title="Delito"), alt.Tooltip("iccs_code:N", title="Código ICCS"),
-                 alt.Tooltip("n:Q", title="Víctimas", format=","), alt.Tooltip("share:Q", title="%", format=".1f")],
+                 alt.Tooltip("Víctimas:N"), alt.Tooltip("share:Q", title="%", format=".1f")],
     ).properties(height=24 * len(types) + 40), width="stretch")
-types_out = types.rename(columns={"name": "Delito", "crime_group": "Grupo", "iccs_code": "Código ICCS",
-                                  "iccs_section": "Sección ICCS", "n": "Víctimas", "share": "%"}).drop(columns="crime_type")
-st.dataframe(types_out, hide_index=True, width="stretch",
+types_out = types.drop(columns=["crime_type", "value", "Víctimas"]).rename(columns={
+    "name": "Delito", "crime_group": "Grupo", "iccs_code": "Código ICCS", "iccs_section": "Sección ICCS",
+    "n": "Víctimas", "share": "%"})
+dataframe(types_out, hide_index=True, width="stretch",
              column_config={"%": st.column_config.NumberColumn(format="%.1f")})
 download_buttons(types_out, f"atalaya_{code}_tipos", notes_for_download(meta, scope, *notes))
 
@@ -116,63 +147,77 @@ download_buttons(types_out, f"atalaya_{code}_tipos", notes_for_download(meta, sc
 left, right = st.columns(2)
 with left:
     st.subheader("Víctimas por sexo y edad")
-    pyr = municipality.pyramid(f, code)
+    pyr_raw = municipality.pyramid(f, code)
+    pyr = disclosure.protect(pyr_raw, "n", sensitive, dims=["age_group", "victim_sex"])
     known = pyr[pyr["victim_sex"].isin(["H", "M"])].copy()
     known["Sexo"] = known["victim_sex"].map({"H": "Hombres", "M": "Mujeres"})
-    known["signed"] = known["n"].where(known["victim_sex"] == "M", -known["n"])
-    st.altair_chart(alt.Chart(known).mark_bar().encode(
+    value = disclosure.numeric(known["n"])
+    known["signed"] = value.where(known["victim_sex"] == "M", -value)
+    known["Víctimas"] = [disclosure.label(v) for v in known["n"]]
+    st.altair_chart(alt.Chart(disclosure.as_text(known)).mark_bar().encode(
         x=alt.X("signed:Q", title="Víctimas (hombres a la izquierda, mujeres a la derecha)",
                 axis=alt.Axis(labelExpr="abs(datum.value)")),
         y=alt.Y("label:N", sort=alt.SortField("sort_order", order="descending"), title="Edad"),
         color=alt.Color("Sexo:N", scale=alt.Scale(domain=["Hombres", "Mujeres"], range=["#3b6ea5", "#c2477a"])),
-        tooltip=["Sexo", alt.Tooltip("label:N", title="Edad"), alt.Tooltip("n:Q", title="Víctimas", format=",")],
+        tooltip=["Sexo", alt.Tooltip("label:N", title="Edad"), alt.Tooltip("Víctimas:N")],
     ).properties(height=260), width="stretch")
-    unknown = int(pyr.loc[pyr["victim_sex"] == "ND", "n"].sum())
-    st.caption(f"Sin sexo registrado (o sin víctima individual): {fmt.integer(unknown)}.")
-    pyr_out = pyr.pivot_table(index=["sort_order", "label"], columns="victim_sex", values="n", fill_value=0)
+    unknown = int(pyr_raw.loc[pyr_raw["victim_sex"] == "ND", "n"].sum())
+    st.caption(f"Sin sexo registrado (o sin víctima individual): {disclosure.count_text(unknown, sensitive)}.")
+    pyr_out = pyr.pivot(index=["sort_order", "label"], columns="victim_sex", values="n")
     pyr_out = pyr_out.reset_index().drop(columns="sort_order").rename(
         columns={"label": "Edad", "H": "Hombres", "M": "Mujeres", "ND": "Sin dato"})
+    pyr_out.columns.name = None
     download_buttons(pyr_out, f"atalaya_{code}_sexo_edad", notes_for_download(meta, scope))
 with right:
     st.subheader("Día y hora")
-    wh = municipality.weekday_hour(f, code)
+    wh_raw = municipality.weekday_hour(f, code)
+    wh = disclosure.protect(wh_raw, "n", sensitive, dims=["weekday", "hour"])
+    wh["value"] = disclosure.numeric(wh["n"])
+    wh["Víctimas"] = [disclosure.label(v) for v in wh["n"]]
     known_hour = wh[wh["hour"] >= 0]
-    st.altair_chart(alt.Chart(known_hour).mark_rect().encode(
+    st.altair_chart(alt.Chart(disclosure.as_text(known_hour)).mark_rect().encode(
         x=alt.X("hour:O", title="Hora"), y=alt.Y("day:N", sort=list(municipality.WEEKDAYS), title=None),
-        color=alt.Color("n:Q", title="Víctimas", scale=alt.Scale(scheme="orangered")),
-        tooltip=[alt.Tooltip("day:N", title="Día"), alt.Tooltip("hour:O", title="Hora"),
-                 alt.Tooltip("n:Q", title="Víctimas", format=",")],
+        color=alt.Color("value:Q", title="Víctimas", scale=alt.Scale(scheme="orangered")),
+        tooltip=[alt.Tooltip("day:N", title="Día"), alt.Tooltip("hour:O", title="Hora"), alt.Tooltip("Víctimas:N")],
     ).properties(height=260), width="stretch")
-    st.caption(f"Sin hora registrada: {fmt.integer(int(wh.loc[wh['hour'] < 0, 'n'].sum()))}.")
-    wh_out = wh.assign(Hora=wh["hour"].map(lambda h: "Sin hora" if h < 0 else f"{h:02d} h")).pivot_table(
-        index=["weekday", "day"], columns="Hora", values="n", fill_value=0).reset_index().drop(columns="weekday")
+    st.caption(f"Sin hora registrada: {disclosure.count_text(int(wh_raw.loc[wh_raw['hour'] < 0, 'n'].sum()), sensitive)}."
+               + (" Las celdas en blanco tienen de 1 a 4 víctimas (modo público)." if wh.attrs["suppressed"] else ""))
+    wh_out = wh.assign(Hora=wh["hour"].map(lambda h: "Sin hora" if h < 0 else f"{h:02d} h")).pivot(
+        index=["weekday", "day"], columns="Hora", values="n").fillna(0).reset_index().drop(columns="weekday")
+    wh_out.columns.name = None
     download_buttons(wh_out.rename(columns={"day": "Día"}), f"atalaya_{code}_dia_hora", notes_for_download(meta, scope))
 
 left, right = st.columns(2)
 with left:
     st.subheader("Arma o medio")
-    weapons = municipality.by_weapon(f, code).rename(columns={"weapon": "Arma o medio", "n": "Víctimas"})
-    st.dataframe(weapons, hide_index=True, width="stretch")
+    weapons = disclosure.protect(municipality.by_weapon(f, code), "n", sensitive, dims=["weapon"]).rename(
+        columns={"weapon": "Arma o medio", "n": "Víctimas"})
+    dataframe(weapons, hide_index=True, width="stretch")
     download_buttons(weapons, f"atalaya_{code}_armas", notes_for_download(meta, scope))
 with right:
     st.subheader("Institución que registra")
-    src = municipality.by_source(f, code).rename(columns={
+    src = disclosure.protect(municipality.by_source(f, code), ["records", "counted"], sensitive,
+                             dims=["source"]).rename(columns={
         "institution": "Institución", "records": "Registros", "counted": "Cuentan en la cifra publicada"})
     src = src.drop(columns="source")
-    st.dataframe(src, hide_index=True, width="stretch")
+    dataframe(src, hide_index=True, width="stretch")
     download_buttons(src, f"atalaya_{code}_fuentes", notes_for_download(meta, scope, *filter(None, [meta.get("counting_rule")])))
     if meta.get("counting_rule"):
         st.caption(meta["counting_rule"])
 
 # ---- Aldeas -------------------------------------------------------------------------------
 st.subheader("Aldeas")
-aldea_table, aldea_note = municipality.aldeas(f, code)
+aldea_raw, aldea_note = municipality.aldeas(f, code)
+group_columns = [c for c in aldea_raw.columns if c not in ("code", "name", "n", "population", "rate")]
+aldea_table = disclosure.protect_crosstab(aldea_raw, group_columns, total="n", derived=["rate"],
+                                          below_municipality=True)
+aldea_reserved = disclosure.is_suppressed(aldea_table["n"])
 shapes = geo.shapes("aldea")
 shapes = shapes[shapes["parent_code"] == code]
 if shapes.empty:
     st.info("Este municipio no tiene aldeas en el almacén: no hay desglose por aldea.")
 else:
-    has_rate = aldea_table["rate"].notna().any()
+    has_rate = aldea_raw["rate"].notna().any()
     aldea_measure = st.radio("Colorear por", list(ALDEA_MEASURES), key="muni_aldea_medida", horizontal=True,
                              format_func=ALDEA_MEASURES.get, disabled=not has_rate,
                              help=None if has_rate else aldea_note)
@@ -180,12 +225,17 @@ else:
         aldea_measure = "n"
     column = "rate" if aldea_measure == "tasa" else "n"
     mapped = aldea_table.dropna(subset=["code"]).copy()
-    classes = classify.classify(mapped[column], "cuantiles", 5, "incidencia")
+    classes = classify.classify(disclosure.numeric(mapped[column]), "cuantiles", 5, "incidencia",
+                                reserved=disclosure.is_suppressed(mapped["n"]))
     mapped["fill"] = [classify.hex_to_rgba(classes.color_of(c)) for c in classes.labels]
-    mapped["value_label"] = [f"Víctimas: {fmt.integer(n)} · tasa: {fmt.decimal(r)}"
+    mapped["value_label"] = [f"Víctimas: {disclosure.label(n)} · tasa: {fmt.decimal(r)}"
                              for n, r in zip(mapped["n"], mapped["rate"])]
     collection = geo.feature_collection("aldea", mapped, ["code", "name", "value_label", "fill"])
-    cells = municipality.incident_cells(f, code)
+    cells = disclosure.protect(municipality.incident_cells(f, code), "n", dims=["lon", "lat"],
+                               below_municipality=True)
+    hidden_cells = int(disclosure.is_suppressed(cells["n"]).sum())
+    cells = cells[~disclosure.is_suppressed(cells["n"])].copy()
+    cells["n"] = cells["n"].astype("int64")
     cells["name"] = "Víctimas geolocalizadas"
     cells["value_label"] = [f"{fmt.integer(n)} en esta celda (~550 m)" for n in cells["n"]]
     layers = [geo.cells_layer(cells, "celdas", municipality.GRID_DEG)] if len(cells) else []
@@ -198,11 +248,16 @@ else:
         legend_table(classes, fmt.integer if column == "n" else fmt.decimal, "Aldeas")
         st.caption("Cuantiles, 5 clases. Los círculos grises suman las víctimas con coordenadas en celdas de unos "
                    "550 m; nunca se muestran registros individuales.")
+        if hidden_cells:
+            st.caption(f"{hidden_cells} celda(s) con 1 a 4 víctimas (o reservadas para que la suma no las revele) "
+                       "no se dibujan (modo público).")
+        if aldea_reserved.any():
+            st.caption("Las aldeas con 1 a 4 víctimas muestran «<5» y no entran en las clases (modo público).")
         if aldea_note:
             st.caption(aldea_note)
 aldea_out = aldea_table.rename(columns={"code": "Código", "name": "Aldea", "n": "Total", "population": "Personas-año",
                                         "rate": "Tasa por 100.000"})
-st.dataframe(aldea_out, hide_index=True, width="stretch",
+dataframe(aldea_out, hide_index=True, width="stretch",
              column_config={"Tasa por 100.000": st.column_config.NumberColumn(format="%.1f"),
                             "Personas-año": st.column_config.NumberColumn(format="localized")})
 download_buttons(aldea_out, f"atalaya_{code}_aldeas", notes_for_download(meta, scope, *([aldea_note] if aldea_note else [])))
@@ -210,10 +265,12 @@ download_buttons(aldea_out, f"atalaya_{code}_aldeas", notes_for_download(meta, s
 # ---- Peers --------------------------------------------------------------------------------
 st.subheader("Municipios de población parecida en el departamento")
 peers = municipality.peers(f, code)
+protected = disclosure.protect_territories(f, municipality.national_table(f)).set_index("code")
+peers = peers.assign(**{c: protected.loc[peers["code"], c].to_numpy() for c in ("n", "rate", "rate_eb")})
 peers_out = peers.assign(Municipio=[n + (" ◀" if s else "") for n, s in zip(peers["name"], peers["is_self"])])[
     ["Municipio", "n", "population", "rate", "rate_eb"]].rename(columns={
         "n": "Víctimas", "population": "Personas-año", "rate": "Tasa por 100.000", "rate_eb": "Tasa suavizada"})
-st.dataframe(peers_out, hide_index=True, width="stretch", column_config={
+dataframe(peers_out, hide_index=True, width="stretch", column_config={
     "Personas-año": st.column_config.NumberColumn(format="localized"),
     "Tasa por 100.000": st.column_config.NumberColumn(format="%.1f"),
     "Tasa suavizada": st.column_config.NumberColumn(format="%.1f")})

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
-from core import fmt, indicators, warehouse
-from pages._common import page_filters
+from core import coverage, disclosure, fmt, indicators, warehouse
+from pages._common import dataframe, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -14,13 +15,18 @@ st.title("Resumen")
 st.caption(f.describe(opts))
 
 h = indicators.headline(f)
+sensitive = disclosure.covers_sensitive(f)
+hidden = disclosure.hides(h.count, sensitive)
+change_hidden = any(disclosure.hides(v, sensitive) for v in (h.latest_count, h.previous_count or 0))
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Víctimas registradas", fmt.integer(h.count),
+c1.metric("Víctimas registradas", disclosure.count_text(h.count, sensitive),
           help="Número de víctimas (registros) en el periodo y con los filtros elegidos.")
-c2.metric("Tasa anual por 100.000 hab.", fmt.decimal(h.rate),
-          help="Víctimas ÷ población del periodo (personas-año) × 100.000, con la población del mismo sexo y edad.")
-c3.metric(f"Víctimas en {indicators.year_label(h.latest_year)}", fmt.integer(h.latest_count),
-          delta=None if h.change_pct is None else f"{fmt.percent(h.change_pct, signed=True)} vs {h.latest_year - 1}",
+c2.metric("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(h.rate),
+          help="Víctimas ÷ población del periodo (personas-año) × 100.000, con la población del mismo sexo y edad."
+               + (" No se muestra porque la cifra es menor que 5 (modo público)." if hidden else ""))
+c3.metric(f"Víctimas en {indicators.year_label(h.latest_year)}", disclosure.count_text(h.latest_count, sensitive),
+          delta=None if h.change_pct is None or change_hidden
+          else f"{fmt.percent(h.change_pct, signed=True)} vs {h.latest_year - 1}",
           delta_color="inverse")
 c4.metric("Municipios con víctimas", f"{fmt.integer(h.municipalities_with_cases)} de {fmt.integer(h.municipalities)}")
 if h.denominator.note:
@@ -37,45 +43,61 @@ measure = right.radio("Medida", ["Víctimas", "Tasa por 100.000 hab."], horizont
                       disabled=granularity == "Mensual",
                       help="La tasa se calcula por año; la serie mensual muestra víctimas.")
 if granularity == "Anual":
-    series = indicators.yearly(f, by="crime_group").copy()
-    series["Año"] = series["year"].map(indicators.year_label)
-    value = "rate" if measure.startswith("Tasa") else "n"
-    title = "Tasa por 100.000 hab." if value == "rate" else "Víctimas"
-    chart = alt.Chart(series).mark_line(point=True).encode(
+    series = indicators.yearly(f, by="crime_group")
+    series = disclosure.protect(series, "n", disclosure.rows_sensitive(f, series, group_column="crime_group"),
+                                dims=["year", "crime_group"], derived=["rate"])
+    flags = coverage.year_flags(f)
+    series["Año"] = series["year"].map(lambda y: indicators.year_label(y) + (" *" if y in flags else ""))
+    series["value"] = disclosure.numeric(series["rate" if measure.startswith("Tasa") else "n"])
+    series["Víctimas"] = [v if isinstance(v, str) else fmt.integer(v) for v in series["n"]]
+    title = "Tasa por 100.000 hab." if measure.startswith("Tasa") else "Víctimas"
+    chart = alt.Chart(disclosure.as_text(series)).mark_line(point=True).encode(
         x=alt.X("Año:O", title="Año", sort=None),
-        y=alt.Y(f"{value}:Q", title=title),
+        y=alt.Y("value:Q", title=title),
         color=alt.Color("crime_group:N", title="Grupo de delito"),
         tooltip=[alt.Tooltip("Año:O"), alt.Tooltip("crime_group:N", title="Grupo"),
-                 alt.Tooltip("n:Q", title="Víctimas", format=","),
-                 alt.Tooltip("rate:Q", title="Tasa por 100.000", format=",.1f")],
+                 alt.Tooltip("Víctimas:N"), alt.Tooltip("rate:Q", title="Tasa por 100.000", format=",.1f")],
     )
 else:
     series = indicators.monthly(f, by="crime_group")
-    chart = alt.Chart(series).mark_line().encode(
+    series = disclosure.protect(series, "n", disclosure.rows_sensitive(f, series, group_column="crime_group"),
+                                dims=["month", "crime_group"])
+    series["value"] = disclosure.numeric(series["n"])
+    series["Víctimas"] = [v if isinstance(v, str) else fmt.integer(v) for v in series["n"]]
+    chart = alt.Chart(disclosure.as_text(series)).mark_line().encode(
         x=alt.X("month:T", title="Mes"),
-        y=alt.Y("n:Q", title="Víctimas"),
+        y=alt.Y("value:Q", title="Víctimas"),
         color=alt.Color("crime_group:N", title="Grupo de delito"),
         tooltip=[alt.Tooltip("month:T", title="Mes", format="%m/%Y"), alt.Tooltip("crime_group:N", title="Grupo"),
-                 alt.Tooltip("n:Q", title="Víctimas", format=",")],
+                 alt.Tooltip("Víctimas:N")],
     )
+gaps = coverage.gap_months(f)
+if granularity == "Mensual" and gaps:  # months in which a source sent nothing: a dashed grey rule
+    rules = alt.Chart(pd.DataFrame({"month": gaps})).mark_rule(color="#888", strokeDash=[3, 3]).encode(
+        x="month:T", tooltip=[alt.Tooltip("month:T", title="Mes con una fuente sin datos", format="%m/%Y")])
+    chart = chart + rules
 st.altair_chart(chart.properties(height=320), width="stretch")
+gap_note = coverage.describe_month_gaps(f)
+if gap_note:
+    st.warning(gap_note + (" En la serie anual, * marca los años afectados; en la mensual, las líneas "
+                           "punteadas marcan esos meses."), icon=":material/event_busy:")
 st.caption(f"Fuente: {meta.get('country_name', '')}, registros consolidados de "
            f"{len(indicators.sources())} instituciones · {f.describe(opts)}")
 
 # ---- Top municipalities -------------------------------------------------------------------
 st.subheader("Municipios con más víctimas")
 order = st.radio("Ordenar por", ["Víctimas", "Tasa por 100.000 hab."], horizontal=True, key="resumen_orden")
-munis = indicators.by_municipality(f)
-sort_col = "rate" if order.startswith("Tasa") else "n"
-top = munis.sort_values([sort_col, "n"], ascending=False, na_position="last").head(10).copy()
+munis = disclosure.protect_territories(f, indicators.by_municipality(f))
+munis["sort_n"] = disclosure.numeric(munis["n"])
+sort_col = "rate" if order.startswith("Tasa") else "sort_n"
+top = munis.sort_values([sort_col, "sort_n"], ascending=False, na_position="last").head(10).copy()
 top.insert(0, "Puesto", range(1, len(top) + 1))
-st.dataframe(
+dataframe(
     top[["Puesto", "name", "department", "n", "population", "rate"]].rename(columns={
         "name": "Municipio", "department": "Departamento", "n": "Víctimas",
         "population": "Personas-año", "rate": "Tasa por 100.000"}),
     hide_index=True, width="stretch",
     column_config={
-        "Víctimas": st.column_config.NumberColumn(format="localized"),
         "Personas-año": st.column_config.NumberColumn(format="localized"),
         "Tasa por 100.000": st.column_config.NumberColumn(format="%.1f"),
     },
@@ -89,7 +111,7 @@ start, end = indicators.data_period()
 st.markdown(f"Datos del **{start:%d/%m/%Y}** al **{end:%d/%m/%Y}** · {meta.get('country_name', '')} · "
             f"almacén construido el {meta.get('built_at', '—')[:10]}.")
 src = indicators.sources()
-st.dataframe(
+dataframe(
     src[["institution", "file", "rows_loaded", "rows_rejected", "first_month", "last_month"]].rename(columns={
         "institution": "Institución", "file": "Archivo", "rows_loaded": "Registros cargados",
         "rows_rejected": "Registros rechazados", "first_month": "Primer mes", "last_month": "Último mes"}),

@@ -1,0 +1,316 @@
+"""Statistical disclosure control: what a public dashboard may show about victims.
+
+Deployment mode (``mode()``): ``publico`` (the default) or ``interno``, from the environment
+variable ``ATALAYA_MODO`` or, if it is not set, the key ``modo`` of ``.streamlit/secrets.toml``.
+
+Rules in public mode (shown to users in ``RULES``):
+- A count from 1 to 4 is shown as "<5" when the crime types it covers include a sensitive
+  type (``crime_type.sensitive``: sexual violence, violence against women, crimes against
+  minors) or when it is a count below the municipality (aldea, ~550 m cell, surroundings of a
+  school), whatever the crime type. Zero is shown: it identifies nobody.
+- Complementary suppression: in every published line of cells that adds up to a published
+  total (a table's rows, each row and each column of a cross table), a single suppressed
+  cell is never left alone; the smallest other cell of that line is suppressed too, repeated
+  until no line has exactly one suppressed cell. A total therefore never reveals a cell.
+- Rates, percentages and smoothed rates computed from a suppressed count are not shown (the
+  population is published, so a rate would give the count back).
+- No record-level data: lists of individual records are not shown; geolocated victims are
+  only shown summed in cells.
+Internal mode shows every figure.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import tomllib
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from core import fmt, warehouse
+from core.filters import Filters, filter_options
+
+ENV_VAR = "ATALAYA_MODO"
+SECRETS_KEY = "modo"
+PUBLIC, INTERNAL = "publico", "interno"
+_ALIASES = {"publico": PUBLIC, "público": PUBLIC, "public": PUBLIC,
+            "interno": INTERNAL, "internal": INTERNAL}
+SUPPRESSED = "<5"
+MIN_COUNT = 5
+
+RULES = (
+    "Modo público: las cifras de 1 a 4 víctimas se muestran como «<5» cuando pueden incluir delitos sensibles "
+    "(violencia sexual, violencia contra la mujer e intrafamiliar, femicidio, delitos contra menores) y en todo "
+    "conteo por debajo del municipio (aldea, celda de ~550 m, entorno de un centro educativo).",
+    "Supresión complementaria: en cada fila o columna cuya suma se publica, si queda una sola cifra reservada se "
+    "reserva también la menor de las demás, para que el total no permita deducirla.",
+    "Las tasas, porcentajes y tasas suavizadas de una cifra reservada no se muestran; el cero sí se muestra.",
+    "No se publican registros individuales: las víctimas con coordenadas solo se muestran sumadas en celdas.",
+)
+
+
+class ModeError(ValueError):
+    """The deployment mode is set to a value that is neither 'publico' nor 'interno'."""
+
+
+def _secrets_paths() -> list[Path]:
+    return [Path.cwd() / ".streamlit" / "secrets.toml", warehouse.PROJECT_ROOT / ".streamlit" / "secrets.toml",
+            Path.home() / ".streamlit" / "secrets.toml"]
+
+
+@functools.lru_cache(maxsize=8)
+def _secrets_mode(path: Path, mtime: float) -> str | None:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ModeError(f"{path}: no es TOML válido ({exc}).") from None
+    value = data.get(SECRETS_KEY)
+    if value is None:
+        return None
+    return _normalise(value, f"{path}, clave '{SECRETS_KEY}'")
+
+
+def _normalise(value, where: str) -> str:
+    mode = _ALIASES.get(str(value).strip().lower())
+    if mode is None:
+        raise ModeError(f"{where} = {value!r}: se esperaba 'publico' o 'interno'.")
+    return mode
+
+
+def mode() -> str:
+    """'publico' or 'interno': the environment variable wins over the secrets file; default public."""
+    value = os.environ.get(ENV_VAR, "").strip()
+    if value:
+        return _normalise(value, f"Variable de entorno {ENV_VAR}")
+    for path in _secrets_paths():
+        if path.is_file():
+            found = _secrets_mode(path, path.stat().st_mtime)
+            if found is not None:
+                return found
+    return PUBLIC
+
+
+def is_public() -> bool:
+    return mode() == PUBLIC
+
+
+# --------------------------------------------------------------------------------------
+# Which counts are sensitive
+# --------------------------------------------------------------------------------------
+
+@warehouse.cached
+def sensitive_types() -> frozenset[str]:
+    df = warehouse.query("SELECT code FROM crime_type WHERE sensitive")
+    return frozenset(df["code"])
+
+
+def scope_types(f: Filters) -> set[str]:
+    """The crime types a count under these filters can include."""
+    opts = filter_options()
+    types = set(f.crime_types) if f.crime_types else set(opts.crime_type_names)
+    if f.crime_groups:
+        types = {t for t in types if opts.crime_group_of[t] in f.crime_groups}
+    return types
+
+
+def covers_sensitive(f: Filters, crime_types: Iterable[str] | None = None,
+                     crime_groups: Iterable[str] | None = None) -> bool:
+    """Whether a count under the filters (restricted to these types or groups) may include a
+    sensitive crime type."""
+    types = scope_types(f)
+    if crime_types is not None:
+        types &= set(crime_types)
+    if crime_groups is not None:
+        groups = set(crime_groups)
+        opts = filter_options()
+        types = {t for t in types if opts.crime_group_of[t] in groups}
+    return bool(types & sensitive_types())
+
+
+def rows_sensitive(f: Filters, df: pd.DataFrame, type_column: str | None = None,
+                   group_column: str | None = None) -> pd.Series:
+    """Per row: whether its count may include a sensitive crime type (the row's own type or
+    group, within the filters)."""
+    if type_column is None and group_column is None:
+        return pd.Series(covers_sensitive(f), index=df.index)
+    if type_column is not None:
+        cache = {t: covers_sensitive(f, crime_types=[t]) for t in df[type_column].dropna().unique()}
+        return df[type_column].map(cache).fillna(covers_sensitive(f)).astype(bool)
+    cache = {g: covers_sensitive(f, crime_groups=[g]) for g in df[group_column].dropna().unique()}
+    return df[group_column].map(cache).fillna(covers_sensitive(f)).astype(bool)
+
+
+# --------------------------------------------------------------------------------------
+# Suppression
+# --------------------------------------------------------------------------------------
+
+def is_small(values) -> np.ndarray:
+    """1 to 4 (also an average between 0 and 5: a reference built from a handful of victims)."""
+    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    return (v > 0) & (v < MIN_COUNT)
+
+
+def suppression_mask(df: pd.DataFrame, count: str, sensitive, dims: Sequence[str] = (),
+                     below_municipality: bool = False, lines: Sequence[Sequence[str]] = (),
+                     complementary: bool = True) -> pd.Series:
+    """Cells of ``count`` to hide: primary (small and sensitive) plus complementary along every
+    line of ``dims`` (cells sharing all the other dimensions). With no dims, or one, every row
+    belongs to one line (the table adds up to a published total). ``lines`` adds other sets of
+    cells whose sum is published, each given by the columns its cells share (e.g. the
+    municipalities of one department: ``[["dept_code"]]``). ``complementary=False`` for rows that
+    add up to nothing published (e.g. victims around each school)."""
+    if not is_public() or df.empty:
+        return pd.Series(False, index=df.index)
+    values = pd.to_numeric(df[count], errors="coerce").fillna(0).to_numpy(dtype=float)
+    flag = np.ones(len(df), dtype=bool) if below_municipality else (
+        np.asarray(sensitive, dtype=bool) if not np.isscalar(sensitive) else np.full(len(df), bool(sensitive)))
+    mask = is_small(values) & flag
+    if not mask.any() or not complementary:
+        return pd.Series(mask, index=df.index)
+    # Candidates for complementary suppression: the smallest cell, non-zero first.
+    key = values + np.where(values > 0, 0.0, 1e15)
+    position = pd.RangeIndex(len(df))
+    dims = list(dims)
+    groupings = [[d for d in dims if d != dim] for dim in dims or [None]] + [list(cols) for cols in lines]
+    line_ids = [df.groupby(cols, sort=False, dropna=False).ngroup().to_numpy() if cols else np.zeros(len(df), dtype=int)
+                for cols in groupings]
+    for _ in range(100):
+        changed = False
+        for line in line_ids:
+            hidden = pd.Series(mask.astype(int)).groupby(line).transform("sum").to_numpy()
+            lonely = hidden == 1
+            if not lonely.any():
+                continue
+            candidate_key = pd.Series(np.where(mask | ~lonely, np.inf, key), index=position)
+            best = candidate_key.groupby(line).idxmin()
+            best = best[candidate_key.loc[best.to_numpy()].to_numpy() < np.inf]
+            if len(best):
+                mask[best.to_numpy()] = True
+                changed = True
+        if not changed:
+            break
+    return pd.Series(mask, index=df.index)
+
+
+def protect(df: pd.DataFrame, counts: str | Sequence[str], sensitive=True, dims: Sequence[str] = (),
+            derived: Sequence[str] = (), below_municipality: bool = False,
+            lines: Sequence[Sequence[str]] = (), complementary: bool = True) -> pd.DataFrame:
+    """A copy of a table safe to publish: suppressed counts read "<5", and the rates or
+    shares of the same row (``derived``) are blank. Internal mode returns an unchanged copy.
+
+    ``sensitive`` is a bool or a per-row boolean (see ``rows_sensitive``). The number of
+    suppressed cells is in ``out.attrs['suppressed']``.
+    """
+    out = df.copy()
+    out.attrs["suppressed"] = 0
+    if not is_public() or df.empty:
+        return out
+    counts = [counts] if isinstance(counts, str) else list(counts)
+    any_hidden = pd.Series(False, index=df.index)
+    for column in counts:
+        mask = suppression_mask(df, column, sensitive, dims, below_municipality, lines, complementary)
+        if mask.any():
+            out[column] = out[column].astype(object).where(~mask, SUPPRESSED)
+            any_hidden |= mask
+            out.attrs["suppressed"] += int(mask.sum())
+    for column in derived:
+        if column in out and any_hidden.any():
+            out[column] = out[column].astype(float).where(~any_hidden, np.nan)
+    return out
+
+
+def numeric(values: pd.Series) -> pd.Series:
+    """A protected column as numbers for charts: "<5" becomes missing (not drawn)."""
+    return pd.to_numeric(values, errors="coerce")
+
+
+def count_text(value, sensitive: bool, below_municipality: bool = False) -> str:
+    """A single count for a metric or a sentence."""
+    if is_public() and (sensitive or below_municipality) and is_small([value])[0]:
+        return SUPPRESSED
+    return fmt.integer(value)
+
+
+def hides(value, sensitive: bool, below_municipality: bool = False) -> bool:
+    """Whether a single count is suppressed (its rate and change are then not shown either)."""
+    return is_public() and (sensitive or below_municipality) and bool(is_small([value])[0])
+
+
+def notes() -> list[str]:
+    """What a download says about the rules applied."""
+    if not is_public():
+        return ["Modo interno: se muestran todas las cifras, incluidas las menores que 5. No publicar."]
+    return list(RULES)
+
+
+def protect_territories(f: Filters, df: pd.DataFrame, count: str = "n",
+                        derived: Sequence[str] = ("rate", "rate_eb")) -> pd.DataFrame:
+    """Municipalities (or departments) with their victims under the filters: the rows add up to
+    the national total and, for municipalities, to each department's total."""
+    lines = [["dept_code"]] if "dept_code" in df else []
+    return protect(df, count, covers_sensitive(f), dims=["code"], derived=derived, lines=lines)
+
+
+def is_suppressed(values) -> pd.Series:
+    """Which cells of a protected column read "<5"."""
+    return pd.Series(values).astype(object).eq(SUPPRESSED)
+
+
+def label(value, formatter=fmt.integer) -> str:
+    """A cell of a protected column as text: "<5" stays, numbers are formatted."""
+    return value if isinstance(value, str) else formatter(value)
+
+
+def protect_crosstab(df: pd.DataFrame, columns: Sequence[str], sensitive=True, total: str | None = None,
+                     derived: Sequence[str] = (), below_municipality: bool = False) -> pd.DataFrame:
+    """A wide table (one row per category, one count column per category of a second variable,
+    optionally a row total): every row and every column adds up to a published total.
+    ``sensitive`` may be a bool or one bool per column (e.g. per crime group)."""
+    out = df.copy()
+    out.attrs["suppressed"] = 0
+    if not is_public() or df.empty:
+        return out
+    columns = list(columns)
+    long = df[columns].reset_index(drop=True).rename_axis("_row").reset_index().melt(
+        id_vars="_row", var_name="_col", value_name="_n")
+    flags = sensitive if isinstance(sensitive, dict) else {c: bool(sensitive) for c in columns}
+    mask = suppression_mask(long, "_n", long["_col"].map(flags).to_numpy(dtype=bool), dims=["_row", "_col"],
+                            below_municipality=below_municipality)
+    hidden = np.zeros((len(df), len(columns)), dtype=bool)
+    hidden[long["_row"].to_numpy(), long["_col"].map({c: i for i, c in enumerate(columns)}).to_numpy()] = mask.to_numpy()
+    for j, column in enumerate(columns):
+        if hidden[:, j].any():
+            out[column] = out[column].astype(object).where(~hidden[:, j], SUPPRESSED)
+    out.attrs["suppressed"] = int(hidden.sum())
+    if total is not None:
+        totals = protect(df, total, any(flags.values()),
+                         derived=derived, below_municipality=below_municipality)
+        out[total] = totals[total]
+        for column in derived:
+            out[column] = totals[column]
+        out.attrs["suppressed"] += totals.attrs["suppressed"]
+    return out
+
+
+def blank_if_small(values: pd.Series, basis, sensitive) -> pd.Series:
+    """Figures derived from other counts (``basis``: e.g. the smallest past count behind an
+    average), blanked where a basis count is from 1 to 4. ``sensitive``: a bool or one per row."""
+    if not is_public():
+        return values
+    return values.where(~(is_small(basis) & np.broadcast_to(np.asarray(sensitive, dtype=bool), len(values))))
+
+
+def suppressed_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if df[c].dtype == object and is_suppressed(df[c]).any()]
+
+
+def as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """The protected table with every column holding "<5" turned into text (numbers formatted):
+    what charts and on-screen tables take (they need one type per column)."""
+    mixed = suppressed_columns(df)
+    if not mixed:
+        return df
+    return df.assign(**{c: [label(v) if pd.notna(v) else None for v in df[c]] for c in mixed})

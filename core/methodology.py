@@ -1,0 +1,74 @@
+"""What every figure means: the formulas and reference tables shown on the page
+"Metodología y definiciones" (and reused by the pages that compute each figure)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from core import indicators, warehouse
+
+EB_FORMULA = (
+    "Con $r_i = n_i/P_i$, $b = \\sum n / \\sum P$, $s^2 = \\sum P_i (r_i-b)^2 / \\sum P$ y "
+    "$a = \\max(0,\\ s^2 - b/\\bar P)$: tasa suavizada $= b + C_i (r_i - b)$ con $C_i = a / (a + b/P_i)$ "
+    "(Marshall, 1991). Se calcula sobre los territorios mostrados (los municipios del país o del departamento "
+    "elegido; entre aldeas, para los centros educativos)."
+)
+RATE_FORMULA = (
+    "$\\text{tasa} = \\dfrac{\\text{víctimas}}{\\sum_{\\text{años}} \\text{población} \\times "
+    "\\text{fracción del año cubierta}} \\times 100.000$"
+)
+PRIORITY_FORMULA = (
+    "$\\text{índice}_i = 100 \\times \\sum_c w_c\\, s_{ic} / \\sum_c w_c$, donde $s_{ic}$ es el componente $c$ "
+    "del municipio $i$ escalado de 0 a 1 (mín.–máx. entre los municipios mostrados; 1 = peor) y $w_c$ su peso. "
+    "Si a un municipio le falta un componente, la suma se hace sobre los que tiene. El aporte de cada componente "
+    "es $100\\, w_c s_{ic} / \\sum_c w_c$ y los aportes suman el índice."
+)
+SCHOOL_FORMULA = (
+    "Puntaje $= 100 \\times \\sum_c w_c p_c / \\sum_c w_c$ sobre los componentes con dato, donde $p_c$ es el "
+    "percentil del centro en el componente $c$ (proporción de los centros mostrados con un valor menor). Un "
+    "factor de riesgo está presente cuando el centro está en el cuarto superior de un componente y el valor es "
+    "mayor que cero. Las víctimas cerca de un centro se cuentan a menos de 100 m, 500 m y 1 km (distancia sobre "
+    "la esfera)."
+)
+COVERAGE = (
+    "Un año que los datos cubren solo en parte se rotula «(parcial)» y su población se cuenta solo por los meses "
+    "cubiertos; no se compara con años completos (no se calcula el cambio). Los meses o municipios en los que una "
+    "fuente no tiene ningún registro se marcan en las series (Resumen, Municipio) y se listan en «Calidad de "
+    "datos»: una cifra baja en esos meses puede deberse a la falta de datos y no a menos delitos."
+)
+
+
+@warehouse.cached
+def crime_catalogue() -> pd.DataFrame:
+    """Every crime type with its group, ICCS code and section, whether it is sensitive, and its definition."""
+    return warehouse.query("""
+        SELECT name, crime_group, iccs_code, iccs_section, sensitive, definition, code
+        FROM crime_type ORDER BY iccs_code, name
+    """)
+
+
+@warehouse.cached
+def age_groups() -> pd.DataFrame:
+    return warehouse.query("SELECT code, label, min_age, max_age FROM age_group ORDER BY sort_order")
+
+
+@warehouse.cached
+def denominators() -> dict[str, str]:
+    """Where the populations come from and how finely they are split."""
+    meta = warehouse.meta()
+    years = warehouse.query("""
+        SELECT min(p.year) AS lo, max(p.year) AS hi, count(DISTINCT p.code) AS munis
+        FROM population p JOIN territory t ON t.code = p.code AND t.level = 'municipio'
+    """).iloc[0]
+    aldeas = int(warehouse.scalar("""
+        SELECT count(DISTINCT p.code) FROM population p JOIN territory t ON t.code = p.code AND t.level = 'aldea'
+    """))
+    by_sex, by_age = indicators.population_split()
+    split = ("por sexo y grupo de edad" if by_sex and by_age else "por sexo" if by_sex
+             else "por grupo de edad" if by_age else "total (sin desagregación por sexo ni edad)")
+    return {
+        "Fuente": meta.get("population_source", "—"),
+        "Años": "—" if pd.isna(years["lo"]) else f"{int(years['lo'])}–{int(years['hi'])}",
+        "Municipios con población": f"{int(years['munis']):,}",
+        "Desagregación": split,
+        "Aldeas con población": f"{aldeas:,}" if aldeas else "ninguna (por aldea solo hay conteos)",
+    }

@@ -1,0 +1,91 @@
+"""Metodología y definiciones: how every figure of the dashboard is counted and computed."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core import alerts, classify, disclosure, indicators, methodology, priority, schools, vulnerability, warehouse
+from pages._common import dataframe, download_buttons, notes_for_download, page_filters
+
+page_filters()
+meta = warehouse.meta()
+
+st.title("Metodología y definiciones")
+st.caption("Cómo se cuenta y se calcula cada cifra del tablero. Todas se pueden reproducir a mano a partir del "
+           "almacén de datos publicado (tablas incident, incident_cube y population).")
+
+st.header("Qué se cuenta")
+st.markdown(f"**Unidad de conteo.** {indicators.DEFINITIONS['Unidad de conteo']}")
+if meta.get("counting_rule"):
+    st.markdown(f"**Regla de conteo entre fuentes.** {meta['counting_rule']}")
+st.markdown("**Filtros.** El periodo, los grupos y tipos de delito, el sexo y la edad de la víctima y el departamento "
+            "se aplican a todas las cifras de incidencia; cada página dice qué filtros no usa.")
+
+st.header("Tasas y denominadores")
+st.markdown(indicators.DEFINITIONS["Tasa por 100.000 habitantes"])
+st.markdown(methodology.RATE_FORMULA)
+st.markdown("Con un filtro de sexo o edad se usa la población del mismo sexo y grupo de edad; si el almacén no tiene "
+            "esa desagregación se usa la población total y la página lo advierte. No hay población para víctimas "
+            "sin sexo o sin edad registrada: con ese filtro la tasa no se calcula.")
+dens = methodology.denominators()
+dataframe({"Denominador": list(dens), "Valor": list(dens.values())}, hide_index=True, width="stretch")
+
+st.subheader("Tasa suavizada (Bayes empírico)")
+st.markdown(indicators.DEFINITIONS["Tasa suavizada (Bayes empírico)"])
+st.markdown(methodology.EB_FORMULA)
+
+st.header("Clasificación en alta, media y baja")
+st.markdown("Los territorios se reparten en 3 o 5 clases según el valor mostrado, calculadas sobre los territorios "
+            "mostrados. Los que no tienen dato quedan en «Sin dato»; en modo público, los que tienen de 1 a 4 "
+            "víctimas quedan en «" + classify.RESERVED + "» y no entran en los cortes.")
+dataframe({"Método": list(classify.METHODS.values()),
+              "Cómo se forman las clases": [
+                  "Cada clase tiene aproximadamente el mismo número de territorios.",
+                  "Minimiza la varianza dentro de cada clase (algoritmo de Fisher-Jenks).",
+                  "Cortes en la media ± 1 desviación estándar (3 clases) o ± 1 y 2 (5 clases)."]},
+             hide_index=True, width="stretch")
+
+st.header("Índices")
+st.markdown(f"**Índice de vulnerabilidad.** {vulnerability.DEFINITION}")
+st.markdown(f"**Índice de prioridad territorial.** {methodology.PRIORITY_FORMULA}")
+dataframe({"Componente": [c.name for c in priority.components()],
+              "Tipo": [c.kind.capitalize() for c in priority.components()],
+              "Definición": [c.definition for c in priority.components()],
+              "Peso por defecto": [c.default_weight for c in priority.components()]},
+             hide_index=True, width="stretch")
+st.markdown(f"**Puntaje de riesgo de los centros educativos.** {methodology.SCHOOL_FORMULA}")
+dataframe({"Componente": [c.name for c in schools.COMPONENTS],
+              "Definición": [c.definition for c in schools.COMPONENTS],
+              "Peso por defecto": [c.default_weight for c in schools.COMPONENTS]},
+             hide_index=True, width="stretch")
+st.markdown(f"**Alertas tempranas.** {alerts.METHOD}")
+
+st.header("Cobertura y años parciales")
+st.markdown(methodology.COVERAGE)
+start, end = indicators.data_period()
+partial = indicators.partial_years(start.year, end.year)
+st.markdown(f"Datos del {start:%d/%m/%Y} al {end:%d/%m/%Y}"
+            + (f"; años parciales: {', '.join(map(str, partial))}." if partial else "; todos los años están completos."))
+
+st.header("Clasificación de delitos (ICCS)")
+st.markdown("Cada tipo de delito nacional se asigna a un código de la Clasificación Internacional de Delitos con "
+            "Fines Estadísticos (ICCS, UNODC 2015). Los tipos marcados como sensibles se protegen en modo público.")
+catalogue = methodology.crime_catalogue().rename(columns={
+    "name": "Delito", "crime_group": "Grupo", "iccs_code": "Código ICCS", "iccs_section": "Sección ICCS",
+    "sensitive": "Sensible", "definition": "Definición", "code": "Código interno"})
+catalogue["Sensible"] = catalogue["Sensible"].map({True: "Sí", False: "No"})
+dataframe(catalogue, hide_index=True, width="stretch")
+download_buttons(catalogue, "atalaya_delitos_iccs", notes_for_download(meta, "Clasificación de delitos (ICCS)"),
+                 sheet="Delitos")
+st.markdown("**Grupos de edad** de víctimas y población:")
+ages = methodology.age_groups().rename(columns={"code": "Código", "label": "Grupo", "min_age": "Desde",
+                                                "max_age": "Hasta"})
+dataframe(ages, hide_index=True, width="stretch")
+
+st.header("Protección de las víctimas")
+st.markdown(f"Modo de este despliegue: **{'público' if disclosure.is_public() else 'interno'}** "
+            f"(variable de entorno `{disclosure.ENV_VAR}` o clave `{disclosure.SECRETS_KEY}` de "
+            "`.streamlit/secrets.toml`).")
+for rule in disclosure.RULES:
+    st.markdown(f"- {rule}")
+st.markdown("- El modo interno muestra todas las cifras y está pensado para el personal del observatorio; no debe "
+            "publicarse.")
