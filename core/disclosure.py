@@ -5,8 +5,9 @@ variable ``ATALAYA_MODO`` or, if it is not set, the key ``modo`` of ``.streamlit
 
 Rules in public mode (shown to users in ``RULES``):
 - A count from 1 to 4 is shown as "<5" when the crime types it covers include a sensitive
-  type (``crime_type.sensitive``: sexual violence, violence against women, crimes against
-  minors) or when it is a count below the municipality (aldea, ~550 m cell, surroundings of a
+  type (``crime_type.sensitive``: sexual violence, violence against women and in the family,
+  femicide), when it counts only minors (age groups entirely under 18: the age filter or the
+  row's own age group), or when it is a count below the municipality (aldea, ~550 m cell, surroundings of a
   school), whatever the crime type. Zero is shown: it identifies nobody.
 - Complementary suppression: in every published line of cells that adds up to a published
   total (a table's rows, each row and each column of a cross table), a single suppressed
@@ -42,8 +43,9 @@ MIN_COUNT = 5
 
 RULES = (
     "Modo público: las cifras de 1 a 4 víctimas se muestran como «<5» cuando pueden incluir delitos sensibles "
-    "(violencia sexual, violencia contra la mujer e intrafamiliar, femicidio, delitos contra menores) y en todo "
-    "conteo por debajo del municipio (aldea, celda de ~550 m, entorno de un centro educativo).",
+    "(violencia sexual, violencia contra la mujer e intrafamiliar, femicidio), cuando cuentan solo a menores de "
+    "18 años (filtro de edad o fila de un grupo de edad de menores) y en todo conteo por debajo del municipio "
+    "(aldea, celda de ~550 m, entorno de un centro educativo).",
     "Supresión complementaria: en cada fila o columna cuya suma se publica, si queda una sola cifra reservada se "
     "reserva también la menor de las demás, para que el total no permita deducirla.",
     "Las tasas, porcentajes y tasas suavizadas de una cifra reservada no se muestran; el cero sí se muestra.",
@@ -107,6 +109,22 @@ def sensitive_types() -> frozenset[str]:
     return frozenset(df["code"])
 
 
+@warehouse.cached
+def minor_age_groups() -> frozenset[str]:
+    """Age groups entirely below 18 years: counts of child and adolescent victims are sensitive."""
+    df = warehouse.query("SELECT code FROM age_group WHERE max_age IS NOT NULL AND max_age < 18")
+    return frozenset(df["code"])
+
+
+def minors_only(f: Filters, age_groups: Iterable[str] | None = None) -> bool:
+    """Whether a count under the filters (restricted to these age groups) counts only minors."""
+    ages = {a for a in (f.age_groups or ()) if a != "ND"}
+    if age_groups is not None:
+        wanted = {a for a in age_groups if a != "ND"}
+        ages = (ages & wanted) if ages else wanted
+    return bool(ages) and ages <= minor_age_groups()
+
+
 def scope_types(f: Filters) -> set[str]:
     """The crime types a count under these filters can include."""
     opts = filter_options()
@@ -117,9 +135,11 @@ def scope_types(f: Filters) -> set[str]:
 
 
 def covers_sensitive(f: Filters, crime_types: Iterable[str] | None = None,
-                     crime_groups: Iterable[str] | None = None) -> bool:
-    """Whether a count under the filters (restricted to these types or groups) may include a
-    sensitive crime type."""
+                     crime_groups: Iterable[str] | None = None, age_groups: Iterable[str] | None = None) -> bool:
+    """Whether a count under the filters (restricted to these types, groups or age groups) may
+    include a sensitive crime type, or counts only minors."""
+    if minors_only(f, age_groups):
+        return True
     types = scope_types(f)
     if crime_types is not None:
         types &= set(crime_types)
@@ -131,16 +151,21 @@ def covers_sensitive(f: Filters, crime_types: Iterable[str] | None = None,
 
 
 def rows_sensitive(f: Filters, df: pd.DataFrame, type_column: str | None = None,
-                   group_column: str | None = None) -> pd.Series:
+                   group_column: str | None = None, age_column: str | None = None) -> pd.Series:
     """Per row: whether its count may include a sensitive crime type (the row's own type or
-    group, within the filters)."""
-    if type_column is None and group_column is None:
-        return pd.Series(covers_sensitive(f), index=df.index)
+    group, within the filters) or counts only minors (the row's own age group)."""
     if type_column is not None:
         cache = {t: covers_sensitive(f, crime_types=[t]) for t in df[type_column].dropna().unique()}
-        return df[type_column].map(cache).fillna(covers_sensitive(f)).astype(bool)
-    cache = {g: covers_sensitive(f, crime_groups=[g]) for g in df[group_column].dropna().unique()}
-    return df[group_column].map(cache).fillna(covers_sensitive(f)).astype(bool)
+        flags = df[type_column].map(cache).fillna(covers_sensitive(f)).astype(bool)
+    elif group_column is not None:
+        cache = {g: covers_sensitive(f, crime_groups=[g]) for g in df[group_column].dropna().unique()}
+        flags = df[group_column].map(cache).fillna(covers_sensitive(f)).astype(bool)
+    else:
+        flags = pd.Series(covers_sensitive(f), index=df.index)
+    if age_column is not None:
+        minors = {a: minors_only(f, [a]) for a in df[age_column].dropna().unique()}
+        flags = flags | df[age_column].map(minors).fillna(False).astype(bool)
+    return flags
 
 
 # --------------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def _municipality_month_published(f: Filters, public: bool) -> pd.DataFrame:
     if not public:
         return raw
     # each dimension is a line (the other four fixed), and so are the municipalities of a department
-    return disclosure.protect(raw, "victimas", disclosure.rows_sensitive(f, raw, type_column="tipo_delito"),
+    return disclosure.protect(raw, "victimas", disclosure.rows_sensitive(f, raw, type_column="tipo_delito", age_column="grupo_edad"),
                               dims=MONTH_DIMS, lines=[["codigo_departamento", "mes", "tipo_delito", "sexo", "grupo_edad"]])
 
 

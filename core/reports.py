@@ -330,7 +330,7 @@ def _run(spec: ReportSpec, public: bool) -> Report:
 
 def _rows_sensitive(df: pd.DataFrame, cols: list[str], f: Filters) -> np.ndarray:
     """Per row: whether its count may include a sensitive crime type (its own type, group or ICCS
-    section within the filters; otherwise every type the filters allow)."""
+    section within the filters; otherwise every type the filters allow) or counts only minors."""
     by = {"crime_type": "code", "crime_group": "crime_group", "iccs_section": "iccs_section"}
     catalogue = warehouse.query("SELECT code, crime_group, iccs_section FROM crime_type")
     flags = np.full(len(df), disclosure.covers_sensitive(f))
@@ -339,6 +339,10 @@ def _rows_sensitive(df: pd.DataFrame, cols: list[str], f: Filters) -> np.ndarray
             types_of = catalogue.groupby(by[c])["code"].apply(list).to_dict()
             cache = {v: disclosure.covers_sensitive(f, crime_types=types_of.get(v, [])) for v in df[f"d{i}"].unique()}
             flags &= df[f"d{i}"].map(cache).to_numpy(dtype=bool)
+    for i, c in enumerate(cols):
+        if c == "age_group":  # a row counting only minors is sensitive whatever the crime
+            minors = {v: disclosure.minors_only(f, [v]) for v in df[f"d{i}"].dropna().unique()}
+            flags |= df[f"d{i}"].map(minors).fillna(False).to_numpy(dtype=bool)
     return flags
 
 

@@ -148,7 +148,8 @@ left, right = st.columns(2)
 with left:
     st.subheader("Víctimas por sexo y edad")
     pyr_raw = municipality.pyramid(f, code)
-    pyr = disclosure.protect(pyr_raw, "n", sensitive, dims=["age_group", "victim_sex"])
+    pyr = disclosure.protect(pyr_raw, "n", disclosure.rows_sensitive(f, pyr_raw, age_column="age_group"),
+                             dims=["age_group", "victim_sex"])
     known = pyr[pyr["victim_sex"].isin(["H", "M"])].copy()
     known["Sexo"] = known["victim_sex"].map({"H": "Hombres", "M": "Mujeres"})
     value = disclosure.numeric(known["n"])

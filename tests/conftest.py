@@ -45,3 +45,15 @@ def use_warehouse(monkeypatch):
 @pytest.fixture()
 def demo(demo_path, use_warehouse) -> Path:
     return use_warehouse(demo_path)
+
+
+@pytest.fixture(autouse=True)
+def internal_mode(monkeypatch):
+    """Most tests check exact figures, so they run in internal mode; public-mode tests opt in
+    with the `public_mode` fixture."""
+    monkeypatch.setenv("ATALAYA_MODO", "interno")
+
+
+@pytest.fixture()
+def public_mode(monkeypatch):
+    monkeypatch.setenv("ATALAYA_MODO", "publico")
