@@ -7,7 +7,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import classify, coverage, disclosure, fmt, geo, indicators, municipality, priority, viewstate, vulnerability, warehouse
+from core import (classify, coverage, disclosure, fmt, geo, indicators, methodology, municipality, priority, viewstate,
+                  vulnerability, warehouse)
 from core.viewstate import Control
 from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters
 
@@ -269,16 +270,12 @@ with st.expander("Metodología", icon=":material/functions:"):
         "grupo de edad que el filtro (o la total, si no hay desagregación, y se indica).\n\n"
         "**Tasa suavizada (Bayes empírico).** Acerca la tasa de cada territorio a la media del conjunto mostrado, "
         "más cuanto menor es su población, para que los municipios pequeños no aparezcan arriba o abajo por azar. "
-        "Con $r_i = n_i/P_i$, $b = \\sum n / \\sum P$, $s^2 = \\sum P_i (r_i-b)^2 / \\sum P$ y "
-        "$a = \\max(0,\\ s^2 - b/\\bar P)$: tasa suavizada $= b + C_i (r_i - b)$ con $C_i = a / (a + b/P_i)$ "
-        "(Marshall, 1991).\n\n"
+        f"{methodology.EB_FORMULA}\n\n"
         f"**Clases.** {classify.METHODS[method]}, {k} clases calculadas sobre los territorios mostrados; "
         "los territorios sin dato (sin población o sin indicador) quedan en «Sin dato».\n\n"
         f"**Vulnerabilidad.** {vulnerability.DEFINITION}\n\n"
-        "**Índice de prioridad.** $\\text{índice}_i = 100 \\times \\sum_c w_c\\, s_{ic} / \\sum_c w_c$, donde "
-        "$s_{ic}$ es el componente $c$ del municipio $i$ escalado de 0 a 1 (mín.–máx. entre los municipios "
-        "mostrados; 1 = peor) y $w_c$ su peso. Si a un municipio le falta un componente, la suma se hace sobre los "
-        "que tiene. El aporte de cada componente es $100\\, w_c s_{ic} / \\sum_c w_c$ y los aportes suman el índice."
+        f"**Índice de prioridad.** {methodology.PRIORITY_FORMULA}\n\n"
+        "Definiciones completas en la página «Metodología y definiciones»."
     )
     dataframe(pd.DataFrame([(c.name, c.kind.capitalize(), c.definition, c.default_weight,
                                 state[f"mapa_w_{c.key}"]) for c in COMPONENTS],

@@ -184,7 +184,7 @@ with right:
     st.caption(f"Sin hora registrada: {disclosure.count_text(int(wh_raw.loc[wh_raw['hour'] < 0, 'n'].sum()), sensitive)}."
                + (" Las celdas en blanco tienen de 1 a 4 víctimas (modo público)." if wh.attrs["suppressed"] else ""))
     wh_out = wh.assign(Hora=wh["hour"].map(lambda h: "Sin hora" if h < 0 else f"{h:02d} h")).pivot(
-        index=["weekday", "day"], columns="Hora", values="n").fillna(0).reset_index().drop(columns="weekday")
+        index=["weekday", "day"], columns="Hora", values="n").astype(object).fillna(0).reset_index().drop(columns="weekday")
     wh_out.columns.name = None
     download_buttons(wh_out.rename(columns={"day": "Día"}), f"atalaya_{code}_dia_hora", notes_for_download(meta, scope))
 
