@@ -86,14 +86,12 @@ def scan(f: Filters, threshold: float = DEFAULT_THRESHOLD, min_count: int = DEFA
     groups = sorted(set(opts.crime_group_of[t] for t in f.crime_types) if f.crime_types
                     else f.crime_groups or opts.crime_groups)
     grid = munis.merge(pd.DataFrame({"crime_group": groups}), how="cross")
-    counts["month"] = pd.to_datetime(counts["month"]).dt.date
-    lookup = counts.set_index(["code", "crime_group", "month"])["n"]
+    total = _month_totals(counts, grid, months)
     rows = []
     for name, months_back in (("mes", 1), ("trimestre", 3)):
         obs_months = window[:months_back]
-        obs = _sum(lookup, grid, obs_months)
-        base = [_sum(lookup, grid, [dt.date(y - (month.year - m.year), m.month, 1) for m in obs_months])
-                for y in baseline]
+        obs = total(obs_months)
+        base = [total([dt.date(y - (month.year - m.year), m.month, 1) for m in obs_months]) for y in baseline]
         expected = np.mean(base, axis=0) if baseline else np.full(len(grid), np.nan)
         rows.append(grid.assign(window=name, observed=obs, expected=expected))
     table = pd.concat(rows, ignore_index=True)
@@ -116,12 +114,17 @@ def scan(f: Filters, threshold: float = DEFAULT_THRESHOLD, min_count: int = DEFA
     return AlertResult(table, month, baseline, note)
 
 
-def _sum(lookup: pd.Series, grid: pd.DataFrame, months: list[dt.date]) -> np.ndarray:
-    total = np.zeros(len(grid), dtype="int64")
-    for m in months:
-        idx = pd.MultiIndex.from_arrays([grid["code"], grid["crime_group"], [m] * len(grid)])
-        total += lookup.reindex(idx, fill_value=0).to_numpy(dtype="int64")
-    return total
+def _month_totals(counts: pd.DataFrame, grid: pd.DataFrame, months: list[dt.date]):
+    """A function giving, for a list of months, the victims of every grid row (municipality x
+    crime group) summed over those months."""
+    column = {m: j for j, m in enumerate(dict.fromkeys(months))}
+    position = pd.Series(np.arange(len(grid)), index=pd.MultiIndex.from_frame(grid[["code", "crime_group"]]))
+    row = position.reindex(pd.MultiIndex.from_frame(counts[["code", "crime_group"]])).to_numpy()
+    col = pd.to_datetime(counts["month"]).dt.date.map(column).to_numpy()
+    keep = ~(pd.isna(row) | pd.isna(col))
+    matrix = np.zeros((len(grid), len(column)), dtype="int64")
+    np.add.at(matrix, (row[keep].astype(int), col[keep].astype(int)), counts["n"].to_numpy(dtype="int64")[keep])
+    return lambda wanted: matrix[:, [column[m] for m in wanted]].sum(axis=1)
 
 
 @warehouse.cached

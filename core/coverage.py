@@ -38,7 +38,7 @@ def _empty_months() -> pd.DataFrame:
         SELECT s.source, s.institution, m.month
         FROM source s CROSS JOIN months m
         WHERE s.rows_loaded > 0
-          AND NOT EXISTS (SELECT 1 FROM incident_cube c WHERE c.source = s.source AND c.month = m.month)
+          AND NOT EXISTS (SELECT 1 FROM source_month c WHERE c.source = s.source AND c.month = m.month)
         ORDER BY s.source, m.month
     """, [dt.date(start.year, start.month, 1), dt.date(end.year, end.month, 1)])
 
@@ -88,7 +88,7 @@ def _empty_municipalities() -> pd.DataFrame:
         SELECT s.source, s.institution, t.code AS muni_code
         FROM source s CROSS JOIN territory t
         WHERE s.rows_loaded > 0 AND t.level = 'municipio'
-          AND NOT EXISTS (SELECT 1 FROM incident_cube c WHERE c.source = s.source AND c.muni_code = t.code)
+          AND NOT EXISTS (SELECT 1 FROM source_month c WHERE c.source = s.source AND c.muni_code = t.code)
         ORDER BY t.code, s.source
     """)
 

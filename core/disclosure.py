@@ -195,29 +195,42 @@ def suppression_mask(df: pd.DataFrame, count: str, sensitive, dims: Sequence[str
     mask = is_small(values) & flag
     if not mask.any() or not complementary:
         return pd.Series(mask, index=df.index)
-    # Candidates for complementary suppression: the smallest cell, non-zero first.
+    # Candidates for complementary suppression: the smallest cell, non-zero first; ties go to
+    # the first row.
     key = values + np.where(values > 0, 0.0, 1e15)
-    position = pd.RangeIndex(len(df))
     dims = list(dims)
     groupings = [[d for d in dims if d != dim] for dim in dims or [None]] + [list(cols) for cols in lines]
-    line_ids = [df.groupby(cols, sort=False, dropna=False).ngroup().to_numpy() if cols else np.zeros(len(df), dtype=int)
-                for cols in groupings]
+    codes = {c: pd.factorize(df[c], use_na_sentinel=False)[0] for cols in groupings for c in cols}
+    line_ids = [_line_ids([codes[c] for c in cols], len(df)) for cols in groupings]
     for _ in range(100):
         changed = False
         for line in line_ids:
-            hidden = pd.Series(mask.astype(int)).groupby(line).transform("sum").to_numpy()
-            lonely = hidden == 1
-            if not lonely.any():
+            hidden = np.bincount(line, weights=mask, minlength=line.max() + 1)
+            lonely = (hidden == 1)[line]
+            candidates = np.flatnonzero(lonely & ~mask)
+            if not len(candidates):
                 continue
-            candidate_key = pd.Series(np.where(mask | ~lonely, np.inf, key), index=position)
-            best = candidate_key.groupby(line).idxmin()
-            best = best[candidate_key.loc[best.to_numpy()].to_numpy() < np.inf]
-            if len(best):
-                mask[best.to_numpy()] = True
-                changed = True
+            # per line, the candidate with the smallest key (then the lowest row)
+            order = candidates[np.lexsort((candidates, key[candidates], line[candidates]))]
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = line[order][1:] != line[order][:-1]
+            mask[order[first]] = True
+            changed = True
         if not changed:
             break
     return pd.Series(mask, index=df.index)
+
+
+def _line_ids(codes: list[np.ndarray], n: int) -> np.ndarray:
+    """One integer per distinct combination of the factorised columns (0 .. lines - 1)."""
+    ids, size = np.zeros(n, dtype=np.int64), 1
+    for c in codes:
+        cardinality = int(c.max()) + 1 if len(c) else 1
+        if size * cardinality >= 2**62:  # renumber before the combined code could overflow
+            ids = pd.factorize(ids)[0].astype(np.int64)
+            size = int(ids.max()) + 1
+        ids, size = ids * cardinality + c, size * cardinality
+    return pd.factorize(ids)[0]
 
 
 def protect(df: pd.DataFrame, counts: str | Sequence[str], sensitive=True, dims: Sequence[str] = (),

@@ -26,7 +26,8 @@ class Filters:
     dept_code: str | None = None
 
     def where(self, table: str = "cube", counted_only: bool = True) -> tuple[str, list[Any]]:
-        """SQL condition and its parameters for ``incident_cube`` (table='cube') or ``incident``.
+        """SQL condition and its parameters for ``incident_cube`` or ``incident_year_cube``
+        (table='cube': the same columns) or ``incident``.
 
         Only column names written here reach the SQL; every value is a bound parameter.
         """
@@ -148,7 +149,7 @@ class FilterOptions:
 
 @warehouse.cached
 def filter_options() -> FilterOptions:
-    years = warehouse.query("SELECT min(year) AS lo, max(year) AS hi FROM incident_cube")
+    years = warehouse.query("SELECT min(year) AS lo, max(year) AS hi FROM incident_year_cube")
     crimes = warehouse.query("SELECT code, name, crime_group FROM crime_type ORDER BY crime_group, name")
     ages = warehouse.query("SELECT code, label FROM age_group ORDER BY sort_order")
     depts = warehouse.query("SELECT code, name FROM territory WHERE level = 'departamento' ORDER BY name")

@@ -131,6 +131,11 @@ def _population_terms(f: Filters) -> tuple[str, list, str | None]:
     return " AND ".join(clauses), params, note
 
 
+def population_note(f: Filters) -> str | None:
+    """What ``person_years(f).note`` says (an approximate or missing denominator), without the query."""
+    return _population_terms(f)[2]
+
+
 def _coverage_join(f: Filters) -> tuple[str, list]:
     years = list(range(f.year_from, f.year_to + 1))
     return ("JOIN (SELECT unnest(?::SMALLINT[]) AS year, unnest(?::DOUBLE[]) AS coverage) cov ON cov.year = p.year",
@@ -155,6 +160,27 @@ def person_years(f: Filters) -> Denominator:
     return Denominator(float(value) if value else None, note)
 
 
+@warehouse.cached
+def person_years_by_year(f: Filters) -> dict[int, float | None]:
+    """``person_years`` of each year of the period, in one query."""
+    f = f.resolved(filter_options())
+    years = range(f.year_from, f.year_to + 1)
+    cond, params, _ = _population_terms(f)
+    if cond == "FALSE":
+        return {y: None for y in years}
+    cov_sql, cov_params = _coverage_join(f)
+    df = warehouse.query(f"""
+        SELECT p.year, sum(p.population * cov.coverage) AS population
+        FROM population p
+        JOIN territory t ON t.code = p.code AND t.level = 'municipio'
+        {cov_sql}
+        WHERE {cond} {"AND t.dept_code = ?" if f.dept_code else ""}
+        GROUP BY p.year
+    """, cov_params + params + ([f.dept_code] if f.dept_code else []))
+    got = dict(zip(df["year"].astype(int), df["population"]))
+    return {y: float(got[y]) if got.get(y) else None for y in years}
+
+
 def rate(count: float, denominator: float | None) -> float | None:
     if not denominator:
         return None
@@ -168,7 +194,7 @@ def rate(count: float, denominator: float | None) -> float | None:
 @warehouse.cached
 def total_count(f: Filters) -> int:
     where, params = f.where("cube")
-    return int(warehouse.scalar(f"SELECT coalesce(sum(n), 0) FROM incident_cube WHERE {where}", params))
+    return int(warehouse.scalar(f"SELECT coalesce(sum(n), 0) FROM incident_year_cube WHERE {where}", params))
 
 
 @warehouse.cached
@@ -185,7 +211,7 @@ def headline(f: Filters) -> Headline:
         if previous_count and year_coverage(latest) == year_coverage(latest - 1):
             change = (latest_count - previous_count) / previous_count * 100
     where, params = f.where("cube")
-    n_with = warehouse.scalar(f"SELECT count(DISTINCT muni_code) FROM incident_cube WHERE {where}", params)
+    n_with = warehouse.scalar(f"SELECT count(DISTINCT muni_code) FROM incident_year_cube WHERE {where}", params)
     n_munis = warehouse.scalar(
         "SELECT count(*) FROM territory WHERE level = 'municipio'" + (" AND dept_code = ?" if f.dept_code else ""),
         [f.dept_code] if f.dept_code else [])
@@ -204,10 +230,9 @@ def yearly(f: Filters, by: str | None = "crime_group") -> pd.DataFrame:
     f = f.resolved(filter_options())
     where, params = f.where("cube")
     key = f", {by}" if by else ""
-    counts = warehouse.query(f"SELECT year{key}, sum(n)::BIGINT AS n FROM incident_cube WHERE {where} "
+    counts = warehouse.query(f"SELECT year{key}, sum(n)::BIGINT AS n FROM incident_year_cube WHERE {where} "
                              f"GROUP BY ALL ORDER BY ALL", params)
-    pops = {y: person_years(replace(f, year_from=y, year_to=y)).person_years
-            for y in range(f.year_from, f.year_to + 1)}
+    pops = person_years_by_year(f)
     if by:
         # every year x category, zeros included, so that lines do not skip empty years
         cats = counts[by].unique()
@@ -258,32 +283,101 @@ def eb_smooth(n, population) -> "np.ndarray":
 
 
 @warehouse.cached
+def municipalities_by_code() -> pd.DataFrame:
+    """Every municipality: code, name, dept_code, department (by code)."""
+    return warehouse.query("""
+        SELECT t.code, t.name, t.dept_code, d.name AS department
+        FROM territory t JOIN territory d ON d.code = t.dept_code AND d.level = 'departamento'
+        WHERE t.level = 'municipio' ORDER BY t.code
+    """)
+
+
+@warehouse.cached
+def municipal_person_years(year_from: int, year_to: int, sexes: tuple[str, ...] = (),
+                           age_groups: tuple[str, ...] = (), by_year: bool = False) -> pd.DataFrame:
+    """Person-years of each municipality with population matching the sex and age filters (the
+    rule of ``person_years``), over the period or per year (``by_year``). Columns: code, [year,]
+    population. Cached apart from the counts: a change of crime type does not recompute it."""
+    f = Filters(year_from=year_from, year_to=year_to, sexes=sexes, age_groups=age_groups)
+    cond, params, _ = _population_terms(f)
+    keys = "p.code, p.year" if by_year else "p.code"
+    if cond == "FALSE":
+        return pd.DataFrame({"code": pd.Series(dtype=object), **({"year": pd.Series(dtype="int64")} if by_year else {}),
+                             "population": pd.Series(dtype="float64")})
+    cov_sql, cov_params = _coverage_join(f)
+    return warehouse.query(f"""
+        SELECT {keys}, sum(p.population * cov.coverage) AS population
+        FROM population p JOIN territory t ON t.code = p.code AND t.level = 'municipio'
+        {cov_sql}
+        WHERE {cond}
+        GROUP BY {keys}
+    """, cov_params + params)
+
+
+@warehouse.cached
 def by_municipality(f: Filters) -> pd.DataFrame:
     """Every municipality in scope with its victims, person-years, rate and smoothed rate.
 
     Columns: code, name, dept_code, department, n, population, rate, rate_eb.
     """
+    return by_municipality_many((f,))[0]
+
+
+@warehouse.cached
+def by_municipality_many(fs: tuple[Filters, ...]) -> tuple[pd.DataFrame, ...]:
+    """``by_municipality`` of several filters, counted in one pass over the yearly cube."""
+    opts = filter_options()
+    fs = tuple(f.resolved(opts) for f in fs)
+    sums, params = [], []
+    for k, f in enumerate(fs):
+        where, p = f.where("cube")
+        sums.append(f"coalesce(sum(n) FILTER (WHERE {where}), 0)::BIGINT AS n{k}")
+        params += p
+    counts = warehouse.query(f"""
+        SELECT muni_code AS code, {", ".join(sums)} FROM incident_year_cube
+        WHERE counted AND year BETWEEN ? AND ? GROUP BY muni_code
+    """, params + [min(f.year_from for f in fs), max(f.year_to for f in fs)]).set_index("code")
+    out = []
+    for k, f in enumerate(fs):
+        df = municipalities_by_code()
+        if f.dept_code:
+            df = df[df["dept_code"] == f.dept_code].reset_index(drop=True)
+        df = df.assign(n=df["code"].map(counts[f"n{k}"]).fillna(0).astype("int64"))
+        population = municipal_person_years(f.year_from, f.year_to, f.sexes, f.age_groups)
+        df["population"] = df["code"].map(population.set_index("code")["population"]).astype("float64")
+        df["rate"] = [rate(n, p) for n, p in zip(df["n"], df["population"])]
+        df["rate_eb"] = eb_smooth(df["n"], df["population"])
+        out.append(df)
+    return tuple(out)
+
+
+@warehouse.cached
+def municipality_year_counts(f: Filters) -> pd.DataFrame:
+    """Victims of every municipality in scope (rows, by code) in each year of the period (columns)."""
     f = f.resolved(filter_options())
     where, params = f.where("cube")
-    cond, pop_params, _ = _population_terms(f)
-    cov_sql, cov_params = _coverage_join(f)
-    dept_sql = "AND t.dept_code = ?" if f.dept_code else ""
-    sql = f"""
-        WITH c AS (SELECT muni_code, sum(n)::BIGINT AS n FROM incident_cube WHERE {where} GROUP BY muni_code),
-        p AS (SELECT p.code, sum(p.population * cov.coverage) AS population
-              FROM population p {cov_sql} WHERE {cond} GROUP BY p.code)
-        SELECT t.code, t.name, t.dept_code, d.name AS department,
-               coalesce(c.n, 0)::BIGINT AS n, p.population
-        FROM territory t
-        JOIN territory d ON d.code = t.dept_code AND d.level = 'departamento'
-        LEFT JOIN c ON c.muni_code = t.code
-        LEFT JOIN p ON p.code = t.code
-        WHERE t.level = 'municipio' {dept_sql}
-        ORDER BY t.code
+    counts = warehouse.query(f"SELECT muni_code AS code, year::INTEGER AS year, sum(n)::BIGINT AS n "
+                             f"FROM incident_year_cube WHERE {where} GROUP BY ALL", params)
+    munis = municipalities_by_code()
+    codes = munis.loc[munis["dept_code"] == f.dept_code, "code"] if f.dept_code else munis["code"]
+    wide = counts.pivot(index="code", columns="year", values="n")
+    return wide.reindex(index=pd.Index(codes.to_numpy(), name="code"),
+                        columns=range(f.year_from, f.year_to + 1), fill_value=0).fillna(0).astype("int64")
+
+
+@warehouse.cached
+def by_municipality_year(f: Filters) -> pd.DataFrame:
+    """``by_municipality`` for each year of the period.
+
+    Columns: code, year, n, population, rate.
     """
-    df = warehouse.query(sql, params + cov_params + pop_params + ([f.dept_code] if f.dept_code else []))
+    f = f.resolved(filter_options())
+    df = municipality_year_counts(f).stack().rename("n").reset_index()
+    df["year"] = df["year"].astype("int64")
+    population = municipal_person_years(f.year_from, f.year_to, f.sexes, f.age_groups, by_year=True)
+    population = population.assign(year=population["year"].astype("int64")).set_index(["code", "year"])["population"]
+    df["population"] = population.reindex(pd.MultiIndex.from_frame(df[["code", "year"]])).to_numpy(dtype="float64")
     df["rate"] = [rate(n, p) for n, p in zip(df["n"], df["population"])]
-    df["rate_eb"] = eb_smooth(df["n"], df["population"])
     return df
 
 
@@ -323,6 +417,6 @@ def sources() -> pd.DataFrame:
     return warehouse.query("""
         SELECT s.source, s.institution, s.file, s.rows_read, s.rows_loaded, s.rows_rejected,
                min(c.month) AS first_month, max(c.month) AS last_month
-        FROM source s LEFT JOIN incident_cube c ON c.source = s.source
+        FROM source s LEFT JOIN source_month c ON c.source = s.source
         GROUP BY ALL ORDER BY s.rows_loaded DESC
     """)

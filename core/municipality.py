@@ -144,11 +144,10 @@ def yearly(f: Filters, code: str) -> pd.DataFrame:
     non-zero count behind the reference), partial."""
     f = _scope(f)
     opts = filter_options()
-    rows = []
-    for y in range(opts.min_year, f.year_to + 1):
-        r = indicators.by_municipality(replace(f, year_from=y, year_to=y)).set_index("code").loc[code]
-        rows.append((y, int(r["n"]), r["population"], r["rate"]))
-    df = pd.DataFrame(rows, columns=["year", "n", "population", "rate"])
+    every_year = indicators.by_municipality_year(replace(f, year_from=opts.min_year))
+    df = every_year.loc[every_year["code"] == code, ["year", "n", "population", "rate"]].reset_index(drop=True)
+    if df.empty:
+        raise KeyError(f"municipio desconocido: {code!r}")
     df["reference_rate"] = df["rate"].shift(1).rolling(REFERENCE_YEARS, min_periods=REFERENCE_YEARS).mean()
     positive = df["n"].where(df["n"] > 0)
     df["reference_min"] = positive.shift(1).rolling(REFERENCE_YEARS, min_periods=1).min().fillna(0).astype("int64")
@@ -162,7 +161,7 @@ def by_crime_type(f: Filters, code: str) -> pd.DataFrame:
     where, params = _where(f, code)
     # filter first, join after: the filter's column names must not meet the joined table's
     df = warehouse.query(f"""
-        WITH c AS (SELECT crime_type, sum(n)::BIGINT AS n FROM incident_cube WHERE {where} GROUP BY crime_type)
+        WITH c AS (SELECT crime_type, sum(n)::BIGINT AS n FROM incident_year_cube WHERE {where} GROUP BY crime_type)
         SELECT c.crime_type, t.name, t.crime_group, t.iccs_code, t.iccs_section, c.n
         FROM c JOIN crime_type t ON t.code = c.crime_type
         ORDER BY c.n DESC, t.name
@@ -177,7 +176,7 @@ def pyramid(f: Filters, code: str) -> pd.DataFrame:
     Columns: age_group, label, sort_order, victim_sex, n."""
     where, params = _where(f, code)
     return warehouse.query(f"""
-        WITH c AS (SELECT age_group, victim_sex, sum(n)::BIGINT AS n FROM incident_cube WHERE {where} GROUP BY ALL)
+        WITH c AS (SELECT age_group, victim_sex, sum(n)::BIGINT AS n FROM incident_year_cube WHERE {where} GROUP BY ALL)
         SELECT a.code AS age_group, a.label, a.sort_order, s.sex AS victim_sex, coalesce(c.n, 0)::BIGINT AS n
         FROM age_group a CROSS JOIN (VALUES ('H'), ('M'), ('ND')) s(sex)
         LEFT JOIN c ON c.age_group = a.code AND c.victim_sex = s.sex
@@ -228,12 +227,10 @@ def aldeas(f: Filters, code: str) -> tuple[pd.DataFrame, str | None]:
     ``code = None``. Columns: code, name, <one column per crime group>, n, population, rate.
     """
     f = _scope(f)
-    where, params = _where(f, code, table="incident")
+    where, params = _where(f, code)
     counts = warehouse.query(f"""
-        WITH i AS (SELECT aldea_code, crime_type, count(*)::BIGINT AS n FROM incident WHERE {where} GROUP BY ALL)
-        SELECT i.aldea_code AS code, t.crime_group, sum(i.n)::BIGINT AS n
-        FROM i JOIN crime_type t ON t.code = i.crime_type
-        GROUP BY ALL
+        SELECT aldea_code AS code, crime_group, sum(n)::BIGINT AS n FROM incident_aldea_cube
+        WHERE {where} GROUP BY ALL
     """, params)
     names = warehouse.query("SELECT code, name FROM territory WHERE level = 'aldea' AND parent_code = ? ORDER BY code",
                             [code])

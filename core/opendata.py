@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
 
 import pandas as pd
 import shapely
@@ -110,11 +109,8 @@ def _municipality_month(f: Filters) -> pd.DataFrame:
 @warehouse.cached
 def municipality_month_rows(f: Filters) -> int:
     """Number of rows of ``municipality_month`` without building it (it can be millions)."""
-    where, params = f.resolved(filter_options()).where("cube")
-    return int(warehouse.scalar(f"""
-        SELECT count(*) FROM (SELECT DISTINCT month, muni_code, crime_type, victim_sex, age_group
-                              FROM incident_cube WHERE {where})
-    """, params))
+    where, params = f.resolved(filter_options()).where("cube")  # counted only: one year-cube row per cell
+    return int(warehouse.scalar(f"SELECT coalesce(sum(months), 0) FROM incident_year_cube WHERE {where}", params))
 
 
 def department_year(f: Filters) -> pd.DataFrame:
@@ -125,14 +121,18 @@ def department_year(f: Filters) -> pd.DataFrame:
 
 @warehouse.cached
 def _department_year(f: Filters) -> pd.DataFrame:
+    """``indicators.by_department`` for each year: the sums of the municipalities' victims and
+    person-years (a department none of whose municipalities has population gets no rate)."""
     f = f.resolved(filter_options())
-    frames = []
-    for year in range(f.year_from, f.year_to + 1):
-        d = indicators.by_department(replace(f, year_from=year, year_to=year))
-        frames.append(pd.DataFrame({"codigo_departamento": d["code"], "departamento": d["name"], "anio": year,
-                                    "anio_parcial": indicators.year_coverage(year) < 1, "victimas": d["n"],
-                                    "personas_anio": d["population"], "tasa_100k": d["rate"]}))
-    return pd.concat(frames, ignore_index=True)
+    names = indicators.by_municipality(f)[["code", "dept_code", "department"]]
+    years = indicators.by_municipality_year(f).merge(names, on="code")
+    grouped = years.groupby(["year", "dept_code", "department"], sort=True)
+    d = pd.DataFrame({"n": grouped["n"].sum(), "population": grouped["population"].sum(min_count=1)}).reset_index()
+    partial = {y: indicators.year_coverage(y) < 1 for y in range(f.year_from, f.year_to + 1)}
+    return pd.DataFrame({"codigo_departamento": d["dept_code"], "departamento": d["department"],
+                         "anio": d["year"].astype("int64"), "anio_parcial": d["year"].astype("int64").map(partial),
+                         "victimas": d["n"].astype("int64"), "personas_anio": d["population"],
+                         "tasa_100k": [indicators.rate(n, p) for n, p in zip(d["n"], d["population"])]})
 
 
 def boundaries_geojson(f: Filters) -> str:

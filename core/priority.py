@@ -116,8 +116,8 @@ def _priority(f: Filters, weights: tuple[tuple[str, float], ...]) -> PriorityRes
             table[f"{c.key}_pts"] = 100 * points[c.key] / weight_present.replace(0, np.nan)
     table["index"] = table[[f"{c.key}_pts" for c in comps]].sum(axis=1, min_count=1)
     table["rank"] = table["index"].rank(ascending=False, method="min").astype("Int64")
-    table["missing"] = [", ".join(c.name for c in comps if pd.isna(row[c.key]) and w[c.key] > 0)
-                        for _, row in table.iterrows()]
+    absent = [(c.name, table[c.key].isna().to_numpy()) for c in comps if w[c.key] > 0]
+    table["missing"] = [", ".join(name for name, mask in absent if mask[i]) for i in range(len(table))]
     if (table["missing"] != "").any():
         notes = notes + (f"{int((table['missing'] != '').sum())} municipio(s) no tienen dato de algún componente: "
                          "su índice se calcula con los componentes disponibles (los pesos se reparten entre ellos).",)
@@ -137,15 +137,15 @@ def component_values(f: Filters) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """
     base = Filters(year_from=f.year_from, year_to=f.year_to, dept_code=f.dept_code).resolved(filter_options())
     notes: list[str] = []
-    total = indicators.by_municipality(base)
+    parts = (("hom", replace(base, crime_types=LETHAL_TYPES)),
+             ("vcm", replace(base, crime_types=VAW_TYPES, sexes=("M",))),
+             ("pat", replace(base, crime_types=PROPERTY_TYPES)))
+    total, *rates = indicators.by_municipality_many((base, *(filt for _, filt in parts)))
     table = total[["code", "name", "dept_code", "department", "population"]].copy()
-    for key, filt in (("hom", replace(base, crime_types=LETHAL_TYPES)),
-                      ("vcm", replace(base, crime_types=VAW_TYPES, sexes=("M",))),
-                      ("pat", replace(base, crime_types=PROPERTY_TYPES))):
-        df = indicators.by_municipality(filt)
+    for (key, filt), df in zip(parts, rates):
         table[key] = df["rate_eb"].to_numpy()
         table[f"{key}_n"] = df["n"].to_numpy()
-        note = indicators.person_years(filt).note
+        note = indicators.population_note(filt)
         if note:
             notes.append(f"{dict((c.key, c.name) for c in INCIDENCE)[key]}: {note}")
     last, prev = trend_counts(base)
@@ -165,14 +165,15 @@ def trend_counts(f: Filters) -> tuple[np.ndarray, np.ndarray | None]:
     opts = filter_options()
     types = tuple(dict.fromkeys(LETHAL_TYPES + VAW_TYPES + PROPERTY_TYPES))
     last_year = f.year_to
+    first_year = max(opts.min_year, last_year - TREND_YEARS)
+    by_year = indicators.municipality_year_counts(replace(f, year_from=first_year, year_to=last_year,
+                                                          crime_types=types))  # municipalities in code order
 
     def annual(year: int) -> np.ndarray:
-        df = indicators.by_municipality(replace(f, year_from=year, year_to=year, crime_types=types))
-        return df["n"].to_numpy(dtype="float64") / indicators.year_coverage(year)
+        return by_year[year].to_numpy(dtype="float64") / indicators.year_coverage(year)
 
     last = annual(last_year)
-    earlier = [y for y in range(last_year - TREND_YEARS, last_year)
-               if y >= opts.min_year and indicators.year_coverage(y) > 0]
+    earlier = [y for y in range(first_year, last_year) if indicators.year_coverage(y) > 0]
     if not earlier:
         return last, None
     return last, np.mean([annual(y) for y in earlier], axis=0)

@@ -116,32 +116,34 @@ def reconciliation_by_municipality(f: Filters) -> pd.DataFrame:
 def _reconciliation_by_municipality(f: Filters, public: bool) -> pd.DataFrame:
     types = reconciled_types()
     where, params = f.where("cube", counted_only=False)
-    long = warehouse.query(f"""
-        WITH c AS (SELECT muni_code, month, source, sum(n) AS victims,
-                          coalesce(sum(n) FILTER (WHERE counted), 0) AS published
+    every = list(warehouse.query("SELECT source FROM source ORDER BY source")["source"])
+    # one column per source (s0, s1...: the ids are data, not SQL), then the published figure
+    by_source = ", ".join(f"coalesce(sum(n) FILTER (WHERE source = ?), 0)::BIGINT AS s{i}" for i in range(len(every)))
+    wide = warehouse.query(f"""
+        WITH c AS (SELECT muni_code, month, {by_source},
+                          coalesce(sum(n) FILTER (WHERE counted), 0)::BIGINT AS published
                    FROM incident_cube WHERE {where} AND crime_type IN (SELECT unnest(?::VARCHAR[]))
-                   GROUP BY ALL)
-        SELECT c.muni_code, t.name AS municipality, c.month, c.source, c.victims, c.published
+                   GROUP BY muni_code, month)
+        SELECT c.*, t.name AS municipality
         FROM c JOIN territory t ON t.code = c.muni_code
-    """, params + [types])
-    if long.empty:
-        return long
+        ORDER BY c.muni_code, c.month
+    """, every + params + [types])
+    if wide.empty:
+        return pd.DataFrame(columns=["muni_code", "municipality", "month", "published", "divergence"])
+    wide = wide.rename(columns={f"s{i}": source for i, source in enumerate(every)})
+    names = [source for source in every if wide[source].sum() > 0]  # the sources with records here
     keys = ["muni_code", "municipality", "month"]
-    names = sorted(long["source"].unique())
-    wide = long.pivot_table(index=keys, columns="source", values="victims",
-                            aggfunc="sum", fill_value=0).reindex(columns=names, fill_value=0)
-    wide.columns = list(wide.columns)
-    published = long.groupby(keys)["published"].sum()
-    out = wide.reset_index()
-    out["published"] = published.to_numpy()
-    out["divergence"] = wide.max(axis=1).to_numpy() - wide.min(axis=1).to_numpy()
+    out = wide[keys + names + ["published"]].copy()
+    counts = out[names].to_numpy()
+    out["divergence"] = counts.max(axis=1) - counts.min(axis=1)
     if public:
         sensitive = disclosure.covers_sensitive(f, crime_types=types)
         cells = out.melt(id_vars=keys, value_vars=names, var_name="source", value_name="victims")
         cells = disclosure.protect(cells, "victims", sensitive, dims=["muni_code", "month", "source"])
-        shown = cells.pivot(index=keys, columns="source", values="victims").reindex(columns=names)
-        hidden = shown.apply(disclosure.is_suppressed).any(axis=1).to_numpy()
-        out[names] = shown.to_numpy()
+        # melt stacks the sources one after the other: back to one column per source
+        shown = cells["victims"].to_numpy(dtype=object).reshape(len(names), len(out)).T
+        hidden = disclosure.is_suppressed(shown.ravel()).to_numpy().reshape(shown.shape).any(axis=1)
+        out[names] = shown
         out = disclosure.protect(out, "published", sensitive, dims=["muni_code", "month"])
         out["divergence"] = out["divergence"].astype(float).where(~hidden)
     return out.sort_values(["divergence", "month"], ascending=[False, True], na_position="last").reset_index(drop=True)

@@ -7,6 +7,8 @@ for the user, never anything else.
 """
 from __future__ import annotations
 
+import re
+
 import base64
 import binascii
 import json
@@ -217,11 +219,20 @@ def _uses_incident(spec: ReportSpec) -> bool:
     return any(DIMENSIONS[d].cube is None for d in _columns(spec))
 
 
+def _table(spec: ReportSpec) -> str:
+    """The smallest table holding the spec's dimensions: the yearly cube unless a dimension
+    needs the month or the source, the incident rows for weekday, hour or weapon."""
+    if _uses_incident(spec):
+        return "incident"
+    monthly = any(re.search(r"\bc\.(month|source)\b", DIMENSIONS[d].cube) for d in _columns(spec))
+    return "incident_cube" if monthly else "incident_year_cube"
+
+
 @warehouse.cached
 def counts(spec: ReportSpec, f: Filters) -> pd.DataFrame:
     """Victims grouped by the spec's dimensions (codes as stored): columns d0, d1..., n."""
     cols = _columns(spec)
-    table = "incident" if _uses_incident(spec) else "incident_cube"
+    table = _table(spec)
     where, params = f.where("incident" if table == "incident" else "cube")
     exprs = [(DIMENSIONS[d].incident if table == "incident" else DIMENSIONS[d].cube) for d in cols]
     select = ", ".join(f"{e} AS d{i}" for i, e in enumerate(exprs))

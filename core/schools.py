@@ -110,18 +110,17 @@ def school_list(dept_code: str | None = None, muni_code: str | None = None,
 @warehouse.cached
 def exposure(year_from: int, year_to: int) -> pd.DataFrame:
     """Victims near every school in the years, one column per proximity component (index: school_code)."""
-    df = warehouse.query("""
-        SELECT school_code, radius_m, crime_group, sum(victims)::BIGINT AS victims,
-               sum(victims_10_19)::BIGINT AS victims_10_19
-        FROM school_exposure WHERE year BETWEEN ? AND ?
-        GROUP BY ALL
-    """, [year_from, year_to])
-    codes = warehouse.query("SELECT school_code FROM school ORDER BY school_code")["school_code"]
-    out = pd.DataFrame(index=pd.Index(codes, name="school_code"))
+    columns, params = [], []
     for key, (radius, group, column) in _NEAR.items():
-        part = df[(df["radius_m"] == radius) & ((df["crime_group"] == group) if group else True)]
-        out[key] = part.groupby("school_code")[column].sum().reindex(out.index, fill_value=0).astype("int64")
-    return out
+        condition = "radius_m = ?" + (" AND crime_group = ?" if group else "")
+        params += [radius] + ([group] if group else [])
+        columns.append(f"coalesce(sum(e.{column}) FILTER (WHERE {condition}), 0)::BIGINT AS {key}")
+    return warehouse.query(f"""
+        SELECT s.school_code, {", ".join(columns)}
+        FROM school s LEFT JOIN school_exposure e
+          ON e.school_code = s.school_code AND e.year BETWEEN ? AND ?
+        GROUP BY s.school_code ORDER BY s.school_code
+    """, params + [year_from, year_to]).set_index("school_code")
 
 
 @warehouse.cached
@@ -130,14 +129,15 @@ def aldea_rates(f: Filters) -> pd.DataFrame:
     (person-years), rate and rate_eb per 100,000."""
     f = f.resolved(filter_options())
     counts = warehouse.query("""
-        SELECT aldea_code AS code, count(*)::BIGINT AS n FROM incident
-        WHERE counted AND aldea_code IS NOT NULL
-          AND occurred_on >= make_date(?, 1, 1) AND occurred_on < make_date(? + 1, 1, 1)
+        SELECT aldea_code AS code, sum(n)::BIGINT AS n FROM incident_aldea_cube
+        WHERE counted AND aldea_code IS NOT NULL AND year BETWEEN ? AND ?
         GROUP BY aldea_code
     """, [f.year_from, f.year_to])
     df = indicators.aldea_person_years(f.year_from, f.year_to)[["code", "population"]].merge(counts, on="code", how="left")
     df["n"] = df["n"].fillna(0).astype("int64")
-    df["rate"] = [indicators.rate(n, p) for n, p in zip(df["n"], df["population"])]
+    population = df["population"].to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df["rate"] = np.where(population > 0, df["n"].to_numpy() / population * indicators.PER, np.nan)
     df["rate_eb"] = indicators.eb_smooth(df["n"], df["population"])
     return df
 
@@ -178,30 +178,34 @@ def risk(f: Filters, muni_code: str | None = None, levels: Sequence[str] = (), s
 def _risk(f: Filters, muni_code: str | None, levels: tuple[str, ...], sectors: tuple[str, ...],
           weights: tuple[tuple[str, float], ...]) -> RiskResult:
     w = dict(weights)
-    table = school_list(f.dept_code, muni_code, levels, sectors).copy()
-    near = exposure(f.year_from, f.year_to)
-    for key in _NEAR:
-        table[key] = near[key].reindex(table["school_code"]).fillna(0).astype("int64").to_numpy()
+    schools = school_list(f.dept_code, muni_code, levels, sectors)
+    near = exposure(f.year_from, f.year_to).reindex(schools["school_code"]).fillna(0).astype("int64")
     aldeas = aldea_rates(f).set_index("code")
-    table["aldea"] = table["aldea_code"].map(aldeas["rate_eb"])
-    table["aldea_n"] = table["aldea_code"].map(aldeas["n"])  # behind the aldea rate (disclosure control)
     munis = indicators.by_municipality(replace(f, dept_code=None)).set_index("code")["rate_eb"]
-    table["muni"] = table["muni_code"].map(munis)
     vul = vulnerability.composite(f.dept_code).set_index("code")[vulnerability.COMPOSITE]
-    table["vuln"] = table["muni_code"].map(vul)
-
-    weight_present = pd.Series(0.0, index=table.index)
+    values = {key: near[key].to_numpy() for key in _NEAR}
+    values["aldea"] = schools["aldea_code"].map(aldeas["rate_eb"]).to_numpy(dtype="float64")
+    values["muni"] = schools["muni_code"].map(munis).to_numpy(dtype="float64")
+    values["vuln"] = schools["muni_code"].map(vul).to_numpy(dtype="float64")
+    columns = {**values, "aldea_n": schools["aldea_code"].map(aldeas["n"]).to_numpy()}  # behind the aldea rate
+    weight_present = np.zeros(len(schools))
     for key in KEYS:
-        p = percentile_below(table[key].astype("float64"))
-        table[f"{key}_p"] = p
-        table[f"{key}_factor"] = (p >= FACTOR_PERCENTILE) & (table[key] > 0)
-        weight_present += np.where(p.notna(), w[key], 0.0)
+        value = pd.Series(values[key], dtype="float64")
+        p = percentile_below(value).to_numpy()
+        columns[f"{key}_p"] = p
+        columns[f"{key}_factor"] = (p >= FACTOR_PERCENTILE) & (value.to_numpy() > 0)
+        weight_present += np.where(np.isnan(p), 0.0, w[key])
     with np.errstate(invalid="ignore", divide="ignore"):
+        present = np.where(weight_present > 0, weight_present, np.nan)
         for key in KEYS:
-            table[f"{key}_pts"] = 100 * w[key] * table[f"{key}_p"] / weight_present.replace(0, np.nan)
-    table["score"] = table[[f"{k}_pts" for k in KEYS]].sum(axis=1, min_count=1)
+            columns[f"{key}_pts"] = 100 * w[key] * columns[f"{key}_p"] / present
+    points = np.column_stack([columns[f"{k}_pts"] for k in KEYS])
+    columns["score"] = np.where(np.isnan(points).all(axis=1), np.nan, np.nansum(points, axis=1))
+    # the component "aldea" (the rate) takes the place of the aldea's name
+    table = pd.concat([schools.drop(columns=[c for c in columns if c in schools]).reset_index(drop=True),
+                       pd.DataFrame(columns)], axis=1)
     table["rank"] = table["score"].rank(ascending=False, method="min").astype("Int64")
-    table["factors"] = table[[f"{k}_factor" for k in KEYS if w[k] > 0]].sum(axis=1).astype("int64")
+    table["factors"] = np.column_stack([columns[f"{k}_factor"] for k in KEYS if w[k] > 0]).sum(axis=1).astype("int64")
     notes = []
     if table["aldea"].isna().any() and w["aldea"] > 0:
         notes.append(f"{int(table['aldea'].isna().sum())} centro(s) sin tasa de aldea (sin aldea o sin población): "

@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import duckdb
 import pandas as pd
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = PROJECT_ROOT / "data" / "warehouse.duckdb"
 BUILD_COMMAND = "make demo   (o bien: atalaya-load demo)"
@@ -98,7 +98,8 @@ SCHEMA: tuple[Table, ...] = (
         ("rows_loaded", "BIGINT NOT NULL", "Rows loaded into incident."),
         ("rows_rejected", "BIGINT NOT NULL", "Rows kept in rejected_record."),
     ]),
-    _t("incident", "One row per victim of an offence as recorded by one source: the unit of counting.", [
+    _t("incident", "One row per victim of an offence as recorded by one source: the unit of counting. "
+       "Loaded in municipality order (per year in the demo), so one municipality's rows are read alone.", [
         ("incident_id", "BIGINT NOT NULL", "Warehouse id of the record."),
         ("source", "VARCHAR NOT NULL", "source.source"),
         ("source_record_id", "VARCHAR", "Record id in the source file."),
@@ -116,7 +117,8 @@ SCHEMA: tuple[Table, ...] = (
         ("weapon", "VARCHAR NOT NULL", "Weapon or means ('No aplica', 'Sin dato' when absent)."),
         ("counted", "BOOLEAN NOT NULL", "True when the record counts in the published figure; false for records of a source that duplicates the reference source (kept for reconciliation)."),
     ]),
-    _t("incident_cube", "Pre-aggregated incident counts so that pages stay fast at 10M+ records.", [
+    _t("incident_cube", "Pre-aggregated incident counts so that pages stay fast at 10M+ records. Sorted by "
+       "municipality and month, so that one municipality's rows are read alone.", [
         ("month", "DATE NOT NULL", "First day of the month."),
         ("year", "SMALLINT NOT NULL", "Calendar year."),
         ("dept_code", "VARCHAR NOT NULL", "Department code."),
@@ -128,6 +130,40 @@ SCHEMA: tuple[Table, ...] = (
         ("source", "VARCHAR NOT NULL", "source.source"),
         ("counted", "BOOLEAN NOT NULL", "incident.counted"),
         ("n", "INTEGER NOT NULL", "Number of incident records (victims)."),
+    ]),
+    _t("incident_year_cube", "incident_cube summed over months and sources: the yearly figures (map, "
+       "summary, rankings) read 7 times fewer rows. Sorted by municipality and year.", [
+        ("year", "SMALLINT NOT NULL", "Calendar year."),
+        ("dept_code", "VARCHAR NOT NULL", "Department code."),
+        ("muni_code", "VARCHAR NOT NULL", "Municipality code."),
+        ("crime_type", "VARCHAR NOT NULL", "crime_type.code"),
+        ("crime_group", "VARCHAR NOT NULL", "crime_type.crime_group (denormalised)."),
+        ("victim_sex", "VARCHAR NOT NULL", "H, M or ND."),
+        ("age_group", "VARCHAR NOT NULL", "age_group.code"),
+        ("counted", "BOOLEAN NOT NULL", "incident.counted"),
+        ("n", "INTEGER NOT NULL", "Number of incident records (victims)."),
+        ("months", "SMALLINT NOT NULL", "Months of the year with records in the cell (rows of the monthly "
+                                        "open-data table)."),
+    ]),
+    _t("incident_aldea_cube", "Victims per aldea and year with the filter columns (the aldea table of a "
+       "municipality, the aldea rates of the school ranking). Sorted by municipality, aldea and year.", [
+        ("year", "SMALLINT NOT NULL", "Calendar year."),
+        ("dept_code", "VARCHAR NOT NULL", "Department code."),
+        ("muni_code", "VARCHAR NOT NULL", "Municipality code."),
+        ("aldea_code", "VARCHAR", "Aldea code (NULL when not recorded)."),
+        ("crime_type", "VARCHAR NOT NULL", "crime_type.code"),
+        ("crime_group", "VARCHAR NOT NULL", "crime_type.crime_group (denormalised)."),
+        ("victim_sex", "VARCHAR NOT NULL", "H, M or ND."),
+        ("age_group", "VARCHAR NOT NULL", "age_group.code"),
+        ("counted", "BOOLEAN NOT NULL", "incident.counted"),
+        ("n", "INTEGER NOT NULL", "Number of incident records (victims)."),
+    ]),
+    _t("source_month", "Records per source, municipality and month (all records, counted or not): where and "
+       "when each source has data, for the coverage flags.", [
+        ("source", "VARCHAR NOT NULL", "source.source"),
+        ("muni_code", "VARCHAR NOT NULL", "Municipality code."),
+        ("month", "DATE NOT NULL", "First day of the month."),
+        ("n", "INTEGER NOT NULL", "Number of incident records."),
     ]),
     _t("school", "Schools (centros educativos).", [
         ("school_code", "VARCHAR PRIMARY KEY", "Official school code."),
@@ -221,7 +257,13 @@ class WarehouseError(RuntimeError):
 
 def warehouse_path() -> Path:
     """The published warehouse: $ATALAYA_WAREHOUSE or data/warehouse.duckdb."""
-    return Path(os.environ.get("ATALAYA_WAREHOUSE", DEFAULT_PATH)).resolve()
+    return _resolved(os.environ.get("ATALAYA_WAREHOUSE", str(DEFAULT_PATH)))
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(path: str) -> Path:
+    # Every cached call asks for the path: resolving it (a few system calls) once is enough.
+    return Path(path).resolve()
 
 
 @dataclass(frozen=True)
@@ -321,7 +363,7 @@ def close_all() -> None:
             except duckdb.Error:
                 pass
         _connections.clear()
-        _cache.clear()
+    clear_cache()
 
 
 def query(sql: str, params: Sequence[Any] | dict[str, Any] | None = None, path: Path | None = None) -> pd.DataFrame:
@@ -372,6 +414,25 @@ def cached(func: Callable) -> Callable:
 
     wrapper.uncached = func  # type: ignore[attr-defined]
     return wrapper
+
+
+def clear_cache() -> None:
+    """Forget every cached result (the connections stay open): benchmarks time the queries."""
+    with _lock:
+        _cache.clear()
+
+
+def cache_snapshot() -> dict[tuple, Any]:
+    """The cached results as they are now (benchmarks: to come back to this state)."""
+    with _lock:
+        return dict(_cache)
+
+
+def restore_cache(snapshot: dict[tuple, Any]) -> None:
+    """Make the cache hold exactly ``snapshot`` again."""
+    with _lock:
+        _cache.clear()
+        _cache.update(snapshot)
 
 
 @cached

@@ -47,6 +47,27 @@ def test_display_layer_is_light_and_rounded(demo):
     assert ":" in shapes.iloc[0] and ", " not in shapes.iloc[0]  # compact JSON
 
 
+def test_aggregates_add_up_to_the_records_and_rows_are_in_municipality_order(demo):
+    # the yearly and aldea cubes and the source-month table are exact regroupings of the records
+    by_year = q("SELECT muni_code, year(occurred_on) AS year, crime_type, victim_sex, age_group, counted, "
+                "count(*) AS n FROM incident GROUP BY ALL EXCEPT SELECT muni_code, year, crime_type, victim_sex, "
+                "age_group, counted, n FROM incident_year_cube")
+    assert by_year.empty
+    by_source = q("SELECT source, muni_code, date_trunc('month', occurred_on)::DATE AS month, count(*) AS n "
+                  "FROM incident GROUP BY ALL EXCEPT SELECT source, muni_code, month, n FROM source_month")
+    assert by_source.empty
+    by_aldea = q("SELECT muni_code, aldea_code, year(occurred_on) AS year, crime_type, victim_sex, age_group, counted, "
+                 "count(*) AS n FROM incident GROUP BY ALL EXCEPT SELECT muni_code, aldea_code, year, crime_type, "
+                 "victim_sex, age_group, counted, n FROM incident_aldea_cube")
+    assert by_aldea.empty
+    assert one("SELECT sum(n) FROM incident_year_cube") == one("SELECT sum(n) FROM source_month") \
+        == one("SELECT sum(n) FROM incident_aldea_cube") == one("SELECT count(*) FROM incident")
+    # every municipality's records are contiguous (DuckDB then reads only its row groups)
+    changes = one("SELECT count(*) FROM (SELECT muni_code <> lag(muni_code) OVER (ORDER BY rowid) AS changed "
+                  "FROM incident) WHERE changed")
+    assert changes == one("SELECT count(DISTINCT muni_code) FROM incident") - 1
+
+
 def test_incident_volume_and_content(demo):
     n = one("SELECT count(*) FROM incident")
     assert 650_000 <= n <= 800_000

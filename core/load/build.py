@@ -127,7 +127,9 @@ def _write(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: 
     insert_frame(con, "age_group", catalog.age_groups())
     insert_frame(con, "population", data["population"])
     inc = data["incidents"]
-    insert_frame(con, "incident", inc.drop(columns=["file", "row_number"]))
+    # Sorted by municipality: a query on one municipality then reads only its row groups.
+    insert_frame(con, "incident", inc.drop(columns=["file", "row_number"]).sort_values(
+        ["muni_code", "occurred_on"], kind="stable"))
     rec = cfg.reconciliation
     quality.reconcile(con, list(rec.crime_types) if rec else [], rec.rule if rec else "",
                       rec.reference if rec else None, [s.source for s in cfg.incidents])
