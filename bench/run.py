@@ -3,7 +3,8 @@
 
     .venv/bin/python bench/run.py                  # builds the demo at --scale 15, then measures
     .venv/bin/python bench/run.py --reuse          # reuses artifacts/bench/warehouse.duckdb if it
-                                                   # has the same scale and seed (no build figures)
+                                                   # has the same scale and seed (the build figures
+                                                   # are those measured when it was built)
     .venv/bin/python bench/run.py --scale 1 --repeat 5   # a quick run
 
 What it measures (and prints; also writes artifacts/bench/results.json and results.md):
@@ -420,12 +421,14 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "scale": args.scale,
                                "machine": f"{os.cpu_count()} núcleos, {platform.machine()}, Python {platform.python_version()}, "
                                           f"DuckDB {duckdb.__version__}, pandas {pd.__version__}"}
+    build_file = args.out.with_suffix(".build.json")  # the build figures, kept for --reuse
     if args.reuse and same_demo(args.out, args.scale, args.seed):
         print(f"Reutilizo {args.out}")
-        results["build"] = None
+        results["build"] = json.loads(build_file.read_text()) if build_file.exists() else None
     else:
         print(f"1. Construyo la demostración a escala {args.scale} en {args.out}", flush=True)
         results["build"] = build(args.out, args.scale, args.seed)
+        build_file.write_text(json.dumps(results["build"]))
         print(f"  {results['build']['seconds']} s, memoria máxima {results['build']['peak_memory_mb']:,} MB", flush=True)
 
     os.environ["ATALAYA_WAREHOUSE"] = str(args.out.resolve())

@@ -78,11 +78,10 @@ def scan(f: Filters, threshold: float = DEFAULT_THRESHOLD, min_count: int = DEFA
         WHERE {where} AND month IN (SELECT unnest(?::DATE[]))
         GROUP BY ALL
     """, params + [months])
-    munis = warehouse.query("""
-        SELECT t.code, t.name, d.name AS department FROM territory t
-        JOIN territory d ON d.code = t.dept_code AND d.level = 'departamento'
-        WHERE t.level = 'municipio' """ + ("AND t.dept_code = ?" if f.dept_code else ""),
-        [f.dept_code] if f.dept_code else [])
+    munis = indicators.municipalities_by_code()
+    if f.dept_code:
+        munis = munis[munis["dept_code"] == f.dept_code]
+    munis = munis[["code", "name", "department"]]
     groups = sorted(set(opts.crime_group_of[t] for t in f.crime_types) if f.crime_types
                     else f.crime_groups or opts.crime_groups)
     grid = munis.merge(pd.DataFrame({"crime_group": groups}), how="cross")

@@ -124,7 +124,7 @@ def _department_year(f: Filters) -> pd.DataFrame:
     """``indicators.by_department`` for each year: the sums of the municipalities' victims and
     person-years (a department none of whose municipalities has population gets no rate)."""
     f = f.resolved(filter_options())
-    names = indicators.by_municipality(f)[["code", "dept_code", "department"]]
+    names = indicators.municipalities_by_code()[["code", "dept_code", "department"]]
     years = indicators.by_municipality_year(f).merge(names, on="code")
     grouped = years.groupby(["year", "dept_code", "department"], sort=True)
     d = pd.DataFrame({"n": grouped["n"].sum(), "population": grouped["population"].sum(min_count=1)}).reset_index()

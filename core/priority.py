@@ -97,26 +97,24 @@ def _priority(f: Filters, weights: tuple[tuple[str, float], ...]) -> PriorityRes
     comps = components()
     w = dict(weights)
     raw, notes = component_values(f)
-    table = raw.copy()
     total = sum(w.values())
     if total <= 0:
         raise ValueError("al menos un componente debe tener un peso mayor que cero")
-    points = pd.DataFrame(index=table.index)
-    weight_present = pd.Series(0.0, index=table.index)
-    for c in comps:
-        higher_is_worse = True
-        if c.kind == "vulnerabilidad":
-            higher_is_worse = next(i.higher_is_worse for i in vulnerability.catalog() if i.code == c.key)
-        scaled = vulnerability.minmax(table[c.key], higher_is_worse)
-        table[f"{c.key}_s"] = scaled
-        points[c.key] = w[c.key] * scaled
-        weight_present += np.where(scaled.notna(), w[c.key], 0.0)
+    worse = {i.code: i.higher_is_worse for i in vulnerability.catalog()}
+    scaled = {c.key: vulnerability.minmax(raw[c.key], worse.get(c.key, True)).to_numpy() for c in comps}
+    weight_present = sum(np.where(np.isnan(scaled[c.key]), 0.0, w[c.key]) for c in comps)
+    columns: dict[str, np.ndarray] = {}
     with np.errstate(invalid="ignore", divide="ignore"):
+        present = np.where(weight_present > 0, weight_present, np.nan)
         for c in comps:
-            table[f"{c.key}_pts"] = 100 * points[c.key] / weight_present.replace(0, np.nan)
-    table["index"] = table[[f"{c.key}_pts" for c in comps]].sum(axis=1, min_count=1)
+            columns[f"{c.key}_s"] = scaled[c.key]
+        for c in comps:
+            columns[f"{c.key}_pts"] = 100 * w[c.key] * scaled[c.key] / present
+    points = np.column_stack([columns[f"{c.key}_pts"] for c in comps])
+    columns["index"] = np.where(np.isnan(points).all(axis=1), np.nan, np.nansum(points, axis=1))
+    table = pd.concat([raw.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
     table["rank"] = table["index"].rank(ascending=False, method="min").astype("Int64")
-    absent = [(c.name, table[c.key].isna().to_numpy()) for c in comps if w[c.key] > 0]
+    absent = [(c.name, np.isnan(raw[c.key].to_numpy(dtype="float64"))) for c in comps if w[c.key] > 0]
     table["missing"] = [", ".join(name for name, mask in absent if mask[i]) for i in range(len(table))]
     if (table["missing"] != "").any():
         notes = notes + (f"{int((table['missing'] != '').sum())} municipio(s) no tienen dato de algún componente: "

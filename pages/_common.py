@@ -36,11 +36,12 @@ def dataframe(data, **kwargs):
 
 
 def download_buttons(df, stem: str, notes: list[str], sheet: str = "Datos") -> None:
-    """CSV and Excel downloads of a table, side by side; the Excel file carries the notes."""
+    """CSV and Excel downloads of a table, side by side; the Excel file carries the notes. The
+    files are made when clicked (an Excel file of tens of thousands of rows takes seconds)."""
     left, right, _ = st.columns([1, 1, 3])
-    left.download_button("Descargar CSV", export.csv_bytes(df), file_name=f"{stem}.csv", mime="text/csv",
+    left.download_button("Descargar CSV", lambda: export.csv_bytes(df), file_name=f"{stem}.csv", mime="text/csv",
                          icon=":material/download:", key=f"csv_{stem}")
-    right.download_button("Descargar Excel", export.xlsx_bytes(df, sheet, notes), file_name=f"{stem}.xlsx",
+    right.download_button("Descargar Excel", lambda: export.xlsx_bytes(df, sheet, notes), file_name=f"{stem}.xlsx",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                           icon=":material/download:", key=f"xlsx_{stem}")
 
