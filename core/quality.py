@@ -94,11 +94,11 @@ def _reconciliation_monthly(f: Filters) -> pd.DataFrame:
     where, params = f.where("cube", counted_only=False)
     return warehouse.query(f"""
         SELECT month, source AS series, sum(n) AS victims
-        FROM incident_cube WHERE {where} AND crime_type IN (SELECT unnest(?::VARCHAR[]))
+        FROM reconciliation_cube WHERE {where} AND crime_type IN (SELECT unnest(?::VARCHAR[]))
         GROUP BY ALL
         UNION ALL
         SELECT month, ? AS series, sum(n) AS victims
-        FROM incident_cube WHERE {where} AND counted AND crime_type IN (SELECT unnest(?::VARCHAR[]))
+        FROM reconciliation_cube WHERE {where} AND counted AND crime_type IN (SELECT unnest(?::VARCHAR[]))
         GROUP BY ALL
         ORDER BY month, series
     """, params + [types, PUBLISHED] + params + [types])
@@ -122,7 +122,7 @@ def _reconciliation_by_municipality(f: Filters, public: bool) -> pd.DataFrame:
     wide = warehouse.query(f"""
         WITH c AS (SELECT muni_code, month, {by_source},
                           coalesce(sum(n) FILTER (WHERE counted), 0)::BIGINT AS published
-                   FROM incident_cube WHERE {where} AND crime_type IN (SELECT unnest(?::VARCHAR[]))
+                   FROM reconciliation_cube WHERE {where} AND crime_type IN (SELECT unnest(?::VARCHAR[]))
                    GROUP BY muni_code, month)
         SELECT c.*, t.name AS municipality
         FROM c JOIN territory t ON t.code = c.muni_code

@@ -46,6 +46,27 @@ def _t(name: str, comment: str, columns: Sequence[tuple[str, str, str]], *constr
     return Table(name, comment, tuple(Column(*c) for c in columns), tuple(constraints))
 
 
+_CUBE_COLUMNS = [
+    ("month", "DATE NOT NULL", "First day of the month."),
+    ("year", "SMALLINT NOT NULL", "Calendar year."),
+    ("dept_code", "VARCHAR NOT NULL", "Department code."),
+    ("muni_code", "VARCHAR NOT NULL", "Municipality code."),
+    ("crime_type", "VARCHAR NOT NULL", "crime_type.code"),
+    ("crime_group", "VARCHAR NOT NULL", "crime_type.crime_group (denormalised)."),
+    ("victim_sex", "VARCHAR NOT NULL", "H, M or ND."),
+    ("age_group", "VARCHAR NOT NULL", "age_group.code"),
+    ("source", "VARCHAR NOT NULL", "source.source"),
+    ("counted", "BOOLEAN NOT NULL", "incident.counted"),
+    ("n", "INTEGER NOT NULL", "Number of incident records (victims)."),
+]
+
+
+def _cube_columns(*columns: str | tuple[str, str, str]) -> list[tuple[str, str, str]]:
+    """Columns of an aggregate: by name, those of incident_cube; or given in full."""
+    known = {c[0]: c for c in _CUBE_COLUMNS}
+    return [known[c] if isinstance(c, str) else c for c in columns]
+
+
 SCHEMA: tuple[Table, ...] = (
     _t("meta", "Key/value facts about this warehouse build.", [
         ("key", "VARCHAR PRIMARY KEY", "schema_version, country, country_name, synthetic, period_start, period_end, built_at, config_sha256, ..."),
@@ -118,46 +139,18 @@ SCHEMA: tuple[Table, ...] = (
         ("counted", "BOOLEAN NOT NULL", "True when the record counts in the published figure; false for records of a source that duplicates the reference source (kept for reconciliation)."),
     ]),
     _t("incident_cube", "Pre-aggregated incident counts so that pages stay fast at 10M+ records. Sorted by "
-       "municipality and month, so that one municipality's rows are read alone.", [
-        ("month", "DATE NOT NULL", "First day of the month."),
-        ("year", "SMALLINT NOT NULL", "Calendar year."),
-        ("dept_code", "VARCHAR NOT NULL", "Department code."),
-        ("muni_code", "VARCHAR NOT NULL", "Municipality code."),
-        ("crime_type", "VARCHAR NOT NULL", "crime_type.code"),
-        ("crime_group", "VARCHAR NOT NULL", "crime_type.crime_group (denormalised)."),
-        ("victim_sex", "VARCHAR NOT NULL", "H, M or ND."),
-        ("age_group", "VARCHAR NOT NULL", "age_group.code"),
-        ("source", "VARCHAR NOT NULL", "source.source"),
-        ("counted", "BOOLEAN NOT NULL", "incident.counted"),
-        ("n", "INTEGER NOT NULL", "Number of incident records (victims)."),
-    ]),
+       "municipality and month, so that one municipality's rows are read alone.", _CUBE_COLUMNS),
+    _t("reconciliation_cube", "The rows of incident_cube of the crime types recorded by several sources "
+       "(meta reconciliation_types): the source comparison reads them alone.", _CUBE_COLUMNS),
     _t("incident_year_cube", "incident_cube summed over months and sources: the yearly figures (map, "
-       "summary, rankings) read 7 times fewer rows. Sorted by municipality and year.", [
-        ("year", "SMALLINT NOT NULL", "Calendar year."),
-        ("dept_code", "VARCHAR NOT NULL", "Department code."),
-        ("muni_code", "VARCHAR NOT NULL", "Municipality code."),
-        ("crime_type", "VARCHAR NOT NULL", "crime_type.code"),
-        ("crime_group", "VARCHAR NOT NULL", "crime_type.crime_group (denormalised)."),
-        ("victim_sex", "VARCHAR NOT NULL", "H, M or ND."),
-        ("age_group", "VARCHAR NOT NULL", "age_group.code"),
-        ("counted", "BOOLEAN NOT NULL", "incident.counted"),
-        ("n", "INTEGER NOT NULL", "Number of incident records (victims)."),
+       "summary, rankings) read 7 times fewer rows. Sorted by municipality and year.", _cube_columns(
+        "year", "dept_code", "muni_code", "crime_type", "crime_group", "victim_sex", "age_group", "counted", "n",
         ("months", "SMALLINT NOT NULL", "Months of the year with records in the cell (rows of the monthly "
-                                        "open-data table)."),
-    ]),
+                                        "open-data table)."))),
     _t("incident_aldea_cube", "Victims per aldea and year with the filter columns (the aldea table of a "
-       "municipality, the aldea rates of the school ranking). Sorted by municipality, aldea and year.", [
-        ("year", "SMALLINT NOT NULL", "Calendar year."),
-        ("dept_code", "VARCHAR NOT NULL", "Department code."),
-        ("muni_code", "VARCHAR NOT NULL", "Municipality code."),
-        ("aldea_code", "VARCHAR", "Aldea code (NULL when not recorded)."),
-        ("crime_type", "VARCHAR NOT NULL", "crime_type.code"),
-        ("crime_group", "VARCHAR NOT NULL", "crime_type.crime_group (denormalised)."),
-        ("victim_sex", "VARCHAR NOT NULL", "H, M or ND."),
-        ("age_group", "VARCHAR NOT NULL", "age_group.code"),
-        ("counted", "BOOLEAN NOT NULL", "incident.counted"),
-        ("n", "INTEGER NOT NULL", "Number of incident records (victims)."),
-    ]),
+       "municipality, the aldea rates of the school ranking). Sorted by municipality, aldea and year.", _cube_columns(
+        "year", "dept_code", "muni_code", ("aldea_code", "VARCHAR", "Aldea code (NULL when not recorded)."),
+        "crime_type", "crime_group", "victim_sex", "age_group", "counted", "n")),
     _t("source_month", "Records per source, municipality and month (all records, counted or not): where and "
        "when each source has data, for the coverage flags.", [
         ("source", "VARCHAR NOT NULL", "source.source"),

@@ -82,7 +82,7 @@ def build(path: Path, *, split_population: bool = True, period_end: str = "2021-
         ], columns=["indicator", "name", "unit", "higher_is_worse", "source"]))
         insert_frame(con, "school", pd.DataFrame(SCHOOLS if schools is None else schools, columns=["school_code", "name", "muni_code", "aldea_code",
                                                                   "lon", "lat", "level", "sector", "enrollment"]))
-        build_cube(con)
+        build_cube(con, [t for t in meta.get("reconciliation_types", "").split(",") if t])
         build_school_exposure(con)
     return path
 

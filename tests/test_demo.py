@@ -60,6 +60,13 @@ def test_aggregates_add_up_to_the_records_and_rows_are_in_municipality_order(dem
                  "count(*) AS n FROM incident GROUP BY ALL EXCEPT SELECT muni_code, aldea_code, year, crime_type, "
                  "victim_sex, age_group, counted, n FROM incident_aldea_cube")
     assert by_aldea.empty
+    # the source comparison table is the cube of the reconciled types, row for row
+    types = q("SELECT value FROM meta WHERE key = 'reconciliation_types'")["value"].iloc[0].split(",")
+    assert len(types) == 2
+    assert q("SELECT * FROM incident_cube WHERE list_contains(?, crime_type) EXCEPT ALL SELECT * FROM reconciliation_cube",
+             [types]).empty
+    assert one("SELECT count(*) FROM reconciliation_cube") == one(
+        "SELECT count(*) FROM incident_cube WHERE list_contains(?, crime_type)", [types]) > 0
     assert one("SELECT sum(n) FROM incident_year_cube") == one("SELECT sum(n) FROM source_month") \
         == one("SELECT sum(n) FROM incident_aldea_cube") == one("SELECT count(*) FROM incident")
     # every municipality's records are contiguous (DuckDB then reads only its row groups)

@@ -133,7 +133,7 @@ def _write(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: 
     rec = cfg.reconciliation
     quality.reconcile(con, list(rec.crime_types) if rec else [], rec.rule if rec else "",
                       rec.reference if rec else None, [s.source for s in cfg.incidents])
-    log(f"Incidentes: {len(inc):,} registros; cubo: {build_cube(con):,} filas")
+    log(f"Incidentes: {len(inc):,} registros; cubo: {build_cube(con, list(rec.crime_types) if rec else []):,} filas")
     if data.get("schools") is not None:
         insert_frame(con, "school", data["schools"])
         log(f"Centros educativos: {len(data['schools']):,}; exposición: {build_school_exposure(con):,} filas")

@@ -1,10 +1,12 @@
-"""The incident aggregates (incident_cube, incident_year_cube, incident_aldea_cube, source_month),
-rebuilt from incident at the end of every load.
+"""The incident aggregates (incident_cube, reconciliation_cube, incident_year_cube,
+incident_aldea_cube, source_month), rebuilt from incident at the end of every load.
 
 They are written sorted by municipality: DuckDB skips the row groups whose min/max cannot
 match, so a query on one municipality reads a few thousand rows, not the whole table.
 """
 from __future__ import annotations
+
+from typing import Sequence
 
 import duckdb
 
@@ -48,11 +50,15 @@ ORDER BY source, month, muni_code
 """
 
 
-def build_cube(con: duckdb.DuckDBPyConnection) -> int:
-    """Rebuild the aggregates; returns the rows of incident_cube."""
-    for table in ("source_month", "incident_aldea_cube", "incident_year_cube", "incident_cube"):
+def build_cube(con: duckdb.DuckDBPyConnection, reconciled_types: Sequence[str] = ()) -> int:
+    """Rebuild the aggregates; ``reconciled_types``: the crime types recorded by several sources
+    (meta reconciliation_types). Returns the rows of incident_cube."""
+    for table in ("source_month", "incident_aldea_cube", "incident_year_cube", "reconciliation_cube",
+                  "incident_cube"):
         con.execute(f"DELETE FROM {table}")
     con.execute(CUBE_SQL)
+    con.execute("INSERT INTO reconciliation_cube SELECT * FROM incident_cube "
+                "WHERE crime_type IN (SELECT unnest(?::VARCHAR[])) ORDER BY muni_code, month", [list(reconciled_types)])
     con.execute(YEAR_CUBE_SQL)
     con.execute(ALDEA_CUBE_SQL)
     con.execute(SOURCE_MONTH_SQL)

@@ -198,7 +198,7 @@ def build_demo(target: Path, seed: int = 2024, scale: float = 1.0,
         _schools(con, geo, rng, log)
         n_incidents = _incidents(con, geo, pop, risk, rng, scale, log)
         _sources(con, params)
-        n_cube = build_cube(con)
+        n_cube = build_cube(con, MULTI_SOURCE_TYPES)
         log(f"Cubo de incidentes: {n_cube:,} filas")
         n_exposure = build_school_exposure(con)
         log(f"Víctimas cerca de centros educativos: {n_exposure:,} filas")
