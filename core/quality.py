@@ -116,7 +116,7 @@ def reconciliation_by_municipality(f: Filters) -> pd.DataFrame:
 def _reconciliation_by_municipality(f: Filters, public: bool) -> pd.DataFrame:
     types = reconciled_types()
     where, params = f.where("cube", counted_only=False)
-    every = list(warehouse.query("SELECT source FROM source ORDER BY source")["source"])
+    every = list(sources()["source"])  # ordered by source
     # one column per source (s0, s1...: the ids are data, not SQL), then the published figure
     by_source = ", ".join(f"coalesce(sum(n) FILTER (WHERE source = ?), 0)::BIGINT AS s{i}" for i in range(len(every)))
     wide = warehouse.query(f"""

@@ -7,11 +7,10 @@ for the user, never anything else.
 """
 from __future__ import annotations
 
-import re
-
 import base64
 import binascii
 import json
+import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping
 

@@ -135,9 +135,7 @@ def aldea_rates(f: Filters) -> pd.DataFrame:
     """, [f.year_from, f.year_to])
     df = indicators.aldea_person_years(f.year_from, f.year_to)[["code", "population"]].merge(counts, on="code", how="left")
     df["n"] = df["n"].fillna(0).astype("int64")
-    population = df["population"].to_numpy(dtype="float64")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        df["rate"] = np.where(population > 0, df["n"].to_numpy() / population * indicators.PER, np.nan)
+    df["rate"] = [indicators.rate(n, p) for n, p in zip(df["n"], df["population"])]
     df["rate_eb"] = indicators.eb_smooth(df["n"], df["population"])
     return df
 
