@@ -38,6 +38,9 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 DECK = '[data-testid="stDeckGlJsonChart"]'
 CHART = '[data-testid="stVegaLiteChart"]'
 TIMEOUT_MS = 60_000
+# Playwright's assertions wait 5 s by default, whatever the context's timeout: on a busy machine a
+# map canvas or a rerun takes longer. Every `expect` here waits as long as the other steps.
+expect.set_options(timeout=TIMEOUT_MS)
 
 # (URL path, title, maps, charts) of every page, as drawn with the default filters and controls.
 PAGES = [
@@ -189,6 +192,14 @@ def distinct_colours(png: bytes) -> int:
     return len(image.getcolors(maxcolors=1 << 24))
 
 
+def wait_until_drawn(canvas, what: str) -> None:
+    """Drawn, not just present: a choropleth has its class colours and borders."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while distinct_colours(canvas.screenshot()) < 4:
+        assert time.monotonic() < deadline, f"{what} sigue en blanco"
+        time.sleep(0.5)
+
+
 @pytest.mark.parametrize("path,title,maps,charts", PAGES, ids=[p[0] or "resumen" for p in PAGES])
 def test_every_page_draws_its_maps_and_charts(page, server, path, title, maps, charts):
     open_page(page, server, path, title)
@@ -196,11 +207,7 @@ def test_every_page_draws_its_maps_and_charts(page, server, path, title, maps, c
         canvas = page.locator(f"{DECK} canvas")
         expect(canvas).to_have_count(maps, timeout=TIMEOUT_MS)
         for i in range(maps):
-            # Drawn, not just present: a choropleth has its class colours and borders.
-            deadline = time.monotonic() + 30
-            while distinct_colours(canvas.nth(i).screenshot()) < 4:
-                assert time.monotonic() < deadline, f"el mapa {i} de /{path} sigue en blanco"
-                time.sleep(0.5)
+            wait_until_drawn(canvas.nth(i), f"el mapa {i} de /{path}")
     if charts:
         expect(page.locator(f"{CHART} svg")).to_have_count(charts, timeout=TIMEOUT_MS)
         for i in range(charts):
@@ -262,8 +269,17 @@ def test_click_on_the_map_reaches_the_municipality_drilldown(page, server, core_
     box = canvas.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
-    page.mouse.move(x, y)
-    expect(page.locator(".deck-tooltip")).to_contain_text(name)
+    wait_until_drawn(canvas, "el mapa nacional")
+    # deck.gl answers the pointer only once its first frames are in: move again until the tooltip shows.
+    tooltip = page.locator(".deck-tooltip")
+    for attempt in range(20):
+        page.mouse.move(x + attempt % 2, y)
+        try:
+            expect(tooltip).to_contain_text(name, timeout=3_000)
+            break
+        except AssertionError:
+            continue
+    expect(tooltip).to_contain_text(name)
     selected = page.locator("h3", has_text=label)
     # deck.gl ignores clicks until its first frames are in: click again until the selection arrives.
     for _ in range(10):
