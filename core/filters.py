@@ -8,10 +8,16 @@ from typing import Any, Mapping
 from core import warehouse
 
 SEX_LABELS = {"H": "Hombres", "M": "Mujeres", "ND": "Sin dato"}
+# What a figure counts. Victims and events (hechos) are never added together: every query on the
+# cubes is restricted to one unit by ``Filters.where``.
+UNITS = {"victimas": "Víctimas", "hechos": "Hechos"}
+UNIT_NOUNS = {"victimas": ("víctima", "víctimas"), "hechos": ("hecho", "hechos")}
+DEFAULT_UNIT = "victimas"
 
 # URL keys (Spanish, readable in a shared link).
 P_FROM, P_TO, P_GROUPS, P_TYPES, P_SEX, P_AGES, P_DEPT = "desde", "hasta", "grupos", "tipos", "sexo", "edad", "depto"
-PARAM_KEYS = (P_FROM, P_TO, P_GROUPS, P_TYPES, P_SEX, P_AGES, P_DEPT)
+P_UNIT = "unidad"
+PARAM_KEYS = (P_FROM, P_TO, P_GROUPS, P_TYPES, P_SEX, P_AGES, P_DEPT, P_UNIT)
 
 
 @dataclass(frozen=True)
@@ -24,10 +30,30 @@ class Filters:
     sexes: tuple[str, ...] = ()
     age_groups: tuple[str, ...] = ()
     dept_code: str | None = None
+    unit: str = DEFAULT_UNIT
+
+    @property
+    def unit_label(self) -> str:
+        """'Víctimas' or 'Hechos': the column title of a count."""
+        return UNITS[self.unit]
+
+    def noun(self, n: float | None = None) -> str:
+        """'víctima(s)' or 'hecho(s)', singular when n == 1."""
+        one, many = UNIT_NOUNS[self.unit]
+        return one if n == 1 else many
+
+    def measure(self, table: str = "cube") -> str:
+        """SQL aggregate of the count in this unit: on the cubes sum(n); on incident the victims of
+        the records, or the number of event records."""
+        if table == "cube":
+            return "sum(n)"
+        if table == "incident":
+            return "sum(victims)" if self.unit == "victimas" else "count(*)"
+        raise ValueError(f"unknown table {table!r}")
 
     def where(self, table: str = "cube", counted_only: bool = True) -> tuple[str, list[Any]]:
         """SQL condition and its parameters for ``incident_cube`` or ``incident_year_cube``
-        (table='cube': the same columns) or ``incident``.
+        (table='cube': the same columns) or ``incident``. Always restricted to one unit.
 
         Only column names written here reach the SQL; every value is a bound parameter.
         """
@@ -57,6 +83,11 @@ class Filters:
             params.append(self.dept_code)
         if counted_only:
             clauses.append("counted")
+        if table == "cube":
+            clauses.append("unit = ?")
+            params.append(self.unit)
+        elif self.unit == "hechos":
+            clauses.append("is_event")
         return (" AND ".join(clauses) or "TRUE"), params
 
     # ---- URL ---------------------------------------------------------------------------
@@ -72,6 +103,8 @@ class Filters:
                 out[key] = ",".join(values)
         if self.dept_code:
             out[P_DEPT] = self.dept_code
+        if self.unit != DEFAULT_UNIT:
+            out[P_UNIT] = self.unit
         return out
 
     @classmethod
@@ -106,16 +139,19 @@ class Filters:
         if groups:
             types = tuple(t for t in types if options.crime_group_of[t] in groups)
         dept = text(P_DEPT).strip()
+        unit = text(P_UNIT).strip()
         return cls(
             year_from=y0, year_to=y1, crime_groups=groups, crime_types=types,
             sexes=items(P_SEX, SEX_LABELS), age_groups=items(P_AGES, options.age_group_labels),
             dept_code=dept if dept in options.departments else None,
+            unit=unit if unit in options.units else options.default_unit,
         )
 
     def resolved(self, options: "FilterOptions") -> "Filters":
-        """The same filters with the period made explicit."""
+        """The same filters with the period made explicit (and a unit the warehouse has)."""
         return replace(self, year_from=self.year_from if self.year_from is not None else options.min_year,
-                       year_to=self.year_to if self.year_to is not None else options.max_year)
+                       year_to=self.year_to if self.year_to is not None else options.max_year,
+                       unit=self.unit if self.unit in options.units else options.default_unit)
 
     def describe(self, options: "FilterOptions") -> str:
         """One line in Spanish saying what is selected."""
@@ -132,6 +168,8 @@ class Filters:
         if f.age_groups:
             parts.append("edades: " + ", ".join(options.age_group_labels[a] for a in f.age_groups))
         parts.append(options.departments[f.dept_code] if f.dept_code else "todo el país")
+        if len(options.units) > 1 or f.unit != DEFAULT_UNIT:
+            parts.append(f"unidad: {UNIT_NOUNS[f.unit][1]}")
         return " · ".join(parts)
 
 
@@ -145,6 +183,11 @@ class FilterOptions:
     crime_group_of: dict[str, str] = field(hash=False)
     age_group_labels: dict[str, str] = field(hash=False)
     departments: dict[str, str] = field(hash=False)
+    units: tuple[str, ...] = (DEFAULT_UNIT,)
+
+    @property
+    def default_unit(self) -> str:
+        return DEFAULT_UNIT if DEFAULT_UNIT in self.units else self.units[0]
 
 
 @warehouse.cached
@@ -153,6 +196,7 @@ def filter_options() -> FilterOptions:
     crimes = warehouse.query("SELECT code, name, crime_group FROM crime_type ORDER BY crime_group, name")
     ages = warehouse.query("SELECT code, label FROM age_group ORDER BY sort_order")
     depts = warehouse.query("SELECT code, name FROM territory WHERE level = 'departamento' ORDER BY name")
+    units = warehouse.query("SELECT DISTINCT unit FROM incident_year_cube")["unit"].tolist()
     if years.empty or years["lo"].isna().all():
         meta = warehouse.meta()
         lo = hi = int(meta.get("period_end", "2000")[:4])
@@ -165,4 +209,5 @@ def filter_options() -> FilterOptions:
         crime_group_of=dict(zip(crimes["code"], crimes["crime_group"])),
         age_group_labels=dict(zip(ages["code"], ages["label"])),
         departments=dict(zip(depts["code"], depts["name"])),
+        units=tuple(u for u in UNITS if u in units) or (DEFAULT_UNIT,),
     )

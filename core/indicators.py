@@ -91,7 +91,7 @@ def population_split() -> tuple[bool, bool]:
     """Whether municipal population is split by sex (H/M) and by age group."""
     row = warehouse.query("""
         SELECT bool_and(p.sex IN ('H', 'M')) AS by_sex, bool_and(p.age_group <> 'total') AS by_age
-        FROM population p JOIN territory t ON t.code = p.code AND t.level = 'municipio'
+        FROM population p JOIN territory t ON t.code = p.code AND t.level = 'departamento'
     """)
     if row.empty or row["by_sex"].isna().iloc[0]:
         return False, False
@@ -127,8 +127,33 @@ def _population_terms(f: Filters) -> tuple[str, list, str | None]:
         clauses.append("p.age_group = 'total'")
         if f.age_groups:
             notes.append("no hay población por edad: se usa la población de todas las edades")
+    estimated = estimated_population(f.year_from, f.year_to) if f.year_from is not None and f.year_to is not None else None
+    if estimated:
+        notes.append(estimated)
     note = ("Denominador aproximado: " + "; ".join(notes) + ".") if notes else None
     return " AND ".join(clauses), params, note
+
+
+@warehouse.cached
+def _estimated_population() -> pd.DataFrame:
+    """Years whose population was estimated at load time (not in the source), with the method."""
+    return warehouse.query("""
+        SELECT p.year::INTEGER AS year, p.estimated, count(DISTINCT p.code) AS territories
+        FROM population p JOIN territory t ON t.code = p.code AND t.level IN ('municipio', 'departamento')
+        WHERE p.estimated IS NOT NULL AND p.estimated NOT LIKE 'suma de%'
+        GROUP BY ALL ORDER BY ALL
+    """)
+
+
+def estimated_population(year_from: int, year_to: int) -> str | None:
+    """'población estimada para 2019 (año más cercano (2020))…' when a year of the period has an
+    estimated denominator; None when every year's population is in the source."""
+    df = _estimated_population()
+    df = df[df["year"].between(year_from, year_to)]
+    if df.empty:
+        return None
+    parts = [f"{y}: {', '.join(sorted(set(g['estimated'])))}" for y, g in df.groupby("year")]
+    return "la población de algunos años no está en la fuente y se estimó (" + "; ".join(parts) + ")"
 
 
 def population_note(f: Filters) -> str | None:
@@ -152,7 +177,7 @@ def person_years(f: Filters) -> Denominator:
     sql = f"""
         SELECT sum(p.population * cov.coverage)
         FROM population p
-        JOIN territory t ON t.code = p.code AND t.level = 'municipio'
+        JOIN territory t ON t.code = p.code AND t.level = 'departamento'
         {cov_sql}
         WHERE {cond} {"AND t.dept_code = ?" if f.dept_code else ""}
     """
@@ -172,7 +197,7 @@ def person_years_by_year(f: Filters) -> dict[int, float | None]:
     df = warehouse.query(f"""
         SELECT p.year, sum(p.population * cov.coverage) AS population
         FROM population p
-        JOIN territory t ON t.code = p.code AND t.level = 'municipio'
+        JOIN territory t ON t.code = p.code AND t.level = 'departamento'
         {cov_sql}
         WHERE {cond} {"AND t.dept_code = ?" if f.dept_code else ""}
         GROUP BY p.year
@@ -397,19 +422,44 @@ def aldea_person_years(year_from: int, year_to: int) -> pd.DataFrame:
 
 
 @warehouse.cached
+def department_person_years(year_from: int, year_to: int, sexes: tuple[str, ...] = (),
+                            age_groups: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Person-years of each department matching the sex and age filters (its own population, or the
+    sum of its municipalities: the loader writes both the same way). Columns: code, population."""
+    f = Filters(year_from=year_from, year_to=year_to, sexes=sexes, age_groups=age_groups)
+    cond, params, _ = _population_terms(f)
+    if cond == "FALSE":
+        return pd.DataFrame({"code": pd.Series(dtype=object), "population": pd.Series(dtype="float64")})
+    cov_sql, cov_params = _coverage_join(f)
+    return warehouse.query(f"""
+        SELECT p.code, sum(p.population * cov.coverage) AS population
+        FROM population p JOIN territory t ON t.code = p.code AND t.level = 'departamento'
+        {cov_sql}
+        WHERE {cond}
+        GROUP BY p.code
+    """, cov_params + params)
+
+
+@warehouse.cached
 def by_department(f: Filters) -> pd.DataFrame:
-    """Every department in scope: the sums of its municipalities (victims and person-years) and the rate.
+    """Every department in scope with its count (its municipalities and the counts a source gives
+    only by department), person-years and rate.
 
     Columns: code, name, n, population, rate, rate_eb.
     """
-    munis = by_municipality(f)
-    # min_count=1: a department none of whose municipalities has population gets no rate
-    grouped = munis.groupby(["dept_code", "department"], sort=True).agg(
-        n=("n", "sum"), population=("population", lambda s: s.sum(min_count=1))).reset_index()
-    grouped = grouped.rename(columns={"dept_code": "code", "department": "name"})
-    grouped["rate"] = [rate(n, p) for n, p in zip(grouped["n"], grouped["population"])]
-    grouped["rate_eb"] = eb_smooth(grouped["n"], grouped["population"])
-    return grouped
+    f = f.resolved(filter_options())
+    where, params = f.where("cube")
+    counts = warehouse.query(f"SELECT dept_code AS code, sum(n)::BIGINT AS n FROM incident_year_cube "
+                             f"WHERE {where} GROUP BY dept_code", params).set_index("code")["n"]
+    depts = warehouse.query("SELECT code, name FROM territory WHERE level = 'departamento' ORDER BY code")
+    if f.dept_code:
+        depts = depts[depts["code"] == f.dept_code].reset_index(drop=True)
+    depts["n"] = depts["code"].map(counts).fillna(0).astype("int64")
+    population = department_person_years(f.year_from, f.year_to, f.sexes, f.age_groups).set_index("code")["population"]
+    depts["population"] = depts["code"].map(population).astype("float64")
+    depts["rate"] = [rate(n, p) for n, p in zip(depts["n"], depts["population"])]
+    depts["rate_eb"] = eb_smooth(depts["n"], depts["population"])
+    return depts
 
 
 @warehouse.cached

@@ -190,7 +190,7 @@ def weekday_hour(f: Filters, code: str) -> pd.DataFrame:
     where, params = _where(f, code, table="incident")
     df = warehouse.query(f"""
         SELECT (isodow(occurred_on) - 1)::INTEGER AS weekday, coalesce(occurred_hour, -1)::INTEGER AS hour,
-               count(*)::BIGINT AS n
+               {f.measure("incident")}::BIGINT AS n
         FROM incident WHERE {where} GROUP BY ALL ORDER BY ALL
     """, params)
     df["day"] = df["weekday"].map(dict(enumerate(WEEKDAYS)))
@@ -200,8 +200,8 @@ def weekday_hour(f: Filters, code: str) -> pd.DataFrame:
 @warehouse.cached
 def by_weapon(f: Filters, code: str) -> pd.DataFrame:
     where, params = _where(f, code, table="incident")
-    return warehouse.query(f"SELECT weapon, count(*)::BIGINT AS n FROM incident WHERE {where} "
-                           "GROUP BY weapon ORDER BY n DESC, weapon", params)
+    return warehouse.query(f"SELECT weapon, {f.measure('incident')}::BIGINT AS n FROM incident WHERE {where} "
+                           "GROUP BY weapon HAVING n > 0 ORDER BY n DESC, weapon", params)
 
 
 @warehouse.cached
@@ -211,7 +211,7 @@ def by_source(f: Filters, code: str) -> pd.DataFrame:
     where, params = _where(f, code, counted_only=False)
     return warehouse.query(f"""
         WITH c AS (SELECT source, sum(n)::BIGINT AS records, (sum(n) FILTER (WHERE counted))::BIGINT AS counted
-                   FROM incident_cube WHERE {where} GROUP BY source)
+                   FROM incident_year_cube WHERE {where} GROUP BY source)
         SELECT c.source, s.institution, c.records, coalesce(c.counted, 0)::BIGINT AS counted
         FROM c JOIN source s ON s.source = c.source
         ORDER BY c.records DESC
@@ -265,9 +265,10 @@ def incident_cells(f: Filters, code: str) -> pd.DataFrame:
     Columns: lon, lat (cell centre), n."""
     where, params = _where(f, code, table="incident")
     return warehouse.query(f"""
-        SELECT (floor(lon / ?) + 0.5) * ? AS lon, (floor(lat / ?) + 0.5) * ? AS lat, count(*)::BIGINT AS n
+        SELECT (floor(lon / ?) + 0.5) * ? AS lon, (floor(lat / ?) + 0.5) * ? AS lat,
+               {f.measure("incident")}::BIGINT AS n
         FROM incident WHERE {where} AND lon IS NOT NULL AND lat IS NOT NULL
-        GROUP BY ALL ORDER BY n DESC
+        GROUP BY ALL HAVING n > 0 ORDER BY n DESC
     """, [GRID_DEG, GRID_DEG, GRID_DEG, GRID_DEG] + params)
 
 

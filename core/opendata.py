@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 import pandas as pd
 import shapely
@@ -95,11 +96,12 @@ def _municipality_month(f: Filters) -> pd.DataFrame:
         WITH c AS (SELECT month, dept_code, muni_code, crime_type, victim_sex, age_group, sum(n)::BIGINT AS n
                    FROM incident_cube WHERE {where} GROUP BY ALL)
         SELECT c.month AS mes, c.dept_code AS codigo_departamento, d.name AS departamento,
-               c.muni_code AS codigo_municipio, m.name AS municipio, c.crime_type AS tipo_delito, k.name AS delito,
+               c.muni_code AS codigo_municipio,
+               coalesce(m.name, 'Sin municipio (la fuente da solo el departamento)') AS municipio, c.crime_type AS tipo_delito, k.name AS delito,
                k.crime_group AS grupo_delito, k.iccs_code AS codigo_iccs, c.victim_sex AS sexo,
                c.age_group AS grupo_edad, c.n AS victimas
         FROM c
-        JOIN territory m ON m.code = c.muni_code AND m.level = 'municipio'
+        LEFT JOIN territory m ON m.code = c.muni_code AND m.level = 'municipio'
         JOIN territory d ON d.code = c.dept_code AND d.level = 'departamento'
         JOIN crime_type k ON k.code = c.crime_type
         ORDER BY ALL
@@ -121,18 +123,18 @@ def department_year(f: Filters) -> pd.DataFrame:
 
 @warehouse.cached
 def _department_year(f: Filters) -> pd.DataFrame:
-    """``indicators.by_department`` for each year: the sums of the municipalities' victims and
-    person-years (a department none of whose municipalities has population gets no rate)."""
+    """``indicators.by_department`` for each year: each department's count (its municipalities and
+    the counts a source gives only by department), person-years and rate."""
     f = f.resolved(filter_options())
-    names = indicators.municipalities_by_code()[["code", "dept_code", "department"]]
-    years = indicators.by_municipality_year(f).merge(names, on="code")
-    grouped = years.groupby(["year", "dept_code", "department"], sort=True)
-    d = pd.DataFrame({"n": grouped["n"].sum(), "population": grouped["population"].sum(min_count=1)}).reset_index()
+    frames = [indicators.by_department(replace(f, year_from=y, year_to=y)).assign(year=y)
+              for y in range(f.year_from, f.year_to + 1)]
+    d = pd.concat(frames, ignore_index=True).sort_values(["year", "code"], kind="stable")
     partial = {y: indicators.year_coverage(y) < 1 for y in range(f.year_from, f.year_to + 1)}
-    return pd.DataFrame({"codigo_departamento": d["dept_code"], "departamento": d["department"],
-                         "anio": d["year"].astype("int64"), "anio_parcial": d["year"].astype("int64").map(partial),
-                         "victimas": d["n"].astype("int64"), "personas_anio": d["population"],
-                         "tasa_100k": [indicators.rate(n, p) for n, p in zip(d["n"], d["population"])]})
+    return pd.DataFrame({"codigo_departamento": d["code"].to_numpy(), "departamento": d["name"].to_numpy(),
+                         "anio": d["year"].astype("int64").to_numpy(),
+                         "anio_parcial": d["year"].astype("int64").map(partial).to_numpy(),
+                         "victimas": d["n"].astype("int64").to_numpy(), "personas_anio": d["population"].to_numpy(),
+                         "tasa_100k": d["rate"].to_numpy()})
 
 
 def boundaries_geojson(f: Filters) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core import disclosure, indicators, municipality, warehouse
-from core.filters import SEX_LABELS, Filters, FilterOptions, filter_options
+from core.filters import SEX_LABELS, UNITS, Filters, FilterOptions, filter_options
 
 MEASURES = {
     "n": "Víctimas",
@@ -62,6 +62,7 @@ CHARTS = {"bar": "Barras", "stacked": "Barras apiladas", "line": "Líneas", "are
 SORTS = {"dim": "Por categoría", "desc": "Mayor a menor", "asc": "Menor a mayor"}
 WEEKDAYS = {1: "Lunes", 2: "Martes", 3: "Miércoles", 4: "Jueves", 5: "Viernes", 6: "Sábado", 7: "Domingo"}
 MAX_TOP_N = 500
+NO_MUNICIPALITY = "Sin municipio (fuentes por departamento)"
 
 
 class SpecError(ValueError):
@@ -129,6 +130,9 @@ class ReportSpec:
                 raise SpecError(f"Valor de {label} desconocido: {str(unknown[0])[:60]!r}.")
         if f.dept_code is not None and (not isinstance(f.dept_code, str) or f.dept_code not in opts.departments):
             raise SpecError(f"Departamento desconocido: {str(f.dept_code)[:60]!r}.")
+        if not isinstance(f.unit, str) or f.unit not in opts.units:
+            raise SpecError(f"Unidad desconocida: {str(f.unit)[:60]!r}. Este almacén cuenta: "
+                            f"{', '.join(UNITS[u].lower() for u in opts.units)}.")
         return replace(self, filters=f.resolved(opts))
 
     # ---- serialisation -----------------------------------------------------------------
@@ -150,7 +154,7 @@ class ReportSpec:
         filters = data.get("filters") or {}
         if not isinstance(filters, Mapping):
             raise SpecError("«filters» debe ser un objeto.")
-        fields = {"year_from", "year_to", "crime_groups", "crime_types", "sexes", "age_groups", "dept_code"}
+        fields = {"year_from", "year_to", "crime_groups", "crime_types", "sexes", "age_groups", "dept_code", "unit"}
         if set(filters) - fields:
             raise SpecError(f"Filtro desconocido: {sorted(map(str, set(filters) - fields))[0][:60]!r}.")
         as_tuple = lambda v: tuple(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
@@ -159,7 +163,7 @@ class ReportSpec:
             measure=data.get("measure", "n"),
             dims=tuple(dims) if isinstance(dims, (list, tuple)) else dims,
             facet=data.get("facet"),
-            filters=Filters(**{k: (as_tuple(v) if k not in ("year_from", "year_to", "dept_code") else v)
+            filters=Filters(**{k: (as_tuple(v) if k not in ("year_from", "year_to", "dept_code", "unit") else v)
                                for k, v in filters.items()}),
             sort=data.get("sort", "dim"), top_n=data.get("top_n"), chart=data.get("chart", "bar"),
         )
@@ -235,7 +239,7 @@ def counts(spec: ReportSpec, f: Filters) -> pd.DataFrame:
     where, params = f.where("incident" if table == "incident" else "cube")
     exprs = [(DIMENSIONS[d].incident if table == "incident" else DIMENSIONS[d].cube) for d in cols]
     select = ", ".join(f"{e} AS d{i}" for i, e in enumerate(exprs))
-    total = "count(*)" if table == "incident" else "sum(c.n)"
+    total = f.measure("incident" if table == "incident" else "cube")
     sql = (f"SELECT {select}, {total}::BIGINT AS n FROM {table} c WHERE {where} "
            f"GROUP BY {', '.join(f'd{i}' for i in range(len(cols)))}")
     return warehouse.query(sql, params)
@@ -252,9 +256,12 @@ def person_years(spec: ReportSpec, f: Filters) -> pd.DataFrame:
     group = f"GROUP BY {', '.join(f'd{i}' for i, _ in keyed)}" if keyed else ""
     cov_sql, cov_params = indicators._coverage_join(f)
     dept = "AND t.dept_code = ?" if f.dept_code else ""
+    # Municipal populations for a rate by municipality; department populations (given, or the sum of
+    # the municipalities) otherwise, so that counts given only by department keep their denominator.
+    level = "municipio" if "municipality" in cols else "departamento"
     sql = f"""
         SELECT {select} sum(p.population * cov.coverage) AS population
-        FROM population p JOIN territory t ON t.code = p.code AND t.level = 'municipio'
+        FROM population p JOIN territory t ON t.code = p.code AND t.level = '{level}'
         {cov_sql}
         WHERE {cond} {dept} {group}
     """
@@ -373,7 +380,9 @@ def _labels(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     for i, c in enumerate(cols):
         k = f"d{i}"
         df[f"_order{i}"] = df[k]
-        if c in maps:
+        if c == "municipality":  # a count a source gives only by department has no municipality
+            df[k] = df[k].map(lambda v: munis.get(v, NO_MUNICIPALITY if v is None or pd.isna(v) else str(v)))
+        elif c in maps:
             df[k] = df[k].map(lambda v, m=maps[c]: m.get(v, "Sin dato" if v is None or pd.isna(v) else str(v)))
         elif c == "hour":
             df[k] = df[k].map(lambda v: "Sin hora" if pd.isna(v) else f"{int(v):02d} h")

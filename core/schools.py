@@ -130,7 +130,7 @@ def aldea_rates(f: Filters) -> pd.DataFrame:
     f = f.resolved(filter_options())
     counts = warehouse.query("""
         SELECT aldea_code AS code, sum(n)::BIGINT AS n FROM incident_aldea_cube
-        WHERE counted AND aldea_code IS NOT NULL AND year BETWEEN ? AND ?
+        WHERE counted AND unit = 'victimas' AND aldea_code IS NOT NULL AND year BETWEEN ? AND ?
         GROUP BY aldea_code
     """, [f.year_from, f.year_to])
     df = indicators.aldea_person_years(f.year_from, f.year_to)[["code", "population"]].merge(counts, on="code", how="left")

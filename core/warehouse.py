@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import duckdb
 import pandas as pd
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = PROJECT_ROOT / "data" / "warehouse.duckdb"
 BUILD_COMMAND = "make demo   (o bien: atalaya-load demo)"
@@ -50,14 +50,16 @@ _CUBE_COLUMNS = [
     ("month", "DATE NOT NULL", "First day of the month."),
     ("year", "SMALLINT NOT NULL", "Calendar year."),
     ("dept_code", "VARCHAR NOT NULL", "Department code."),
-    ("muni_code", "VARCHAR NOT NULL", "Municipality code."),
+    ("muni_code", "VARCHAR", "Municipality code; NULL for counts a source gives only by department."),
     ("crime_type", "VARCHAR NOT NULL", "crime_type.code"),
     ("crime_group", "VARCHAR NOT NULL", "crime_type.crime_group (denormalised)."),
     ("victim_sex", "VARCHAR NOT NULL", "H, M or ND."),
     ("age_group", "VARCHAR NOT NULL", "age_group.code"),
     ("source", "VARCHAR NOT NULL", "source.source"),
     ("counted", "BOOLEAN NOT NULL", "incident.counted"),
-    ("n", "INTEGER NOT NULL", "Number of incident records (victims)."),
+    ("unit", "VARCHAR NOT NULL CHECK (unit IN ('victimas','hechos'))",
+     "What n counts: victimas (victims) or hechos (events). Never added together."),
+    ("n", "INTEGER NOT NULL", "Count, in unit."),
 ]
 
 
@@ -87,12 +89,15 @@ SCHEMA: tuple[Table, ...] = (
         ("code", "VARCHAR PRIMARY KEY", "territory.code"),
         ("wkb", "BLOB NOT NULL", "Well-known binary geometry, WGS84."),
     ]),
-    _t("population", "Population (denominators), at the finest sex/age split available.", [
-        ("code", "VARCHAR NOT NULL", "territory.code (municipality or aldea)."),
+    _t("population", "Population (denominators), at the finest sex/age split available. Every department "
+       "has rows: given by the source or the sum of its municipalities.", [
+        ("code", "VARCHAR NOT NULL", "territory.code (department, municipality or aldea)."),
         ("year", "SMALLINT NOT NULL", "Calendar year (mid-year estimate or projection)."),
         ("sex", "VARCHAR NOT NULL CHECK (sex IN ('H','M','T'))", "H men, M women, T both (used where no split exists)."),
         ("age_group", "VARCHAR NOT NULL", "age_group.code, or 'total' where no age split exists."),
         ("population", "DOUBLE NOT NULL CHECK (population >= 0)", "Number of inhabitants."),
+        ("estimated", "VARCHAR", "NULL when the value is in the source; else how it was estimated for a year the "
+                                 "source lacks (e.g. 'año más cercano (2020)', 'interpolación lineal 2018-2020')."),
     ], "PRIMARY KEY (code, year, sex, age_group)"),
     _t("age_group", "Victim and population age groups.", [
         ("code", "VARCHAR PRIMARY KEY", "Group code, e.g. '18-29'; 'ND' when the age is unknown."),
@@ -118,6 +123,25 @@ SCHEMA: tuple[Table, ...] = (
         ("rows_read", "BIGINT NOT NULL", "Rows read from the file."),
         ("rows_loaded", "BIGINT NOT NULL", "Rows loaded into incident."),
         ("rows_rejected", "BIGINT NOT NULL", "Rows kept in rejected_record."),
+        ("rows_out_of_scope", "BIGINT NOT NULL DEFAULT 0", "Rows left out by the declared row selection "
+                                                         "(out_of_scope); not errors."),
+        ("row_unit", "VARCHAR NOT NULL DEFAULT 'victima' CHECK (row_unit IN ('victima','hecho','agregado'))",
+         "What one row of the source is: a victim, an event with a number of victims, or an aggregate count."),
+        ("count_unit", "VARCHAR NOT NULL DEFAULT 'victimas' CHECK (count_unit IN ('victimas','hechos','victimas y hechos'))",
+         "What the source counts."),
+        ("date_precision", "VARCHAR NOT NULL DEFAULT 'dia' CHECK (date_precision IN ('dia','mes','anio'))",
+         "Finest date the source gives: day, month or year."),
+        ("territory_level", "VARCHAR NOT NULL DEFAULT 'municipio' CHECK (territory_level IN ('municipio','departamento'))",
+         "Finest territory the source gives."),
+        ("record_level", "BOOLEAN NOT NULL DEFAULT TRUE", "True when its rows are in incident (dated to the day, "
+                                                          "placed in a municipality); false when in incident_aggregate."),
+    ]),
+    _t("out_of_scope", "Rows that the declared row selection leaves out, counted per reason (not errors).", [
+        ("source", "VARCHAR NOT NULL", "source.source"),
+        ("file", "VARCHAR NOT NULL", "File the rows came from."),
+        ("reason", "VARCHAR NOT NULL", "Why they are out of scope (the rule and value)."),
+        ("rows", "BIGINT NOT NULL", "Number of rows."),
+        ("example_row", "BIGINT", "Row number of the first one, as seen in the file."),
     ]),
     _t("incident", "One row per victim of an offence as recorded by one source: the unit of counting. "
        "Loaded in municipality order (per year in the demo), so one municipality's rows are read alone.", [
@@ -137,26 +161,47 @@ SCHEMA: tuple[Table, ...] = (
         ("age_group", "VARCHAR NOT NULL", "age_group.code derived from victim_age ('ND' when unknown)."),
         ("weapon", "VARCHAR NOT NULL", "Weapon or means ('No aplica', 'Sin dato' when absent)."),
         ("counted", "BOOLEAN NOT NULL", "True when the record counts in the published figure; false for records of a source that duplicates the reference source (kept for reconciliation)."),
+        ("victims", "INTEGER NOT NULL DEFAULT 1 CHECK (victims >= 0)",
+         "Victims the record counts: 1 for a victim record; the declared number for an event record (may be 0)."),
+        ("is_event", "BOOLEAN NOT NULL DEFAULT FALSE", "True when the record is an event (hecho) with a number of "
+                                                        "victims; it then also counts as one hecho."),
+    ]),
+    _t("incident_aggregate", "Counts that are not individual records dated to the day and placed in a "
+       "municipality: rows of aggregated tables, and events dated only by month or year or placed only in a "
+       "department. Stored at the grain of the source; added to the cubes as they are.", [
+        ("source", "VARCHAR NOT NULL", "source.source"),
+        ("year", "SMALLINT NOT NULL", "Calendar year."),
+        ("month", "DATE", "First day of the month; NULL when the source gives only the year."),
+        ("dept_code", "VARCHAR NOT NULL", "Department code."),
+        ("muni_code", "VARCHAR", "Municipality code; NULL when the source gives only the department."),
+        ("crime_type", "VARCHAR NOT NULL", "crime_type.code"),
+        ("victim_sex", "VARCHAR NOT NULL", "H, M or ND (not split by sex)."),
+        ("age_group", "VARCHAR NOT NULL", "age_group.code ('ND' when not split by age)."),
+        ("unit", "VARCHAR NOT NULL CHECK (unit IN ('victimas','hechos'))", "What n counts."),
+        ("n", "BIGINT NOT NULL CHECK (n >= 0)", "The count as given (or 1 hecho / its victims for an event)."),
+        ("counted", "BOOLEAN NOT NULL", "As incident.counted (reconciliation between sources)."),
+        ("file", "VARCHAR NOT NULL", "File the row came from."),
+        ("row_number", "BIGINT NOT NULL", "Row number as seen in the file."),
     ]),
     _t("incident_cube", "Pre-aggregated incident counts so that pages stay fast at 10M+ records. Sorted by "
        "municipality and month, so that one municipality's rows are read alone.", _CUBE_COLUMNS),
     _t("reconciliation_cube", "The rows of incident_cube of the crime types recorded by several sources "
        "(meta reconciliation_types): the source comparison reads them alone.", _CUBE_COLUMNS),
-    _t("incident_year_cube", "incident_cube summed over months and sources: the yearly figures (map, "
-       "summary, rankings) read 7 times fewer rows. Sorted by municipality and year.", _cube_columns(
-        "year", "dept_code", "muni_code", "crime_type", "crime_group", "victim_sex", "age_group", "counted", "n",
-        ("months", "SMALLINT NOT NULL", "Months of the year with records in the cell (rows of the monthly "
+    _t("incident_year_cube", "incident_cube summed over months, plus the counts of sources dated only by year: "
+       "the yearly figures (map, summary, rankings) read 7 times fewer rows. Sorted by municipality and year.", _cube_columns(
+        "year", "dept_code", "muni_code", "crime_type", "crime_group", "victim_sex", "age_group", "source", "counted",
+        "unit", "n", ("months", "SMALLINT NOT NULL", "Months of the year with records in the cell (rows of the monthly "
                                         "open-data table)."))),
     _t("incident_aldea_cube", "Victims per aldea and year with the filter columns (the aldea table of a "
        "municipality, the aldea rates of the school ranking). Sorted by municipality, aldea and year.", _cube_columns(
         "year", "dept_code", "muni_code", ("aldea_code", "VARCHAR", "Aldea code (NULL when not recorded)."),
-        "crime_type", "crime_group", "victim_sex", "age_group", "counted", "n")),
+        "crime_type", "crime_group", "victim_sex", "age_group", "counted", "unit", "n")),
     _t("source_month", "Records per source, municipality and month (all records, counted or not): where and "
        "when each source has data, for the coverage flags.", [
         ("source", "VARCHAR NOT NULL", "source.source"),
-        ("muni_code", "VARCHAR NOT NULL", "Municipality code."),
+        ("muni_code", "VARCHAR", "Municipality code (NULL for a source given by department)."),
         ("month", "DATE NOT NULL", "First day of the month."),
-        ("n", "INTEGER NOT NULL", "Number of incident records."),
+        ("n", "INTEGER NOT NULL", "Number of incident records, or the counts of an aggregated source."),
     ]),
     _t("school", "Schools (centros educativos).", [
         ("school_code", "VARCHAR PRIMARY KEY", "Official school code."),

@@ -49,9 +49,9 @@ def test_display_layer_is_light_and_rounded(demo):
 
 def test_aggregates_add_up_to_the_records_and_rows_are_in_municipality_order(demo):
     # the yearly and aldea cubes and the source-month table are exact regroupings of the records
-    by_year = q("SELECT muni_code, year(occurred_on) AS year, crime_type, victim_sex, age_group, counted, "
+    by_year = q("SELECT muni_code, year(occurred_on) AS year, crime_type, victim_sex, age_group, source, counted, "
                 "count(*) AS n FROM incident GROUP BY ALL EXCEPT SELECT muni_code, year, crime_type, victim_sex, "
-                "age_group, counted, n FROM incident_year_cube")
+                "age_group, source, counted, n FROM incident_year_cube")
     assert by_year.empty
     by_source = q("SELECT source, muni_code, date_trunc('month', occurred_on)::DATE AS month, count(*) AS n "
                   "FROM incident GROUP BY ALL EXCEPT SELECT source, muni_code, month, n FROM source_month")
@@ -67,6 +67,9 @@ def test_aggregates_add_up_to_the_records_and_rows_are_in_municipality_order(dem
              [types]).empty
     assert one("SELECT count(*) FROM reconciliation_cube") == one(
         "SELECT count(*) FROM incident_cube WHERE list_contains(?, crime_type)", [types]) > 0
+    # the demo has victim records only: one unit, no counts outside incident
+    assert q("SELECT DISTINCT unit FROM incident_year_cube")["unit"].tolist() == ["victimas"]
+    assert one("SELECT count(*) FROM incident_aggregate") == 0
     assert one("SELECT sum(n) FROM incident_year_cube") == one("SELECT sum(n) FROM source_month") \
         == one("SELECT sum(n) FROM incident_aldea_cube") == one("SELECT count(*) FROM incident")
     # every municipality's records are contiguous (DuckDB then reads only its row groups)

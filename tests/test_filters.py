@@ -17,13 +17,16 @@ OPTS = FilterOptions(
 def test_where_binds_every_value():
     f = Filters(2015, 2018, ("Violencia letal",), ("homicidio",), ("M",), ("18-29",), "01")
     sql, params = f.where("cube")
-    assert params == [2015, 2018, ["Violencia letal"], ["homicidio"], ["M"], ["18-29"], "01"]
-    for value in ("2015", "Violencia", "homicidio", "'M'", "18-29", "'01'"):
+    assert params == [2015, 2018, ["Violencia letal"], ["homicidio"], ["M"], ["18-29"], "01", "victimas"]
+    for value in ("2015", "Violencia", "homicidio", "'M'", "18-29", "'01'", "victimas"):
         assert value not in sql
-    assert sql.endswith("counted")
+    assert sql.endswith("counted AND unit = ?")
     sql_i, params_i = f.where("incident", counted_only=False)
-    assert "occurred_on" in sql_i and "counted" not in sql_i and params_i == params
-    assert Filters().where("cube", counted_only=False) == ("TRUE", [])
+    assert "occurred_on" in sql_i and "counted" not in sql_i and params_i == params[:-1]
+    # victims and events are never added: every cube query is of one unit
+    assert Filters().where("cube", counted_only=False) == ("unit = ?", ["victimas"])
+    assert Filters(unit="hechos").where("incident", counted_only=False) == ("is_event", [])
+    assert (Filters().measure("incident"), Filters(unit="hechos").measure("incident")) == ("sum(victims)", "count(*)")
     with pytest.raises(ValueError):
         f.where("territory")
 

@@ -126,7 +126,11 @@ def test_real_honduras_geography_and_population(defects):
     assert q(path, "SELECT level, count(*) FROM territory GROUP BY level ORDER BY level") == [("departamento", 18), ("municipio", 298)]
     assert q(path, "SELECT count(*) FROM territory WHERE name = 'Lago de Yojoa'") == [(0,)]   # the lake is dropped
     assert q(path, "SELECT name, dept_code FROM territory WHERE code = '0801'") == [("Distrito Central", "08")]
-    assert q(path, "SELECT sum(population) FROM population WHERE year = 2020") == [(9_304_370,)]
+    assert q(path, "SELECT sum(population) FROM population JOIN territory USING (code) WHERE year = 2020 "
+                   "AND level = 'municipio'") == [(9_304_370,)]
+    # each department's population is the sum of its municipalities, written once at load time
+    assert q(path, "SELECT sum(population) FROM population JOIN territory USING (code) WHERE year = 2020 "
+                   "AND level = 'departamento'") == [(9_304_370,)]
     assert q(path, "SELECT population FROM population WHERE code = '0101' AND year = 2020") == [(222_056,)]
     broken = q(path, "SELECT count, example FROM quality_issue WHERE rule = 'municipio_nombre_con_caracter_roto'")
     assert broken[0][0] == 3 and "0313" in broken[0][1]

@@ -51,7 +51,7 @@ def test_constraints_reject_bad_rows():
     with pytest.raises(duckdb.ConstraintException):
         con.execute("INSERT INTO territory (code, level, name, dept_code) VALUES ('01', 'provincia', 'X', '01')")
     with pytest.raises(duckdb.ConstraintException):
-        con.execute("INSERT INTO population VALUES ('0101', 2020, 'X', 'total', 1)")
+        con.execute("INSERT INTO population VALUES ('0101', 2020, 'X', 'total', 1, NULL)")
 
 
 def test_demo_warehouse_matches_schema(demo):

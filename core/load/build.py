@@ -15,6 +15,7 @@ import pandas as pd
 
 from core.load import catalog, incidents, indicators, population, quality, schools, territories
 from core.load.config import LoadConfig, load_config
+from core.load.names import normalise
 from core.load.cube import build_cube
 from core.load.exposure import build_school_exposure
 from core.load.geography import NATIONAL_VERTEX_BUDGET, territory_frame
@@ -67,11 +68,18 @@ def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
     log(f"Geografía: {len(geo.departments)} departamentos, {len(geo.municipalities)} municipios"
         + (f", {len(geo.aldeas):,} aldeas" if geo.aldeas is not None else ""))
     data["population"] = step("poblacion", lambda: population.load(cfg, geo, report))
-    ctx = incidents.Context(geo, {}, (cfg.period_start, cfg.period_end))
+    ctx = incidents.Context(geo, {}, (cfg.period_start, cfg.period_end), cfg.country, cfg.country_name)
     crime_codes = set(catalog.crime_types()["code"])
     frames = []
     for src in cfg.incidents:
         unknown = set(src.values.get("delito", {})) - crime_codes
+        if "delito" in src.constants and src.constants["delito"] not in crime_codes:
+            unknown.add(src.constants["delito"])
+        country = src.constants.get("pais")
+        if country is not None and normalise(country) not in (normalise(cfg.country), normalise(cfg.country_name)):
+            report.errors.append(f"[incidentes.{src.source}.constantes.pais] '{country}' no es el país de este almacén "
+                                 f"({cfg.country}, {cfg.country_name}): la fuente no se carga")
+            continue
         if unknown:
             report.errors.append(f"[incidentes.{src.source}.valores.delito] {sorted(unknown)} no son tipos del catálogo "
                                  f"data/crime_types.csv; use uno de {sorted(crime_codes)}")
@@ -86,8 +94,9 @@ def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
         unknown = set(cfg.reconciliation.crime_types) - crime_codes
         if unknown:
             report.errors.append(f"[conciliacion.delitos] {sorted(unknown)} no son tipos del catálogo")
-    data["incidents"] = incidents.finish(frames, geo, report) if frames else None
-    if data["incidents"] is None and not report.errors:
+    records, aggregate = incidents.finish(frames, {s.source: s for s in cfg.incidents}, geo, report)
+    data["incidents"], data["aggregate"] = records, aggregate
+    if not len(records) and not len(aggregate) and not report.errors:
         report.errors.append("incidentes: ninguna fuente aportó registros")
     if cfg.schools:
         data["schools"] = step("centros_educativos", lambda: schools.load(cfg, geo, report))
@@ -126,14 +135,17 @@ def _write(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: 
     insert_frame(con, "crime_type", catalog.crime_types())
     insert_frame(con, "age_group", catalog.age_groups())
     insert_frame(con, "population", data["population"])
-    inc = data["incidents"]
-    # Sorted by municipality: a query on one municipality then reads only its row groups.
-    insert_frame(con, "incident", inc.drop(columns=["file", "row_number"]).sort_values(
-        ["muni_code", "occurred_on"], kind="stable"))
+    inc, aggregate = data["incidents"], data["aggregate"]
+    if len(inc):
+        # Sorted by municipality: a query on one municipality then reads only its row groups.
+        insert_frame(con, "incident", inc.sort_values(["muni_code", "occurred_on"], kind="stable"))
+    if len(aggregate):
+        insert_frame(con, "incident_aggregate", aggregate.sort_values(["muni_code", "year", "month"], kind="stable"))
     rec = cfg.reconciliation
     quality.reconcile(con, list(rec.crime_types) if rec else [], rec.rule if rec else "",
                       rec.reference if rec else None, [s.source for s in cfg.incidents])
-    log(f"Incidentes: {len(inc):,} registros; cubo: {build_cube(con, list(rec.crime_types) if rec else []):,} filas")
+    log(f"Incidentes: {len(inc):,} registros, {len(aggregate):,} conteos agregados; "
+        f"cubo: {build_cube(con, list(rec.crime_types) if rec else []):,} filas")
     if data.get("schools") is not None:
         insert_frame(con, "school", data["schools"])
         log(f"Centros educativos: {len(data['schools']):,}; exposición: {build_school_exposure(con):,} filas")
@@ -141,10 +153,16 @@ def _write(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: 
         values, meta = data["indicators"]
         insert_frame(con, "indicator_meta", meta)
         insert_frame(con, "indicator", values)
+    specs = {s.source: s for s in cfg.incidents}
     for s in report.stats.values():
-        con.execute("INSERT INTO source VALUES (?, ?, ?, ?, ?, ?, ?)",
+        spec = specs.get(s.source)
+        grain = ([spec.row_unit, spec.stored_unit, spec.date_precision, spec.territory_level, spec.record_level]
+                 if spec else ["victima", "victimas", "dia", "municipio", True])
+        con.execute("INSERT INTO source VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [s.source, s.institution, ", ".join(s.files), ",".join(s.sha256), s.rows_read, s.rows_loaded,
-                     s.rows_rejected])
+                     s.rows_rejected, s.rows_out_of_scope, *grain])
+    if report.excluded:
+        con.executemany("INSERT INTO out_of_scope VALUES (?, ?, ?, ?, ?)", report.excluded)
     if report.rejected:
         con.executemany("INSERT INTO rejected_record VALUES (?, ?, ?, ?, ?)",
                         [(s, f, int(r), reason, raw) for s, f, r, _rule, reason, raw in report.rejected])

@@ -17,8 +17,17 @@ from typing import Any
 
 DEFAULT_REJECT_THRESHOLD = 0.05
 DEFAULT_DATE_FORMATS = ("%d/%m/%Y",)
-INCIDENT_FIELDS = ("id", "fecha", "hora", "municipio_codigo", "municipio", "departamento", "aldea_codigo",
-                   "delito", "sexo", "edad", "arma", "longitud", "latitud")
+INCIDENT_FIELDS = ("id", "fecha", "anio", "mes", "hora", "municipio_codigo", "municipio", "departamento_codigo",
+                   "departamento", "aldea_codigo", "pais", "delito", "sexo", "edad", "grupo_edad", "arma",
+                   "longitud", "latitud", "victimas", "cantidad")
+# What one row of a source is, and what it counts.
+ROW_UNITS = {"victima": "una víctima por fila", "hecho": "un hecho por fila, con su número de víctimas",
+             "agregado": "un conteo agregado por fila"}
+COUNT_UNITS = ("victimas", "hechos")
+DATE_PRECISIONS = {"dia": "día", "mes": "mes", "anio": "año"}
+TERRITORY_LEVELS = ("municipio", "departamento")
+LOCATE_MODES = ("si_falta", "siempre", "nunca")
+FILL_RULES = {"ninguna": "ninguna", "anio_mas_cercano": "año más cercano", "interpolacion_lineal": "interpolación lineal"}
 SCHOOL_FIELDS = ("codigo", "nombre", "municipio_codigo", "municipio", "departamento", "aldea_codigo",
                  "longitud", "latitud", "nivel", "sector", "matricula")
 RULES = ("referencia", "maximo")
@@ -75,7 +84,11 @@ class TableFile:
 @dataclass(frozen=True)
 class Population:
     table: TableFile
-    code: CodeSpec
+    code: CodeSpec | None          # territory code column, or ...
+    municipality: str | None       # ... municipality name column (with department) ...
+    department: str | None         # ... or department name/code column (level departamento)
+    level: str                     # municipio or departamento
+    fill: str                      # rule for years of the period missing from the file (FILL_RULES)
     year_prefix: str | None        # wide: one column per year, named prefix + year
     year: str | None               # long: year column ...
     value: str | None              # ... and value column
@@ -84,6 +97,13 @@ class Population:
     sex_values: dict[str, tuple[str, ...]]
     age_values: dict[str, tuple[str, ...]]
     source: str
+
+
+@dataclass(frozen=True)
+class RowSelection:
+    """Which rows of a file belong to the source: column -> values kept (include) or left out (exclude)."""
+    include: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -96,6 +116,27 @@ class IncidentSource:
     values: dict[str, dict[str, tuple[str, ...]]]   # field -> target -> spellings
     code: CodeSpec | None                            # municipality code transform
     max_age: int = 110
+    row_unit: str = "victima"                        # ROW_UNITS
+    count_unit: str = "victimas"                     # agregado: what the count counts
+    date_precision: str = "dia"
+    territory_level: str = "municipio"
+    locate: str = "si_falta"                         # place by coordinates: when the territory is missing / always / never
+    selection: RowSelection = field(default_factory=RowSelection)
+    empty_values: tuple[str, ...] = ()               # cell values read as empty (e.g. 'N/D', '-')
+    constants: dict[str, str] = field(default_factory=dict)   # field -> value for every row
+    dept_code: CodeSpec | None = None                # department code transform
+
+    def has(self, fld: str) -> bool:
+        return fld in self.columns or fld in self.constants
+
+    @property
+    def record_level(self) -> bool:
+        """Rows become individual records (incident) rather than counts (incident_aggregate)."""
+        return self.row_unit != "agregado" and self.date_precision == "dia" and self.territory_level == "municipio"
+
+    @property
+    def stored_unit(self) -> str:
+        return {"victima": "victimas", "hecho": "victimas y hechos"}.get(self.row_unit, self.count_unit)
 
 
 @dataclass(frozen=True)
@@ -154,6 +195,7 @@ class LoadConfig:
     indicators: tuple[Indicators, ...]
     reconciliation: Reconciliation | None
     aliases: dict[str, str] = field(default_factory=dict)   # 'alias' or 'departamento/alias' -> name or code
+    dept_aliases: dict[str, str] = field(default_factory=dict)   # department alias -> name or code
 
 
 class _Reader:
@@ -202,6 +244,13 @@ class _Reader:
             sheet=self.get(table, "hoja", where, str),
             header_row=self.get(table, "fila_encabezado", where, int, default=1),
         )
+
+    def choice(self, table: dict, key: str, where: str, options, default: str) -> str:
+        value = self.get(table, key, where, str, default=default)
+        if value not in options:
+            self.problem(f"{where}.{key}", f"'{value}' no es válido; use uno de {list(options)}")
+            return default
+        return value
 
     def code(self, value: Any, where: str) -> CodeSpec | None:
         if value is None:
@@ -324,9 +373,19 @@ def load_config(path: Path) -> LoadConfig:
             r.problem(where, "declare o bien anios = {prefijo = \"pob_\"} (una columna por año) "
                              "o bien anio = ... y valor = ... (formato largo)")
         values = r.values(pop.get("valores", {}), f"{where}.valores")
+        level = r.choice(pop, "nivel", where, TERRITORY_LEVELS, "municipio")
+        fill = r.choice(pop, "completar_anios", where, tuple(FILL_RULES), "ninguna")
+        code_spec = r.code(r.get(pop, "codigo", where, (str, dict)), f"{where}.codigo")
+        muni_name = r.get(pop, "municipio", where, str)
+        dept_col = r.get(pop, "departamento", where, str)
+        if code_spec is None and muni_name is None and not (level == "departamento" and dept_col):
+            r.problem(where, "declare 'codigo' (columna con el código del territorio) o 'municipio' (nombre, con "
+                             "'departamento' si lo hay); para nivel = \"departamento\", 'codigo' o 'departamento'")
+        if level == "departamento" and muni_name:
+            r.problem(f"{where}.municipio", "con nivel = \"departamento\" la población es por departamento: quite 'municipio'")
         population = Population(
-            table=r.table_file(pop, where),
-            code=r.code(r.get(pop, "codigo", where, (str, dict), required=True), f"{where}.codigo") or CodeSpec("?"),
+            table=r.table_file(pop, where), code=code_spec, municipality=muni_name, department=dept_col,
+            level=level, fill=fill,
             year_prefix=prefix, year=year_col, value=value_col,
             sex=r.get(pop, "sexo", where, str), age_group=r.get(pop, "edad", where, str),
             sex_values=values.get("sexo", {}), age_values=values.get("edad", {}),
@@ -346,21 +405,7 @@ def load_config(path: Path) -> LoadConfig:
             r.problem(f"{where}.fuente", f"la fuente '{sid}' está repetida")
         seen.add(sid)
         where = f"incidentes.{sid}"
-        columns = r.columns(src, where, INCIDENT_FIELDS, ("fecha", "delito"))
-        if "municipio_codigo" not in columns and "municipio" not in columns:
-            r.problem(f"{where}.columnas", "declare 'municipio_codigo' (código) o 'municipio' (nombre)")
-        code = r.code(columns.get("municipio_codigo"), f"{where}.columnas.municipio_codigo")
-        formats = r.get(src, "formato_fecha", where, (str, list), default=list(DEFAULT_DATE_FORMATS))
-        formats = (formats,) if isinstance(formats, str) else tuple(formats)
-        values = r.values(src.get("valores", {}), f"{where}.valores")
-        if not values.get("delito"):
-            r.problem(f"{where}.valores.delito", "falta el mapa de tipos de delito (código del catálogo = [grafías])")
-        incidents.append(IncidentSource(
-            source=sid, institution=r.get(src, "institucion", where, str, required=True) or sid,
-            table=r.table_file(src, where),
-            columns={k: (v["columna"] if isinstance(v, dict) else str(v)) for k, v in columns.items()},
-            date_formats=formats, values=values, code=code,
-            max_age=r.get(src, "edad_maxima", where, int, default=110)))
+        incidents.append(_incident_source(r, src, sid, where))
 
     schools = None
     sch = r.get(raw, "centros_educativos", "raíz", dict)
@@ -411,10 +456,23 @@ def load_config(path: Path) -> LoadConfig:
             r.problem("conciliacion.referencia", f"'{reference}' no es una de las fuentes declaradas {sorted(seen)}")
         reconciliation = Reconciliation(tuple(r.get(rec, "delitos", "conciliacion", list, required=True) or []),
                                         rule or "referencia", reference)
+        if rule == "maximo":
+            coarse = [s.source for s in incidents if not s.record_level]
+            if coarse:
+                r.problem("conciliacion.regla", "la regla 'maximo' compara registros por municipio y mes; las fuentes "
+                          f"{coarse} no tienen registros con fecha y municipio: use regla = \"referencia\"")
 
-    aliases = {}
-    for key, value in (r.get(raw, "alias", "raíz", dict, default={}) or {}).get("municipios", {}).items():
-        aliases[str(key)] = str(value)
+    aliases, dept_aliases = {}, {}
+    alias_table = r.get(raw, "alias", "raíz", dict, default={}) or {}
+    unknown = set(alias_table) - {"municipios", "departamentos"}
+    if unknown:
+        r.problem("alias", f"secciones desconocidas {sorted(unknown)}; use [alias.municipios] o [alias.departamentos]")
+    for key, out in (("municipios", aliases), ("departamentos", dept_aliases)):
+        for name, value in (r.get(alias_table, key, "alias", dict, default={}) or {}).items():
+            if isinstance(value, str):
+                out[str(name)] = value
+            else:
+                r.problem(f"alias.{key}.{name}", f"se esperaba un texto (nombre o código), se encontró {value!r}")
 
     if problems:
         raise ConfigError(path, problems)
@@ -423,4 +481,120 @@ def load_config(path: Path) -> LoadConfig:
         period_start=start, period_end=end, synthetic=bool(raw.get("sintetico", False)),
         reject_threshold=float(threshold), departments=departments, municipalities=municipalities, aldeas=aldeas,
         population=population, incidents=tuple(incidents), schools=schools, indicators=tuple(indicators),
-        reconciliation=reconciliation, aliases=aliases)
+        reconciliation=reconciliation, aliases=aliases, dept_aliases=dept_aliases)
+
+
+def _incident_source(r: _Reader, src: dict, sid: str, where: str) -> IncidentSource:
+    """One [[incidentes]] table: what a row is, its grain, its columns and which rows belong."""
+    known = {"fuente", "institucion", "archivo", "archivos", "codificacion", "separador", "hoja", "fila_encabezado",
+             "formato_fecha", "columnas", "valores", "edad_maxima", "unidad_fila", "unidad", "precision_fecha",
+             "nivel_territorio", "ubicar_por_coordenadas", "seleccion", "valores_vacios", "constantes"}
+    unknown = set(src) - known
+    if unknown:
+        r.problem(where, f"claves desconocidas {sorted(unknown)}; las claves son {sorted(known)}")
+    columns = r.columns(src, where, INCIDENT_FIELDS, ())
+    constants_raw = r.get(src, "constantes", where, dict, default={}) or {}
+    constants = {}
+    for key, value in constants_raw.items():
+        if key not in INCIDENT_FIELDS:
+            r.problem(f"{where}.constantes", f"campo desconocido '{key}'; los campos son {list(INCIDENT_FIELDS)}")
+        elif key in columns:
+            r.problem(f"{where}.constantes.{key}", "el campo ya tiene una columna en [columnas]: declare uno de los dos")
+        elif isinstance(value, (str, int)) and not isinstance(value, bool):
+            constants[key] = str(value)
+        else:
+            r.problem(f"{where}.constantes.{key}", f"se esperaba un texto o un número, se encontró {value!r}")
+    row_unit = r.choice(src, "unidad_fila", where, tuple(ROW_UNITS), "victima")
+    precision = r.choice(src, "precision_fecha", where, tuple(DATE_PRECISIONS), "dia")
+    level = r.choice(src, "nivel_territorio", where, TERRITORY_LEVELS, "municipio")
+    locate = r.choice(src, "ubicar_por_coordenadas", where, LOCATE_MODES, "si_falta")
+    count_unit = "victimas"
+    if row_unit == "agregado":
+        count_unit = r.get(src, "unidad", where, str, required=True) or "victimas"
+        if count_unit not in COUNT_UNITS:
+            r.problem(f"{where}.unidad", f"'{count_unit}' no es válido; use \"victimas\" o \"hechos\" (lo que cuenta la columna cantidad)")
+            count_unit = "victimas"
+        if "cantidad" not in columns:
+            r.problem(f"{where}.columnas", "una fuente agregada (unidad_fila = \"agregado\") necesita la columna 'cantidad'")
+    elif "unidad" in src:
+        r.problem(f"{where}.unidad", "solo se declara con unidad_fila = \"agregado\" (una fila de víctima cuenta víctimas; "
+                                     "una fila de hecho cuenta el hecho y sus víctimas)")
+    if row_unit == "hecho" and "victimas" not in columns:
+        r.problem(f"{where}.columnas", "una fuente de hechos (unidad_fila = \"hecho\") necesita la columna 'victimas' "
+                                       "(número de víctimas de cada hecho)")
+    if row_unit != "hecho" and "victimas" in columns:
+        r.problem(f"{where}.columnas.victimas", "solo con unidad_fila = \"hecho\"")
+    if row_unit != "agregado" and "cantidad" in columns:
+        r.problem(f"{where}.columnas.cantidad", "solo con unidad_fila = \"agregado\" (y unidad = \"victimas\" o \"hechos\")")
+
+    def has(fld):
+        return fld in columns or fld in constants
+
+    # Date at the declared precision.
+    if not has("fecha") and not has("anio"):
+        r.problem(f"{where}.columnas", "falta la columna obligatoria 'fecha' (con formato_fecha), o 'anio'"
+                  + (" y 'mes'" if precision != "anio" else "") + " con precision_fecha")
+    if has("anio") and not has("fecha"):
+        if precision == "dia":
+            r.problem(f"{where}.precision_fecha", "con 'anio' (sin 'fecha') declare precision_fecha = \"mes\" "
+                                                  "(y la columna 'mes') o \"anio\"")
+        elif precision == "mes" and not has("mes"):
+            r.problem(f"{where}.columnas", "precision_fecha = \"mes\" con 'anio' necesita también la columna 'mes'")
+    if not has("delito"):
+        r.problem(f"{where}.columnas", "falta la columna obligatoria 'delito' (o constantes.delito)")
+    # Territory at the declared level.
+    xy = "longitud" in columns and "latitud" in columns
+    if level == "municipio":
+        if not (has("municipio_codigo") or has("municipio")) and not (xy and locate != "nunca"):
+            r.problem(f"{where}.columnas", "declare 'municipio_codigo' (código) o 'municipio' (nombre), o 'longitud' y "
+                                           "'latitud' para ubicar por coordenadas")
+    else:
+        if not (has("departamento_codigo") or has("departamento")):
+            r.problem(f"{where}.columnas", "nivel_territorio = \"departamento\" necesita 'departamento_codigo' o 'departamento'")
+        for fld in ("municipio", "municipio_codigo", "aldea_codigo"):
+            if fld in columns:
+                r.problem(f"{where}.columnas.{fld}", "con nivel_territorio = \"departamento\" no se lee el municipio: "
+                                                     "quite la columna o use nivel_territorio = \"municipio\"")
+    if locate == "siempre" and not xy:
+        r.problem(f"{where}.ubicar_por_coordenadas", "\"siempre\" necesita las columnas 'longitud' y 'latitud'")
+    code = r.code(columns.get("municipio_codigo"), f"{where}.columnas.municipio_codigo")
+    dept_code = r.code(columns.get("departamento_codigo"), f"{where}.columnas.departamento_codigo")
+    formats = r.get(src, "formato_fecha", where, (str, list), default=list(DEFAULT_DATE_FORMATS))
+    formats = (formats,) if isinstance(formats, str) else tuple(formats)
+    for f in formats:
+        if not isinstance(f, str) or "%" not in f:
+            r.problem(f"{where}.formato_fecha", f"{f!r} no es un formato de fecha (p. ej. \"%d/%m/%Y\")")
+    values = r.values(src.get("valores", {}), f"{where}.valores")
+    if not values.get("delito") and "delito" not in constants:
+        r.problem(f"{where}.valores.delito", "falta el mapa de tipos de delito (código del catálogo = [grafías])")
+    sel = r.get(src, "seleccion", where, dict, default={}) or {}
+    selection = RowSelection()
+    if sel:
+        bad = set(sel) - {"incluir", "excluir"}
+        if bad:
+            r.problem(f"{where}.seleccion", f"claves desconocidas {sorted(bad)}; use incluir = {{COLUMNA = [valores]}} "
+                                            "o excluir = {COLUMNA = [valores]}")
+        parts = {}
+        for key in ("incluir", "excluir"):
+            parts[key] = {}
+            for col, vals in (r.get(sel, key, f"{where}.seleccion", dict, default={}) or {}).items():
+                if isinstance(vals, (str, int)):
+                    vals = [vals]
+                if not isinstance(vals, list) or not vals or not all(isinstance(v, (str, int)) for v in vals):
+                    r.problem(f"{where}.seleccion.{key}.{col}", "se esperaba una lista de valores")
+                    continue
+                parts[key][str(col)] = tuple(str(v) for v in vals)
+        selection = RowSelection(parts["incluir"], parts["excluir"])
+    empty_values = r.get(src, "valores_vacios", where, list, default=[]) or []
+    if not all(isinstance(v, str) for v in empty_values):
+        r.problem(f"{where}.valores_vacios", "se esperaba una lista de textos (p. ej. [\"N/D\", \"-\"])")
+        empty_values = []
+    return IncidentSource(
+        source=sid, institution=r.get(src, "institucion", where, str, required=True) or sid,
+        table=r.table_file(src, where),
+        columns={k: (v["columna"] if isinstance(v, dict) else str(v)) for k, v in columns.items()},
+        date_formats=formats, values=values, code=code,
+        max_age=r.get(src, "edad_maxima", where, int, default=110),
+        row_unit=row_unit, count_unit=count_unit if row_unit == "agregado" else "victimas",
+        date_precision=precision, territory_level=level, locate=locate, selection=selection,
+        empty_values=tuple(empty_values), constants=constants, dept_code=dept_code)

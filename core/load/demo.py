@@ -591,7 +591,7 @@ def _incidents(con, geo: Geo, pop: Population, risk: Risk, rng: np.random.Genera
             incident_id, source,
             upper(source) || '-' || {int(year)} || '-' || lpad(CAST(source_seq AS VARCHAR), 7, '0'),
             occurred_on, occurred_hour, dept_code, muni_code, aldea_code, lon, lat, crime_type,
-            victim_sex, victim_age, age_group, weapon, counted""")
+            victim_sex, victim_age, age_group, weapon, counted, 1, FALSE""")
         total += n
         log(f"Incidentes {year}: {n:,} registros (acumulado {total:,})")
     # One sort of every year together: each municipality's rows end up side by side, so that a
@@ -661,4 +661,5 @@ def _sources(con, params: dict) -> None:
     rows = [(s, SOURCES[s], "(generado)",
              hashlib.sha256(json.dumps({**params, "source": s}, sort_keys=True).encode()).hexdigest(),
              counts.get(s, 0), counts.get(s, 0), 0) for s in SOURCE_IDS]
-    con.executemany("INSERT INTO source VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO source (source, institution, file, sha256, rows_read, rows_loaded, rows_rejected) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)

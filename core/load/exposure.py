@@ -45,10 +45,10 @@ def build_school_exposure(con) -> int:
     total = 0
     for year in years:  # one year at a time keeps memory flat at 10M+ records
         inc = con.execute("""
-            WITH i AS (SELECT lon, lat, crime_type, victim_age FROM incident
-                       WHERE counted AND lon IS NOT NULL AND lat IS NOT NULL
+            WITH i AS (SELECT lon, lat, crime_type, victim_age, victims FROM incident
+                       WHERE counted AND victims > 0 AND lon IS NOT NULL AND lat IS NOT NULL
                          AND occurred_on >= make_date(?, 1, 1) AND occurred_on < make_date(? + 1, 1, 1))
-            SELECT i.lon, i.lat, t.crime_group, i.victim_age FROM i JOIN crime_type t ON t.code = i.crime_type
+            SELECT i.lon, i.lat, t.crime_group, i.victim_age, i.victims FROM i JOIN crime_type t ON t.code = i.crime_type
         """, [year, year]).df()
         if inc.empty:
             continue
@@ -59,12 +59,15 @@ def build_school_exposure(con) -> int:
         distance = arc_from_chord(pairs["v"])
         group_idx = pd.Categorical(inc["crime_group"], categories=groups).codes[pairs["j"]]
         age = inc["victim_age"].to_numpy(dtype="float64")[pairs["j"]]
-        youth = (age >= YOUTH_AGES[0]) & (age <= YOUTH_AGES[1])
+        # An event record counts its victims (a victim record counts 1).
+        weight = inc["victims"].to_numpy(dtype="int64")[pairs["j"]]
+        youth = ((age >= YOUTH_AGES[0]) & (age <= YOUTH_AGES[1])) * weight
         frames = []
         for radius in RADII_M:
             inside = distance <= radius
-            df = pd.DataFrame({"school": pairs["i"][inside], "group": group_idx[inside], "youth": youth[inside]})
-            agg = df.groupby(["school", "group"], sort=True).agg(victims=("youth", "size"), victims_10_19=("youth", "sum"))
+            df = pd.DataFrame({"school": pairs["i"][inside], "group": group_idx[inside], "weight": weight[inside],
+                               "youth": youth[inside]})
+            agg = df.groupby(["school", "group"], sort=True).agg(victims=("weight", "sum"), victims_10_19=("youth", "sum"))
             agg = agg.reset_index()
             agg["radius_m"] = radius
             frames.append(agg)

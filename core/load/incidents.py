@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from core import fmt
 from core.load import catalog
-from core.load.config import IncidentSource
+from core.load.config import CodeSpec, IncidentSource
 from core.load.names import normalise
-from core.load.readers import RawTable, column
+from core.load.readers import RawTable, apply_code, column
 from core.load.report import Report, RowRejects, quote, where
 from core.load.territories import Geography, resolve_municipalities
 
@@ -41,6 +42,8 @@ class Context:
     geography: Geography
     crime_codes: dict[str, str]   # normalised spelling -> crime_type code (catalogue codes and names included)
     period: tuple[dt.date, dt.date]
+    country: str = ""
+    country_name: str = ""
 
 
 def crime_lookup(extra: dict[str, tuple[str, ...]]) -> dict[str, str]:
@@ -96,17 +99,197 @@ def parse_numbers(values: pd.Series) -> pd.Series:
 
 
 def read_source(src: IncidentSource, ctx: Context, report: Report) -> list[pd.DataFrame]:
-    """Read every file of a source; returns the accepted rows (incident columns, no ids yet)."""
+    """Read every file of a source; returns the accepted rows (staged columns, no ids yet)."""
     report.source(src.source, src.institution)
     frames = []
     seen_ids: dict[str, str] = {}
     for table in report.read_files(src.source, src.table):
+        table = _prepared(src, table)
         frames.append(_map_table(src, table, ctx, report, seen_ids))
     return frames
 
 
+def constant_column(fld: str) -> str:
+    return f"(constante {fld})"
+
+
+def _prepared(src: IncidentSource, table: RawTable) -> RawTable:
+    """The table with the declared empty values blanked and one column per declared constant."""
+    frame = table.frame
+    if src.empty_values:
+        empty = {normalise(v) for v in src.empty_values} | {v.strip() for v in src.empty_values}
+        frame = frame.apply(lambda col: col.where(~(col.isin(empty) | col.map(
+            lambda v: v is not None and normalise(v) in empty and normalise(v) != "")), None))
+    if src.constants:
+        frame = frame.assign(**{constant_column(k): v for k, v in src.constants.items()})
+    if frame is table.frame:
+        return table
+    return RawTable(table.file, frame, table.rows, table.bad, table.encoding, table.delimiter, table.blank_rows)
+
+
+TOTAL_WORDS = ("total", "totales", "total general", "total nacional", "total departamental", "total pais",
+               "ambos sexos", "ambos", "todas las edades", "todos", "todas")
+SCOPE_FIELDS = ("municipio", "municipio_codigo", "departamento", "departamento_codigo", "delito", "sexo",
+                "grupo_edad", "edad", "mes")
+
+
+def _is_total(values: pd.Series) -> pd.Series:
+    key = values.map(lambda v: normalise(v) if v is not None else "")
+    return key.isin(TOTAL_WORDS) | key.str.startswith("total ")
+
+
+def _scope(src: IncidentSource, table: RawTable, ctx: Context) -> tuple[np.ndarray, pd.Series]:
+    """Which rows belong to the source (declared selection, country, total rows of an aggregate);
+    returns the in-scope mask and, for the others, the reason."""
+    n = len(table.frame)
+    reason = pd.Series([None] * n, index=table.frame.index, dtype=object)
+
+    def leave_out(mask: pd.Series, text: pd.Series | str) -> None:
+        mask = mask & reason.isna()
+        reason[mask] = text[mask] if isinstance(text, pd.Series) else text
+
+    for col, wanted in src.selection.include.items():
+        values = column(table, col, f"columna de [incidentes.{src.source}.seleccion.incluir]")
+        keys = {normalise(v) for v in wanted}
+        leave_out(~values.map(lambda v: normalise(v) in keys if v is not None else False),
+                  values.map(lambda v: f"{col} = {quote(v)} no está en seleccion.incluir"))
+    for col, unwanted in src.selection.exclude.items():
+        values = column(table, col, f"columna de [incidentes.{src.source}.seleccion.excluir]")
+        keys = {normalise(v) for v in unwanted}
+        leave_out(values.map(lambda v: normalise(v) in keys if v is not None else False),
+                  values.map(lambda v: f"{col} = {quote(v)} está en seleccion.excluir"))
+    if "pais" in src.columns:
+        values = column(table, src.columns["pais"], "país")
+        mine = {normalise(ctx.country), normalise(ctx.country_name)}
+        leave_out(values.notna() & ~values.map(lambda v: normalise(v) in mine),
+                  values.map(lambda v: f"{src.columns['pais']} = {quote(v)}: otro país (el almacén es de {ctx.country_name})"))
+    if src.row_unit == "agregado":
+        # Official tables add total rows (by sex, age, month, territory): a count of counts.
+        for fld in SCOPE_FIELDS:
+            if fld in src.columns:
+                col = src.columns[fld]
+                values = column(table, col, fld)
+                leave_out(_is_total(values), values.map(lambda v: f"fila de total ({col} = {quote(v)})"))
+    return reason.isna().to_numpy(), reason
+
+
+MONTHS = {m: i + 1 for i, m in enumerate(("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+                                          "septiembre", "octubre", "noviembre", "diciembre"))}
+MONTHS.update({k[:3]: v for k, v in list(MONTHS.items())})
+MONTHS.update({"setiembre": 9, "set": 9, "sept": 9})
+
+
+def parse_month(values: pd.Series) -> pd.Series:
+    """Month 1-12 from a number or a Spanish month name (enero, ene, Ene.); NaN otherwise."""
+    def one(v):
+        if v is None:
+            return np.nan
+        key = normalise(v)
+        if key in MONTHS:
+            return MONTHS[key]
+        try:
+            m = float(str(v).strip())
+        except ValueError:
+            return np.nan
+        return m if m.is_integer() and 1 <= m <= 12 else np.nan
+    return values.map(one).astype("float64")
+
+
+def parse_counts(values: pd.Series) -> pd.Series:
+    """Whole non-negative counts: '12', '1,234' or '1.234' (thousands), '12.0'; anything else -> NaN."""
+    text = values.astype(object).where(values.notna(), None).astype("str").str.strip().str.replace(" ", "", regex=False)
+    thousands = text.str.fullmatch(r"\d{1,3}([,.]\d{3})+")
+    text = text.where(~thousands, text.str.replace(r"[,.]", "", regex=True))
+    num = pd.to_numeric(text, errors="coerce")
+    return num.where((num >= 0) & (num % 1 == 0))
+
+
+def _dates(src: IncidentSource, table: RawTable, ctx: Context, rows: RowRejects) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(day or NaT, first day of the month or NaT, year) at the source's date precision."""
+    cols = src.columns | {k: constant_column(k) for k in src.constants}
+    start, end = ctx.period
+    precision = src.date_precision
+    label = DATE_PRECISIONS_LABEL[precision]
+    if "fecha" in cols:
+        raw = column(table, cols["fecha"], "fecha del hecho")
+        dates = parse_dates(raw, src.date_formats)
+        expected = " o ".join(format_label(f) for f in src.date_formats)
+        rows.reject(raw.isna().to_numpy(), "fecha_vacia", cols["fecha"], raw, f"(se esperaba una fecha {expected})")
+        rows.reject((raw.notna() & dates.isna()).to_numpy(), "fecha_invalida", cols["fecha"], raw,
+                    f"no es una fecha válida (se esperaba {expected})")
+        year = dates.dt.year
+        month = dates.dt.to_period("M").dt.to_timestamp() if precision != "anio" else pd.Series(pd.NaT, index=raw.index)
+        day = dates if precision == "dia" else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
+        date_col, shown = cols["fecha"], raw
+    else:
+        raw_year = column(table, cols["anio"], "año")
+        year = parse_counts(raw_year).where(lambda y: y.between(1900, 2100))
+        rows.reject((raw_year.isna() | year.isna()).to_numpy(), "anio_invalido", cols["anio"], raw_year,
+                    "no es un año (se esperaba un número de cuatro cifras, p. ej. 2021)")
+        month = pd.Series(pd.NaT, index=raw_year.index, dtype="datetime64[us]")
+        if precision == "mes":
+            raw_month = column(table, cols["mes"], "mes")
+            m = parse_month(raw_month)
+            rows.reject((raw_month.isna() | m.isna()).to_numpy(), "mes_invalido", cols["mes"], raw_month,
+                        "no es un mes (se esperaba 1 a 12 o el nombre del mes, p. ej. 'enero')")
+            ok = year.notna() & m.notna()
+            month = pd.to_datetime(pd.DataFrame({"year": year.where(ok, 2000), "month": m.where(ok, 1), "day": 1}))
+            month = month.where(ok).astype("datetime64[us]")
+        day = pd.Series(pd.NaT, index=raw_year.index, dtype="datetime64[us]")
+        date_col, shown = cols["anio"], raw_year
+    if precision == "dia":
+        outside = day.notna() & ((day.dt.date < start) | (day.dt.date > end))
+    elif precision == "mes":
+        first, last = pd.Timestamp(start.year, start.month, 1), pd.Timestamp(end.year, end.month, 1)
+        outside = month.notna() & ((month < first) | (month > last))
+    else:
+        outside = year.notna() & ((year < start.year) | (year > end.year))
+    rows.reject(outside.to_numpy(), "fecha_fuera_de_periodo", date_col, shown,
+                f"está fuera del periodo declarado ({start.isoformat()} a {end.isoformat()}"
+                + (")" if precision == "dia" else f"; la fuente da solo el {label})"))
+    return day, month, year
+
+
+DATE_PRECISIONS_LABEL = {"dia": "día", "mes": "mes", "anio": "año"}
+
+
+def _departments(src: IncidentSource, table: RawTable, geo: Geography, rows: RowRejects) -> pd.Series:
+    cols = src.columns | {k: constant_column(k) for k in src.constants}
+    if "departamento_codigo" in cols:
+        raw = column(table, cols["departamento_codigo"], "código de departamento")
+        spec = src.dept_code or CodeSpec(cols["departamento_codigo"])
+        codes = apply_code(raw, spec)
+        known = set(geo.departments["code"])
+        unknown = codes.notna() & ~codes.isin(known)
+        rows.reject(raw.isna().to_numpy(), "departamento_vacio", cols["departamento_codigo"], raw,
+                    "(se esperaba un código de departamento)")
+        rows.reject(unknown.to_numpy(), "departamento_desconocido", cols["departamento_codigo"], raw,
+                    f"no es un código de departamento de la capa (códigos: {', '.join(sorted(known))})")
+        return codes.where(~unknown, None)
+    raw = column(table, cols["departamento"], "departamento")
+    found = {v: geo.index.resolve_department(v) for v in raw.dropna().unique()}
+    codes = raw.map({v: r.code for v, r in found.items()})
+    rows.reject(raw.isna().to_numpy(), "departamento_vacio", cols["departamento"], raw, "(se esperaba el departamento)")
+    rows.reject((raw.notna() & codes.isna()).to_numpy(), "departamento_desconocido", cols["departamento"], raw,
+                raw.map({v: r.reason for v, r in found.items()}))
+    return codes.astype(object).where(codes.notna(), None)
+
+
+def point_in_municipality(lon: pd.Series, lat: pd.Series, geo: Geography) -> pd.Series:
+    """Municipality code containing each point (vectorised spatial join); None outside every municipality."""
+    out = pd.Series([None] * len(lon), index=lon.index, dtype=object)
+    ok = lon.notna() & lat.notna()
+    if not ok.any():
+        return out
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon[ok], lat[ok]), index=lon.index[ok], crs="EPSG:4326")
+    joined = gpd.sjoin(points, geo.municipalities[["code", "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    out[joined.index] = joined["code"].where(joined["code"].notna(), None).to_numpy(dtype=object)
+    return out
+
+
 def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Report, seen_ids: dict[str, str]) -> pd.DataFrame:
-    cols = src.columns
+    cols = src.columns | {k: constant_column(k) for k in src.constants}
     geo = ctx.geography
     n = len(table.frame)
     rows = RowRejects(src.source, table)
@@ -114,36 +297,71 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
     def col(key: str, what: str) -> pd.Series:
         return column(table, cols[key], what)
 
-    # Date (and hour when the format carries it).
-    raw_date = col("fecha", "fecha del hecho")
-    dates = parse_dates(raw_date, src.date_formats)
-    expected = " o ".join(format_label(f) for f in src.date_formats)
-    rows.reject(raw_date.isna().to_numpy(), "fecha_vacia", cols["fecha"], raw_date, f"(se esperaba una fecha {expected})")
-    rows.reject((raw_date.notna() & dates.isna()).to_numpy(), "fecha_invalida", cols["fecha"], raw_date,
-                f"no es una fecha válida (se esperaba {expected})")
-    start, end = ctx.period
-    outside = dates.notna() & ((dates.dt.date < start) | (dates.dt.date > end))
-    rows.reject(outside.to_numpy(), "fecha_fuera_de_periodo", cols["fecha"], raw_date,
-                f"está fuera del periodo declarado ({start.isoformat()} a {end.isoformat()})")
+    # Which rows belong: out-of-scope rows are counted apart, never rejected.
+    in_scope, why = _scope(src, table, ctx)
+    if not in_scope.all():
+        out = pd.DataFrame({"reason": why[~in_scope].to_numpy(), "row": table.rows[~in_scope]})
+        for reason, group in out.groupby("reason", sort=False):
+            report.out_of_scope(src.source, table.name, str(reason), len(group), int(group["row"].min()))
+    rows.only(in_scope)
 
-    # Municipality, by code or by name within the department.
-    muni, problems = resolve_municipalities(table, cols, src.code, geo)
-    for mask, rule, column_name, values, expected in problems:
-        rows.reject(mask, rule, column_name, values, expected)
+    day, month, year = _dates(src, table, ctx, rows)
+
+    # Coordinates (descriptive: wrong ones are dropped, the row is kept), read before the
+    # territory because they can place a row.
+    lon = pd.Series(np.nan, index=table.frame.index)
+    lat = pd.Series(np.nan, index=table.frame.index)
+    if "longitud" in cols and "latitud" in cols:
+        raw_lon, raw_lat = col("longitud", "longitud"), col("latitud", "latitud")
+        x, y = parse_numbers(raw_lon), parse_numbers(raw_lat)
+        given = raw_lon.notna() | raw_lat.notna()
+        unreadable = given & (x.isna() | y.isna())
+        _field_issue(report, src, table, unreadable.to_numpy() & in_scope, cols["longitud"],
+                     raw_lon.fillna("") + " " + raw_lat.fillna(""), "coordenadas_invalidas",
+                     "no son coordenadas legibles (se esperaban longitud y latitud en grados decimales): se registra sin coordenadas")
+        minx, miny, maxx, maxy = geo.bounds()
+        out_country = x.notna() & y.notna() & ~(x.between(minx, maxx) & y.between(miny, maxy))
+        _field_issue(report, src, table, out_country.to_numpy() & in_scope, cols["longitud"],
+                     x.astype(str) + ", " + y.astype(str), "coordenadas_fuera_del_pais",
+                     f"está fuera del país (longitud {minx:.2f} a {maxx:.2f}, latitud {miny:.2f} a {maxy:.2f}; "
+                     "¿latitud y longitud invertidas?): se registra sin coordenadas")
+        ok = ~(unreadable | out_country)
+        lon, lat = x.where(ok), y.where(ok)
+
+    # Territory at the declared level.
+    if src.territory_level == "departamento":
+        muni = pd.Series([None] * n, index=table.frame.index, dtype=object)
+        dept = _departments(src, table, geo, rows)
+    else:
+        muni = _municipalities(src, table, cols, geo, lon, lat, in_scope, rows, report)
+        dept = muni.map(geo.muni_dept)
 
     # Crime type through the value map.
     raw_crime = col("delito", "tipo de delito")
     crime = raw_crime.map(lambda v: ctx.crime_codes.get(normalise(v)) if v is not None else None)
     rows.reject(raw_crime.isna().to_numpy(), "delito_vacio", cols["delito"], raw_crime, "(se esperaba el tipo de delito)")
     rows.reject((raw_crime.notna() & crime.isna()).to_numpy(), "delito_desconocido", cols["delito"], raw_crime,
-                f"no está en el mapa de tipos de delito [incidentes.{src.source}.valores.delito]")
+                f"no está en el mapa de tipos de delito [incidentes.{src.source}.valores.delito]; si la fila no "
+                f"pertenece a la fuente, declárelo en [incidentes.{src.source}.seleccion]")
+
+    # How many the row counts: 1 victim; the victims of an event; the count of an aggregate.
+    victims = pd.Series(1, index=table.frame.index, dtype="int64")
+    count = pd.Series(1, index=table.frame.index, dtype="int64")
+    for fld, what in (("victimas", "número de víctimas del hecho"), ("cantidad", f"cantidad ({src.count_unit})")):
+        if fld in cols:
+            raw = col(fld, what)
+            num = parse_counts(raw)
+            rows.reject((raw.isna() | num.isna()).to_numpy(), f"{fld}_invalida", cols[fld], raw,
+                        f"no es un número entero mayor o igual que 0 ({what}; se esperaba p. ej. 0, 3 o 1,204)")
+            target = victims if fld == "victimas" else count
+            target[:] = num.fillna(0).astype("int64")
 
     # Record id: unique within the source (across its files).
     if "id" in cols:
         ids = col("id", "identificador del registro")
         firsts = [None] * n
         for pos, value in enumerate(ids.tolist()):
-            if value is None:
+            if value is None or not in_scope[pos]:
                 continue
             first = seen_ids.get(value)
             if first is not None:
@@ -155,7 +373,7 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
     else:
         ids = pd.Series([None] * n, index=table.frame.index, dtype=object)
 
-    keep = ~rows.mask
+    keep = ~rows.mask & in_scope
     # Descriptive fields: wrong values become "sin dato", recorded in field_issue (only for kept rows).
     hours = pd.Series(pd.NA, index=table.frame.index, dtype="Int8")
     if "hora" in cols:
@@ -167,8 +385,8 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
         _field_issue(report, src, table, bad.to_numpy() & keep, cols["hora"], raw_hour, "hora_invalida",
                      "no es una hora válida (se esperaba 0 a 23 o hh:mm): se registra sin hora")
         hours = h.where(~bad).astype("Int8")
-    elif any("%H" in f for f in src.date_formats):
-        hours = dates.dt.hour.astype("Int8")
+    elif "fecha" in cols and any("%H" in f for f in src.date_formats):
+        hours = day.dt.hour.astype("Int8")
 
     sex = pd.Series("ND", index=table.frame.index, dtype=object)
     if "sexo" in cols:
@@ -193,6 +411,17 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
         _field_issue(report, src, table, bad.to_numpy() & keep, cols["edad"], raw_age, "edad_fuera_de_rango",
                      f"no es una edad válida (se esperaba un entero de 0 a {src.max_age} años): se registra sin dato")
         ages = num.where(~bad).astype("Int16")
+    age_group = pd.Series(catalog.age_group_of(ages.astype("float64").to_numpy()), index=table.frame.index, dtype=object)
+    if "grupo_edad" in cols:
+        raw_group = col("grupo_edad", "grupo de edad")
+        groups = catalog.age_groups()
+        lookup = value_lookup(src.values.get("grupo_edad", {}),
+                              {c: (c, lbl) for c, lbl in zip(groups["code"], groups["label"])})
+        mapped = raw_group.map(lambda v: lookup.get(normalise(v)) if v is not None else "ND")
+        _field_issue(report, src, table, mapped.isna().to_numpy() & keep, cols["grupo_edad"], raw_group,
+                     "grupo_edad_desconocido", f"no es un grupo de edad del catálogo ({', '.join(groups['code'])}; "
+                     f"declare las grafías en [incidentes.{src.source}.valores.grupo_edad]): se registra sin dato")
+        age_group = mapped.fillna("ND")
 
     weapon = pd.Series(NO_WEAPON, index=table.frame.index, dtype=object)
     if "arma" in cols:
@@ -207,25 +436,6 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
         else:
             weapon = raw_weapon.fillna(NO_WEAPON).map(lambda s: " ".join(str(s).split()).capitalize())
 
-    lon = pd.Series(np.nan, index=table.frame.index)
-    lat = pd.Series(np.nan, index=table.frame.index)
-    if "longitud" in cols and "latitud" in cols:
-        raw_lon, raw_lat = col("longitud", "longitud"), col("latitud", "latitud")
-        x, y = parse_numbers(raw_lon), parse_numbers(raw_lat)
-        given = raw_lon.notna() | raw_lat.notna()
-        unreadable = given & (x.isna() | y.isna())
-        _field_issue(report, src, table, unreadable.to_numpy() & keep, cols["longitud"],
-                     raw_lon.fillna("") + " " + raw_lat.fillna(""), "coordenadas_invalidas",
-                     "no son coordenadas legibles (se esperaban longitud y latitud en grados decimales): se registra sin coordenadas")
-        minx, miny, maxx, maxy = geo.bounds()
-        out_country = x.notna() & y.notna() & ~(x.between(minx, maxx) & y.between(miny, maxy))
-        _field_issue(report, src, table, out_country.to_numpy() & keep, cols["longitud"],
-                     x.astype(str) + ", " + y.astype(str), "coordenadas_fuera_del_pais",
-                     f"está fuera del país (longitud {minx:.2f} a {maxx:.2f}, latitud {miny:.2f} a {maxy:.2f}; "
-                     "¿latitud y longitud invertidas?): se registra sin coordenadas")
-        ok = ~(unreadable | out_country)
-        lon, lat = x.where(ok), y.where(ok)
-
     aldea = pd.Series(None, index=table.frame.index, dtype=object)
     if "aldea_codigo" in cols:
         raw_aldea = col("aldea_codigo", "código de aldea")
@@ -238,15 +448,21 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
     accepted = pd.DataFrame({
         "source": src.source,
         "source_record_id": ids,
-        "occurred_on": dates.dt.date,
+        "occurred_on": day.dt.date,
+        "month": month.dt.date,
+        "year": year,
         "occurred_hour": hours,
+        "dept_code": dept,
         "muni_code": muni,
         "aldea_code": aldea,
         "lon": lon, "lat": lat,
         "crime_type": crime,
         "victim_sex": sex,
         "victim_age": ages,
+        "age_group": age_group,
         "weapon": weapon,
+        "victims": victims,
+        "count": count,
         "file": table.name,
         "row_number": table.rows,
     })[keep]
@@ -255,17 +471,76 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
     return accepted.reset_index(drop=True)
 
 
-def finish(frames: list[pd.DataFrame], geo: Geography, report: Report) -> pd.DataFrame:
-    """All accepted rows -> incident table rows: ids, department, age group, aldeas located by coordinates."""
+def _municipalities(src: IncidentSource, table: RawTable, cols: dict[str, str], geo: Geography, lon: pd.Series,
+                    lat: pd.Series, in_scope: np.ndarray, rows: RowRejects, report: Report) -> pd.Series:
+    """Municipality of each row: by code or name, or by its coordinates (point in polygon) when the
+    territory is missing, or always when so declared. A row placed by coordinates is a finding."""
+    n = len(table.frame)
+    by_xy = src.locate != "nunca" and "longitud" in cols and "latitud" in cols
+    pip = point_in_municipality(lon, lat, geo) if by_xy else pd.Series([None] * n, index=table.frame.index, dtype=object)
+    if "municipio_codigo" in cols or "municipio" in cols:
+        muni, problems = resolve_municipalities(table, cols, src.code, geo)
+        given = column(table, cols.get("municipio_codigo") or cols["municipio"], "municipio").notna()
+    else:
+        muni, problems = pd.Series([None] * n, index=table.frame.index, dtype=object), []
+        given = pd.Series(False, index=table.frame.index)
+    placed = pd.Series(False, index=table.frame.index)
+    if by_xy:
+        placed = pip.notna() if src.locate == "siempre" else (~given & pip.notna())
+        muni = muni.where(~placed, pip)
+    for mask, rule, column_name, values, expected in problems:
+        rows.reject(np.asarray(mask) & ~placed.to_numpy(), rule, column_name, values, expected)
+    if not problems:
+        xy = lon.map(lambda v: "" if pd.isna(v) else f"{v}") + ", " + lat.map(lambda v: "" if pd.isna(v) else f"{v}")
+        rows.reject((~placed).to_numpy(), "sin_municipio", f"{cols['longitud']}/{cols['latitud']}",
+                    xy.where(lon.notna() & lat.notna(), None),
+                    "no cae dentro de ningún municipio de la capa (el archivo no tiene columna de municipio: "
+                    "cada fila se ubica por sus coordenadas)")
+    placed_kept = placed.to_numpy() & in_scope
+    if placed_kept.any():
+        first = int(np.flatnonzero(placed_kept)[0])
+        how = "siempre, por declaración" if src.locate == "siempre" else "filas sin municipio en el archivo"
+        report.issue(src.source, "municipio_por_coordenadas", "info", int(placed_kept.sum()),
+                     f"{table.name} fila {fmt.integer(int(table.rows[first]))}: ({lon.iloc[first]}, {lat.iloc[first]}) "
+                     f"ubicada en {muni.iloc[first]} por sus coordenadas ({how})")
+    return muni
+
+
+def finish(frames: list[pd.DataFrame], sources: dict[str, IncidentSource], geo: Geography,
+           report: Report) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All accepted rows -> (incident rows, incident_aggregate rows).
+
+    Rows dated to the day and placed in a municipality, of a victim or event source, are records
+    (ids, department, age group, aldeas located by coordinates). Every other row is stored at its
+    own grain as a count: an aggregate in its declared unit; an event as its victims and one hecho;
+    a victim as one victim.
+    """
+    empty = pd.DataFrame()
     if not frames:
-        return pd.DataFrame()
+        return empty, empty
     data = pd.concat(frames, ignore_index=True)
-    data["dept_code"] = data["muni_code"].map(geo.muni_dept)
-    data["age_group"] = catalog.age_group_of(data["victim_age"].astype("float64").to_numpy())
-    data["incident_id"] = np.arange(1, len(data) + 1, dtype=np.int64)
-    data["counted"] = True
-    _locate(data, geo, report)
-    return data
+    record = data["source"].map(lambda s: sources[s].record_level).astype(bool)
+    records = data[record].reset_index(drop=True)
+    if len(records):
+        records["incident_id"] = np.arange(1, len(records) + 1, dtype=np.int64)
+        records["counted"] = True
+        records["is_event"] = records["source"].map(lambda s: sources[s].row_unit == "hecho").astype(bool)
+        _locate(records, geo, report)
+    coarse = data[~record]
+    parts = []
+    for source, rows in coarse.groupby("source", sort=False):
+        spec = sources[source]
+        if spec.row_unit == "agregado":
+            parts.append(rows.assign(unit=spec.count_unit, n=rows["count"]))
+        elif spec.row_unit == "hecho":
+            parts.append(rows.assign(unit="victimas", n=rows["victims"]))
+            parts.append(rows.assign(unit="hechos", n=1))
+        else:
+            parts.append(rows.assign(unit="victimas", n=1))
+    aggregate = pd.concat(parts, ignore_index=True) if parts else empty
+    if len(aggregate):
+        aggregate = aggregate.assign(counted=True, year=aggregate["year"].astype("int64"))
+    return records, aggregate
 
 
 def _locate(data: pd.DataFrame, geo: Geography, report: Report) -> None:

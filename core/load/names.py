@@ -31,8 +31,10 @@ class Resolution:
 class NameIndex:
     """Municipalities (or any units) by department, searchable by name."""
 
-    def __init__(self, units: list[tuple[str, str, str, str]], aliases: dict[str, str] | None = None):
-        """``units``: (code, name, dept_code, dept_name)."""
+    def __init__(self, units: list[tuple[str, str, str, str]], aliases: dict[str, str] | None = None,
+                 dept_aliases: dict[str, str] | None = None):
+        """``units``: (code, name, dept_code, dept_name); aliases of municipalities ('Departamento/Nombre'
+        or 'Nombre') and of departments ('Nombre'), each -> name or code in the layer."""
         self.by_dept: dict[str, dict[str, list[str]]] = {}
         self.names: dict[str, str] = {}
         self.dept_names: dict[str, str] = {}
@@ -47,18 +49,35 @@ class NameIndex:
             self.dept_by_key[normalise(dept_name)] = dept
             self.dept_by_key[normalise(dept)] = dept
         self.codes = set(self.names)
+        self.dept_aliases = {normalise(k): v for k, v in (dept_aliases or {}).items()}
         self.aliases: dict[tuple[str | None, str], str] = {}
         for key, target in (aliases or {}).items():
             dept_part, _, alias = key.rpartition("/")
             self.aliases[(normalise(dept_part) or None, normalise(alias))] = target
 
     def department(self, text: str | None) -> str | None:
-        """Department code for a department name or code (normalised), or None."""
+        """Department code for a department name, alias or code (normalised), or None."""
+        return self.resolve_department(text).code
+
+    def resolve_department(self, text: str | None) -> Resolution:
         key = normalise(text)
+        if not key:
+            return Resolution(None, "está vacío")
+        if key in self.dept_aliases:
+            key = normalise(self.dept_aliases[key])
         if key in self.dept_by_key:
-            return self.dept_by_key[key]
+            return Resolution(self.dept_by_key[key], None)
         digits = re.sub(r"\D", "", str(text or ""))
-        return digits.zfill(2) if digits and digits.zfill(2) in self.dept_names else None
+        if digits and digits == str(text).strip() and digits.zfill(2) in self.dept_names:
+            return Resolution(digits.zfill(2), None)
+        names = {normalise(n): n for n in self.dept_names.values()}
+        found = process.extract(key, list(names), scorer=fuzz.WRatio, limit=3, score_cutoff=60)
+        best = found[0][1] if found else 0
+        close = [f"'{names[k]}' ({score:.0f} %)" for k, score, _ in found if score >= best - 5]
+        hint = f"; ¿quiso decir {' o '.join(close)}?" if close else ""
+        return Resolution(None, f"no es un departamento de la capa{hint} (departamentos: "
+                                f"{', '.join(sorted(self.dept_names.values()))}; puede declarar un alias en "
+                                "[alias.departamentos])")
 
     def resolve(self, name: str | None, dept: str | None = None) -> Resolution:
         key = normalise(name)

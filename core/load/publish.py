@@ -81,7 +81,11 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame, select: str 
     name = f"_frame_{table}"
     con.register(name, frame)
     try:
-        columns = select or ", ".join(c.name for c in TABLES[table].columns)
-        con.execute(f"INSERT INTO {table} SELECT {columns} FROM {name}")
+        if select:
+            con.execute(f"INSERT INTO {table} SELECT {select} FROM {name}")
+        else:
+            # By name: the table's columns the frame has; the others take their default.
+            columns = ", ".join(c.name for c in TABLES[table].columns if c.name in frame.columns)
+            con.execute(f"INSERT INTO {table} BY NAME SELECT {columns} FROM {name}")
     finally:
         con.unregister(name)

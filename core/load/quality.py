@@ -35,12 +35,16 @@ def reconcile(con: duckdb.DuckDBPyConnection, crime_types: list[str], rule: str,
               source_order: list[str]) -> None:
     """Set ``incident.counted`` for the reconciled crime types (all other records count)."""
     con.execute("UPDATE incident SET counted = TRUE")
+    con.execute("UPDATE incident_aggregate SET counted = TRUE")
     if not crime_types:
         return
     if rule == "referencia":
-        con.execute("UPDATE incident SET counted = (source = ?) WHERE crime_type IN (SELECT unnest(?::VARCHAR[]))",
-                    [reference, crime_types])
+        for table in ("incident", "incident_aggregate"):
+            con.execute(f"UPDATE {table} SET counted = (source = ?) WHERE crime_type IN (SELECT unnest(?::VARCHAR[]))",
+                        [reference, crime_types])
         return
+    # 'maximo' compares records per municipality and month (the configuration refuses it for
+    # sources without records).
     con.execute("""
         WITH per_source AS (
             SELECT muni_code, date_trunc('month', occurred_on) AS month, crime_type, source, count(*) AS n

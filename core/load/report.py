@@ -44,9 +44,17 @@ class RowRejects:
         self.source, self.table = source, table
         self.reasons: dict[int, list[str]] = {}
         self.rules: dict[int, str] = {}
+        self.scope: np.ndarray | None = None
+
+    def only(self, in_scope: np.ndarray) -> None:
+        """From now on, reject only rows in scope (rows left out by the selection are not errors)."""
+        self.scope = np.asarray(in_scope, dtype=bool)
 
     def reject(self, mask: np.ndarray, rule: str, column_name: str, values, expected) -> None:
         """Reject the rows in ``mask``; ``expected`` is one text, or one text per row (a Series)."""
+        mask = np.asarray(mask, dtype=bool)
+        if self.scope is not None:
+            mask = mask & self.scope
         for pos in np.flatnonzero(mask):
             text = expected if isinstance(expected, str) else expected.iloc[pos]
             msg = (f"{where(self.source, self.table.name, int(self.table.rows[pos]), column_name)}: "
@@ -76,10 +84,16 @@ class SourceStats:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_out_of_scope: int = 0
+
+    @property
+    def rows_in_scope(self) -> int:
+        return self.rows_read - self.rows_out_of_scope
 
     @property
     def reject_share(self) -> float:
-        return self.rows_rejected / self.rows_read if self.rows_read else 0.0
+        """Rejected rows over the rows that belong to the source (out-of-scope rows are not errors)."""
+        return self.rows_rejected / self.rows_in_scope if self.rows_in_scope else 0.0
 
 
 @dataclass
@@ -93,6 +107,8 @@ class Report:
     # (source, rule, severity, count, example) found while reading (geography, population...)
     issues: list[tuple] = field(default_factory=list)
     stats: dict[str, SourceStats] = field(default_factory=dict)
+    # (source, file, reason, rows, first row number)
+    excluded: list[tuple] = field(default_factory=list)
 
     def source(self, source: str, institution: str) -> SourceStats:
         return self.stats.setdefault(source, SourceStats(source, institution))
@@ -120,6 +136,10 @@ class Report:
         if source in self.stats:
             self.stats[source].rows_rejected += len(rows)
 
+    def out_of_scope(self, source: str, file: str, reason: str, rows: int, example_row: int | None) -> None:
+        self.excluded.append((source, file, reason, int(rows), example_row))
+        self.stats[source].rows_out_of_scope += int(rows)
+
     def field_issue(self, source: str, file: str, rows: np.ndarray, column: str, values, rule: str, messages) -> None:
         n = len(rows)
         self.field_issues.extend(zip([source] * n, [file] * n, [int(r) for r in rows], [column] * n,
@@ -132,11 +152,16 @@ class Report:
         for stats in self.stats.values():
             if stats.rows_read and stats.reject_share > threshold:
                 top = Counter(r[3] for r in self.rejected if r[0] == stats.source).most_common(3)
-                first = next(r[4] for r in self.rejected if r[0] == stats.source)
+                # The example is of the commonest reason (the first rejected row is often a footer line).
+                example = next(r[4] for r in self.rejected if r[0] == stats.source and r[3] == top[0][0])
+                scope = (f" (de las {fmt.integer(stats.rows_in_scope)} que pertenecen a la fuente; "
+                         f"{fmt.integer(stats.rows_out_of_scope)} fuera de alcance no cuentan)"
+                         if stats.rows_out_of_scope else "")
                 self.errors.append(
                     f"{stats.source}: se rechazaron {fmt.integer(stats.rows_rejected)} de {fmt.integer(stats.rows_read)} "
-                    f"filas ({fmt.percent(100 * stats.reject_share)}), más que el umbral de {fmt.percent(100 * threshold)}; "
-                    f"motivos principales: {', '.join(f'{k} ({fmt.integer(v)})' for k, v in top)}; primer caso: {first}")
+                    f"filas{scope} ({fmt.percent(100 * stats.reject_share)}), más que el umbral de "
+                    f"{fmt.percent(100 * threshold)}; motivos principales: "
+                    f"{', '.join(f'{k} ({fmt.integer(v)})' for k, v in top)}; ejemplo del más frecuente: {example}")
 
     def render(self, examples: int = 5) -> str:
         """Plain-text summary for the terminal."""
@@ -144,12 +169,20 @@ class Report:
         if self.stats:
             lines.append("Fuentes:")
             for s in self.stats.values():
+                scope = f", {fmt.integer(s.rows_out_of_scope)} fuera de alcance" if s.rows_out_of_scope else ""
                 lines.append(f"  {s.source} ({s.institution}): {fmt.integer(s.rows_read)} filas leídas, "
                              f"{fmt.integer(s.rows_loaded)} cargadas, {fmt.integer(s.rows_rejected)} rechazadas "
-                             f"({fmt.percent(100 * s.reject_share)}) — {', '.join(s.files)}")
+                             f"({fmt.percent(100 * s.reject_share)}){scope} — {', '.join(s.files)}")
         if self.rejected:
             lines.append(f"Filas rechazadas ({fmt.integer(len(self.rejected))}; se guardan en rejected_record):")
             lines.extend(_by_rule(self.rejected, 3, 4, examples))
+        if self.excluded:
+            lines.append(f"Filas fuera de alcance ({fmt.integer(sum(e[3] for e in self.excluded))}; no son errores, "
+                         "se cuentan por motivo en out_of_scope):")
+            for source, file, reason, n, row in self.excluded[:40]:
+                lines.append(f"  {source} · {file}: {reason}: {fmt.integer(n)} filas (p. ej. fila {fmt.integer(row)})")
+            if len(self.excluded) > 40:
+                lines.append(f"  … y {fmt.integer(len(self.excluded) - 40)} motivos más")
         if self.field_issues:
             lines.append(f"Valores corregidos a 'sin dato' ({fmt.integer(len(self.field_issues))}; "
                          "se guardan en field_issue):")

@@ -120,7 +120,8 @@ def load(cfg: LoadConfig, report: Report) -> Geography:
             aldeas = _voronoi_cells(aldeas, municipalities, report)
     dept_names = dict(zip(departments["code"], departments["name"]))
     index = NameIndex([(c, n, d, dept_names[d]) for c, n, d in
-                       zip(municipalities["code"], municipalities["name"], municipalities["dept_code"])], cfg.aliases)
+                       zip(municipalities["code"], municipalities["name"], municipalities["dept_code"])], cfg.aliases,
+                      cfg.dept_aliases)
     return Geography(departments, municipalities, aldeas, index)
 
 
@@ -182,10 +183,11 @@ def resolve_municipalities(table: RawTable, cols: dict[str, str], code: CodeSpec
     dept = pd.Series(None, index=table.frame.index, dtype=object)
     if "departamento" in cols:
         raw_dept = column(table, cols["departamento"], "departamento")
-        dept = raw_dept.map({v: geo.index.department(v) for v in raw_dept.dropna().unique()})
+        found = {v: geo.index.resolve_department(v) for v in raw_dept.dropna().unique()}
+        dept = raw_dept.map({v: r.code for v, r in found.items()})
+        reasons = raw_dept.map({v: r.reason for v, r in found.items()})
         problems.append(((raw_dept.notna() & dept.isna()).to_numpy(), "departamento_desconocido", cols["departamento"],
-                         raw_dept, "no es un departamento de la capa (se esperaba uno de: "
-                         + ", ".join(list(geo.index.dept_names.values())[:6]) + "…)"))
+                         raw_dept, reasons))
         dept = dept.where(raw_dept.isna() | dept.notna(), "?")  # unknown department: reported above, not resolved
     keys = list(zip(dept.where(dept.notna(), None).tolist(), raw_name.tolist()))
     resolved = {k: geo.index.resolve(k[1], k[0]) for k in set(keys) if k[1] is not None and k[0] != "?"}
