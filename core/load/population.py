@@ -1,9 +1,12 @@
 """Population (rate denominators) from a CSV/XLSX declared in the configuration.
 
 Wide files (one column per year, e.g. ``pob_2020``) and long files (year and value columns,
-optionally sex and age group) are accepted. Codes are read as text (leading zeros kept).
-Every municipality must have a population for every year of the declared period: a rate
-without its denominator is not published.
+optionally sex and age group) are accepted. Territories by code (read as text, leading zeros
+kept) or by name (municipality within its department, or department), at municipal or
+department level (``nivel``). Every territory of that level must have a population for every
+year of the declared period: a rate without its denominator is not published. Years missing
+from the file are filled only by a declared rule (``completar_anios``: nearest year, linear
+interpolation), and each filled value says how it was estimated (``population.estimated``).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import pandas as pd
 
 from core import fmt
 from core.load import catalog
-from core.load.config import LoadConfig
+from core.load.config import FILL_RULES, LoadConfig
 from core.load.incidents import parse_numbers, value_lookup
 from core.load.names import normalise
 from core.load.readers import RawTable, SourceError, apply_code, column, raw_json
@@ -31,6 +34,14 @@ def load(cfg: LoadConfig, geo: Geography, report: Report) -> pd.DataFrame:
     for table in report.read_files(SOURCE, spec.table):
         frames.append(_rows(cfg, table, geo, report))
     pop = pd.concat(frames, ignore_index=True)
+    # A file that repeats the population on every row of a territory and year (an aggregated table
+    # with one row per crime type) gives the same value several times: kept once, and said so.
+    same = pop.duplicated(["code", "year", "sex", "age_group", "population"], keep="first")
+    if same.any():
+        report.issue(SOURCE, "poblacion_repetida", "info", int(same.sum()),
+                     f"{pop.loc[same, 'file'].iloc[0]}: la misma población aparece en varias filas del mismo territorio "
+                     "y año (p. ej. una fila por delito); se usa una vez")
+        pop = pop[~same]
     dup = pop.duplicated(["code", "year", "sex", "age_group"], keep="first")
     if dup.any():
         d = pop[dup]
@@ -40,15 +51,80 @@ def load(cfg: LoadConfig, geo: Geography, report: Report) -> pd.DataFrame:
                       [None] * len(d))
         pop = pop[~dup]
     report.stats[SOURCE].rows_loaded = int(pop["row"].nunique()) if len(pop) else 0
+    pop = pop.assign(estimated=None)
+    pop = _fill_years(cfg, pop, report)
     _check_coverage(cfg, geo, pop, report)
-    return pop[["code", "year", "sex", "age_group", "population"]].reset_index(drop=True)
+    return pop[["code", "year", "sex", "age_group", "population", "estimated"]].reset_index(drop=True)
+
+
+def _fill_years(cfg: LoadConfig, pop: pd.DataFrame, report: Report) -> pd.DataFrame:
+    """Years of the period missing from the file, filled by the declared rule (never silently)."""
+    rule = cfg.population.fill
+    years = list(range(cfg.period_start.year, cfg.period_end.year + 1))
+    if rule == "ninguna" or pop.empty:
+        return pop
+    added, examples = [], []
+    for (code, sex, age), group in pop.groupby(["code", "sex", "age_group"], sort=False):
+        have = dict(zip(group["year"].astype(int), group["population"].astype(float)))
+        known = np.array(sorted(have))
+        for year in years:
+            if year in have:
+                continue
+            before, after = known[known < year], known[known > year]
+            if rule == "interpolacion_lineal" and len(before) and len(after):
+                y0, y1 = int(before[-1]), int(after[0])
+                value = have[y0] + (have[y1] - have[y0]) * (year - y0) / (y1 - y0)
+                how = f"interpolación lineal {y0}-{y1}"
+            else:
+                nearest = int(known[np.argmin(np.abs(known - year) + (known > year) * 0.1)])
+                value, how = have[nearest], f"año más cercano ({nearest})"
+            added.append((code, year, sex, age, value, how))
+            if len(examples) < 3:
+                examples.append(f"{code} {year}: {fmt.integer(round(value))} ({how})")
+    if not added:
+        return pop
+    extra = pd.DataFrame(added, columns=["code", "year", "sex", "age_group", "population", "estimated"])
+    filled = sorted(extra["year"].unique())
+    report.issue(SOURCE, "poblacion_estimada", "aviso", len(extra),
+                 f"años sin población en el archivo, estimados con la regla {FILL_RULES[rule]}: "
+                 f"{', '.join(map(str, filled))}; p. ej. " + "; ".join(examples)
+                 + ". Cada tasa que los usa lo indica.")
+    return pd.concat([pop, extra.assign(row=None, file=None)], ignore_index=True)
+
+
+def _territories(cfg: LoadConfig, table: RawTable, geo: Geography) -> tuple[pd.Series, pd.Series, pd.Series, str]:
+    """(code or None, the value as read, why it did not resolve, column) of each row."""
+    spec = cfg.population
+    if spec.code is not None:
+        raw = column(table, spec.code.column, "código del territorio")
+        codes = apply_code(raw, spec.code)
+        if spec.level == "departamento":
+            known = set(geo.departments["code"])
+            what = f"no es un código de departamento de la capa (códigos: {', '.join(sorted(known))})"
+        else:
+            known = set(geo.municipalities["code"]) | (set(geo.aldeas["code"]) if geo.aldeas is not None else set())
+            what = "no es un código de la capa de municipios"
+        reason = pd.Series(np.where(codes.notna() & ~codes.isin(known), what, None), index=raw.index, dtype=object)
+        return codes.where(codes.isin(known), None), raw, reason, spec.code.column
+    if spec.level == "departamento":
+        raw = column(table, spec.department, "departamento")
+        found = {v: geo.index.resolve_department(v) for v in raw.dropna().unique()}
+        return (raw.map({v: r.code for v, r in found.items()}).astype(object), raw,
+                raw.map({v: r.reason for v, r in found.items()}).astype(object), spec.department)
+    raw = column(table, spec.municipality, "municipio")
+    dept = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+    if spec.department:
+        dept = column(table, spec.department, "departamento").map(geo.index.department)
+    found = {k: geo.index.resolve(k[1], k[0]) for k in set(zip(dept, raw)) if k[1] is not None}
+    keys = list(zip(dept, raw))
+    codes = pd.Series([found[k].code if k in found else None for k in keys], index=raw.index, dtype=object)
+    reason = pd.Series([found[k].reason if k in found else None for k in keys], index=raw.index, dtype=object)
+    return codes, raw, reason, spec.municipality
 
 
 def _rows(cfg: LoadConfig, table: RawTable, geo: Geography, report: Report) -> pd.DataFrame:
     spec = cfg.population
-    raw_code = column(table, spec.code.column, "código de municipio")
-    codes = apply_code(raw_code, spec.code)
-    known = set(geo.municipalities["code"]) | (set(geo.aldeas["code"]) if geo.aldeas is not None else set())
+    codes, raw_code, reasons, code_column = _territories(cfg, table, geo)
     if spec.year_prefix is not None:
         pattern = re.compile(re.escape(spec.year_prefix) + r"(\d{4})$")
         year_cols = {c: int(m.group(1)) for c in table.frame.columns if (m := pattern.match(str(c)))}
@@ -76,6 +152,7 @@ def _rows(cfg: LoadConfig, table: RawTable, geo: Geography, report: Report) -> p
             long["age_group"] = column(table, spec.age_group, "grupo de edad").map(lambda v: lookup.get(normalise(v))).to_numpy()
     long["code"] = codes.to_numpy()[long["pos"]]
     long["raw_code"] = raw_code.to_numpy()[long["pos"]]
+    long["reason"] = reasons.to_numpy()[long["pos"]]
     long["row"] = table.rows[long["pos"]]
     long["file"] = table.name
     long["population"] = parse_numbers(pd.Series(long["raw"].to_numpy(), dtype=object).str.replace(r"(?<=\d)[ ,](?=\d{3}\b)", "", regex=True)).to_numpy()
@@ -88,11 +165,12 @@ def _rows(cfg: LoadConfig, table: RawTable, geo: Geography, report: Report) -> p
         problems[mask] = text[mask] if isinstance(text, pd.Series) else text
         rules[mask] = rule
 
-    flag(long["code"].isna(), "codigo_vacio", pd.Series(
-        [f"{where(SOURCE, table.name, r, spec.code.column)}: vacío (se esperaba un código de municipio)" for r in long["row"]], index=long.index))
-    flag(~long["code"].isin(known), "municipio_desconocido", pd.Series(
-        [f"{where(SOURCE, table.name, r, spec.code.column)}: {quote(v)} no es un código de la capa de municipios"
-         for r, v in zip(long["row"], long["raw_code"])], index=long.index))
+    flag(long["raw_code"].isna(), "territorio_vacio", pd.Series(
+        [f"{where(SOURCE, table.name, r, code_column)}: vacío (se esperaba el {spec.level})" for r in long["row"]],
+        index=long.index))
+    flag(long["code"].isna(), "territorio_desconocido", pd.Series(
+        [f"{where(SOURCE, table.name, r, code_column)}: {quote(v)} {why or 'no se reconoce'}"
+         for r, v, why in zip(long["row"], long["raw_code"], long["reason"])], index=long.index))
     flag(long["year"].isna(), "anio_invalido", pd.Series(
         [f"{where(SOURCE, table.name, r, spec.year)}: el año no es un número" for r in long["row"]], index=long.index))
     flag(long["sex"].isna(), "sexo_desconocido", pd.Series(
@@ -115,17 +193,27 @@ def _rows(cfg: LoadConfig, table: RawTable, geo: Geography, report: Report) -> p
 
 def _check_coverage(cfg: LoadConfig, geo: Geography, pop: pd.DataFrame, report: Report) -> None:
     years = range(cfg.period_start.year, cfg.period_end.year + 1)
-    munis = geo.municipalities["code"]
+    level = cfg.population.level
+    units = geo.municipalities if level == "municipio" else geo.departments
+    munis = units["code"]
+    names = dict(zip(units["code"], units["name"]))
     have = set(zip(pop["code"], pop["year"]))
     missing = [(c, y) for c in munis for y in years if (c, y) not in have]
     if missing:
         by_year = pd.Series([y for _, y in missing]).value_counts().sort_index()
+        in_file = sorted(set(pop["year"])) if len(pop) else []
+        hint = (f"; el archivo tiene los años {', '.join(map(str, in_file))}: declare completar_anios = "
+                "\"anio_mas_cercano\" o \"interpolacion_lineal\" en [poblacion] para estimar los que faltan "
+                "(cada tasa lo indicará)" if in_file and cfg.population.fill == "ninguna" else "")
         report.errors.append(
-            f"poblacion: faltan {fmt.integer(len(missing))} combinaciones municipio × año del periodo declarado "
+            f"poblacion: faltan {fmt.integer(len(missing))} combinaciones {level} × año del periodo declarado "
             f"({cfg.period_start.year}-{cfg.period_end.year}); por año: "
-            + ", ".join(f"{y}: {n} municipios" for y, n in by_year.items())
-            + f"; p. ej. {missing[0][0]} en {missing[0][1]}. Sin población no se puede publicar la tasa: "
-              "añada la población o acorte el periodo")
+            + ", ".join(f"{y}: {n} {'municipios' if level == 'municipio' else 'departamentos'}" for y, n in by_year.items())
+            + f"; p. ej. {missing[0][0]} {names.get(missing[0][0], '')} en {missing[0][1]}{hint}. Sin población no se "
+              "puede publicar la tasa: añada la población o acorte el periodo")
+    if level == "departamento":
+        report.issue(SOURCE, "poblacion_solo_departamento", "info", len(munis),
+                     "población por departamento, no por municipio: las tasas municipales no se calculan")
     split = pop[pop["code"].isin(munis)]
     if len(split) and split["sex"].eq("T").all() and split["age_group"].eq("total").all():
         report.issue(SOURCE, "poblacion_sin_desglose", "info", len(munis),
