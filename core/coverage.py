@@ -115,8 +115,8 @@ NEEDS = {
     "municipio": ("c.muni_code IS NULL", "la fuente da solo el departamento"),
     "registro": ("NOT s.record_level", "no son registros con fecha y municipio"),
 }
-NEED_VIEWS = {"mes": "la serie mensual", "municipio": "las cifras por municipio",
-              "registro": "esta vista (día, hora, arma, aldea, coordenadas)"}
+NEED_VIEWS = {"mes": "la serie mensual no incluye", "municipio": "las cifras por municipio no incluyen",
+              "registro": "esta vista (día, hora, arma, aldea, coordenadas) no incluye"}
 
 
 @warehouse.cached
@@ -153,8 +153,8 @@ def left_out(f: Filters, *needs: str) -> str | None:
         parts += [f"{_count(f, n)} {f.noun(n)} de {inst} ({why})" for inst, n in zip(df["institution"], df["n"])]
     if not parts:
         return None
-    view = NEED_VIEWS[needs[0]] if len(needs) == 1 else "esta vista"
-    return f"{view[0].upper()}{view[1:]} no incluye " + "; ".join(parts) + "."
+    view = NEED_VIEWS[needs[0]] if len(needs) == 1 else "esta vista no incluye"
+    return f"{view[0].upper()}{view[1:]} " + "; ".join(parts) + "."
 
 
 @warehouse.cached

@@ -133,7 +133,7 @@ SCOPE_FIELDS = ("municipio", "municipio_codigo", "departamento", "departamento_c
                 "grupo_edad", "edad", "mes")
 
 
-def _is_total(values: pd.Series) -> pd.Series:
+def is_total(values: pd.Series) -> pd.Series:
     key = values.map(lambda v: normalise(v) if v is not None else "")
     return key.isin(TOTAL_WORDS) | key.str.startswith("total ")
 
@@ -169,7 +169,7 @@ def _scope(src: IncidentSource, table: RawTable, ctx: Context) -> tuple[np.ndarr
             if fld in src.columns:
                 col = src.columns[fld]
                 values = column(table, col, fld)
-                leave_out(_is_total(values), values.map(lambda v: f"fila de total ({col} = {quote(v)})"))
+                leave_out(is_total(values), values.map(lambda v: f"fila de total ({col} = {quote(v)})"))
     return reason.isna().to_numpy(), reason
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from core import fmt
 from core.load import catalog
 from core.load.config import FILL_RULES, LoadConfig
-from core.load.incidents import parse_numbers, value_lookup
+from core.load.incidents import is_total, parse_numbers, value_lookup
 from core.load.names import normalise
 from core.load.readers import RawTable, SourceError, apply_code, column, raw_json
 from core.load.report import Report, quote, where
@@ -156,6 +156,20 @@ def _rows(cfg: LoadConfig, table: RawTable, geo: Geography, report: Report) -> p
     long["row"] = table.rows[long["pos"]]
     long["file"] = table.name
     long["population"] = parse_numbers(pd.Series(long["raw"].to_numpy(), dtype=object).str.replace(r"(?<=\d)[ ,](?=\d{3}\b)", "", regex=True)).to_numpy()
+    # Total rows (TOTAL NACIONAL) are not territories: out of scope, counted, not rejected. An empty
+    # cell is a year the file does not have: the coverage check (and completar_anios) deal with it.
+    total = is_total(pd.Series(long["raw_code"].to_numpy(), index=long.index, dtype=object))
+    if total.any():
+        rows_out = long.loc[total].drop_duplicates("pos")
+        for value, group in rows_out.groupby("raw_code", sort=False):
+            report.out_of_scope(SOURCE, table.name, f"fila de total ({code_column} = {quote(value)})", len(group),
+                                int(group["row"].min()))
+    empty_rows = long[~total].groupby("pos")["raw"].apply(lambda v: v.isna().all())
+    empty_rows = empty_rows[empty_rows].index
+    if len(empty_rows):
+        report.out_of_scope(SOURCE, table.name, "sin población en la fila (año que el archivo no tiene)",
+                            len(empty_rows), int(table.rows[empty_rows].min()))
+    long = long[~total & long["raw"].notna()].reset_index(drop=True)
 
     problems = pd.Series([None] * len(long), index=long.index, dtype=object)
     rules = pd.Series([None] * len(long), index=long.index, dtype=object)
@@ -217,5 +231,5 @@ def _check_coverage(cfg: LoadConfig, geo: Geography, pop: pd.DataFrame, report: 
     split = pop[pop["code"].isin(munis)]
     if len(split) and split["sex"].eq("T").all() and split["age_group"].eq("total").all():
         report.issue(SOURCE, "poblacion_sin_desglose", "info", len(munis),
-                     "población total por municipio, sin desglose por sexo ni edad: las tasas por sexo o edad "
+                     f"población total por {level}, sin desglose por sexo ni edad: las tasas por sexo o edad "
                      "usan la población total y la página lo indica")
