@@ -269,6 +269,11 @@ class _Reader:
     def columns(self, table: dict, where: str, fields: tuple[str, ...], required: tuple[str, ...]) -> dict[str, str]:
         """The ``columnas`` table: field -> column name, checked against the known fields."""
         columns = self.get(table, "columnas", where, dict, required=True) or {}
+        for key, value in list(columns.items()):
+            if not isinstance(value, str) and not (isinstance(value, dict) and isinstance(value.get("columna"), str)):
+                self.problem(f"{where}.columnas.{key}", f"se esperaba el nombre de una columna (texto) o "
+                                                        f"{{columna = ...}}, se encontró {value!r}")
+                del columns[key]
         unknown = set(columns) - set(fields)
         if unknown:
             self.problem(f"{where}.columnas", f"campos desconocidos {sorted(unknown)}; los campos son {list(fields)}")

@@ -491,9 +491,9 @@ def _municipalities(src: IncidentSource, table: RawTable, cols: dict[str, str], 
     for mask, rule, column_name, values, expected in problems:
         rows.reject(np.asarray(mask) & ~placed.to_numpy(), rule, column_name, values, expected)
     if not problems:
-        xy = lon.map(lambda v: "" if pd.isna(v) else f"{v}") + ", " + lat.map(lambda v: "" if pd.isna(v) else f"{v}")
-        rows.reject((~placed).to_numpy(), "sin_municipio", f"{cols['longitud']}/{cols['latitud']}",
-                    xy.where(lon.notna() & lat.notna(), None),
+        xy = pd.Series([None if pd.isna(x) or pd.isna(y) else f"{x}, {y}" for x, y in zip(lon, lat)],
+                       index=table.frame.index, dtype=object)
+        rows.reject((~placed).to_numpy(), "sin_municipio", f"{cols['longitud']}/{cols['latitud']}", xy,
                     "no cae dentro de ningún municipio de la capa (el archivo no tiene columna de municipio: "
                     "cada fila se ubica por sus coordenadas)")
     placed_kept = placed.to_numpy() & in_scope

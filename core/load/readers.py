@@ -253,7 +253,9 @@ def apply_code(values: pd.Series, spec: CodeSpec) -> pd.Series:
 def raw_json(table: RawTable, positions) -> list[str]:
     """Rows of the table as JSON objects (column -> text) for rejected_record.raw."""
     sub = table.frame.iloc[list(positions)]
-    return [json.dumps({k: v for k, v in zip(sub.columns, row)}, ensure_ascii=False) for row in sub.itertuples(index=False)]
+    # Columns added for declared constants ("(constante delito)") are not part of the row as read.
+    return [json.dumps({k: v for k, v in zip(sub.columns, row) if not str(k).startswith("(constante ")},
+                       ensure_ascii=False) for row in sub.itertuples(index=False)]
 
 
 def read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
