@@ -11,7 +11,7 @@ if str(ROOT) not in sys.path:  # pages import pages/_common.py and core/ whereve
     sys.path.insert(0, str(ROOT))
 
 from core import disclosure, warehouse
-from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, Filters, filter_options
+from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, UNITS, Filters, filter_options
 
 st.set_page_config(
     page_title="Atalaya · Observatorio de seguridad ciudadana",
@@ -28,12 +28,17 @@ SYNTHETIC_BANNER = (
     "usarse para tomar decisiones."
 )
 
+UNIT_HELP = ("Víctimas: personas afectadas. Hechos: sucesos delictivos (un hecho puede tener varias víctimas o "
+             "ninguna). Las dos unidades nunca se suman: cada cifra cuenta una sola.")
+
 
 def sidebar_filters() -> Filters:
     """Draw the shared filters and keep them in the URL (st.query_params)."""
     opts = filter_options()
     state = st.session_state
-    stale = "f_years" in state and not (opts.min_year <= state["f_years"][0] <= state["f_years"][1] <= opts.max_year)
+    stale = "f_years" in state and (
+        not (opts.min_year <= state["f_years"][0] <= state["f_years"][1] <= opts.max_year)
+        or state.get("f_unit", opts.default_unit) not in opts.units)
     if "f_years" not in state or stale:  # first run, or a republished warehouse with another period
         initial = Filters.from_params(st.query_params.to_dict(), opts).resolved(opts)
         state["f_years"] = (initial.year_from, initial.year_to)
@@ -42,6 +47,7 @@ def sidebar_filters() -> Filters:
         state["f_sexes"] = list(initial.sexes)
         state["f_ages"] = list(initial.age_groups)
         state["f_dept"] = initial.dept_code or ""
+        state["f_unit"] = initial.unit
 
     with st.sidebar:
         st.header("Filtros")
@@ -61,9 +67,14 @@ def sidebar_filters() -> Filters:
                               format_func=opts.age_group_labels.get)
         dept = st.selectbox("Departamento", [""] + list(opts.departments), key="f_dept",
                             format_func=lambda c: opts.departments.get(c, "Todo el país"))
+        if len(opts.units) > 1:
+            unit = st.radio("Unidad", list(opts.units), key="f_unit", horizontal=True, format_func=UNITS.get,
+                            help=UNIT_HELP)
+        else:
+            unit = opts.default_unit
         filters = Filters(
             year_from=int(years[0]), year_to=int(years[1]), crime_groups=tuple(groups), crime_types=tuple(types),
-            sexes=tuple(sexes), age_groups=tuple(ages), dept_code=dept or None,
+            sexes=tuple(sexes), age_groups=tuple(ages), dept_code=dept or None, unit=unit,
         )
         st.caption("Los filtros se guardan en la dirección de la página: cópiela para compartir esta vista.")
 

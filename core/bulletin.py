@@ -9,8 +9,8 @@ from dataclasses import replace
 import altair as alt
 import pandas as pd
 
-from core import alerts, coverage, disclosure, fmt, indicators, municipality, warehouse
-from core.filters import Filters, filter_options
+from core import alerts, coverage, disclosure, fmt, indicators, methodology, municipality, warehouse
+from core.filters import UNIT_NOUNS, Filters, filter_options
 
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2430;max-width:900px;margin:2em auto;
@@ -64,10 +64,12 @@ def render(f: Filters, muni_code: str | None = None) -> str:
 
     # ---- key figures (public mode: counts from 1 to 4 read "<5", see core.disclosure)
     sensitive = disclosure.covers_sensitive(scope)
+    count = f.unit_label  # 'Víctimas' or 'Hechos': what the figures count
+    registered = f"{count} {'registradas' if f.unit == 'victimas' else 'registrados'}"
     if muni_code:
         hidden = disclosure.hides(p.count, sensitive)
         change_hidden = hidden or disclosure.hides(p.previous_count or 0, sensitive)
-        kpis = [("Víctimas registradas", disclosure.count_text(p.count, sensitive)),
+        kpis = [(registered, disclosure.count_text(p.count, sensitive)),
                 ("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(p.rate)),
                 ("Cambio vs " + (p.previous_label or "periodo anterior"),
                  "—" if change_hidden else fmt.percent(p.change_pct, signed=True)),
@@ -78,11 +80,11 @@ def render(f: Filters, muni_code: str | None = None) -> str:
         h = indicators.headline(scope)
         hidden = disclosure.hides(h.count, sensitive)
         change_hidden = any(disclosure.hides(v, sensitive) for v in (h.latest_count, h.previous_count or 0))
-        kpis = [("Víctimas registradas", disclosure.count_text(h.count, sensitive)),
+        kpis = [(registered, disclosure.count_text(h.count, sensitive)),
                 ("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(h.rate)),
                 (f"Cambio {h.latest_year} vs {h.latest_year - 1}",
                  "—" if change_hidden else fmt.percent(h.change_pct, signed=True)),
-                ("Municipios con víctimas", f"{h.municipalities_with_cases} de {h.municipalities}")]
+                (f"Municipios con {f.noun()}", f"{h.municipalities_with_cases} de {h.municipalities}")]
         series = indicators.yearly(scope, by=None)
     series = disclosure.protect(series, "n", sensitive, dims=["year"], derived=["rate"])
     parts.append("<h2>Cifras clave</h2><div class='kpis'>" + "".join(
@@ -90,6 +92,10 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     gap_note = coverage.describe_month_gaps(scope)
     if gap_note:
         parts.append(f"<div class='warn'>{_e(gap_note)}</div>")
+    other, n_other = coverage.other_unit_count(scope)
+    if n_other:
+        parts.append(f"<p class='sub'>Además hay {_e(disclosure.count_text(n_other, sensitive))} "
+                     f"{_e(UNIT_NOUNS[other][1])} con estos filtros: no se suman a estas cifras.</p>")
     if muni_code and coverage.municipality_gaps(scope).get(muni_code):
         parts.append(f"<div class='warn'>{_e(coverage.municipality_gaps(scope)[muni_code])} en todo el periodo: "
                      "las cifras pueden estar incompletas.</div>")
@@ -98,14 +104,14 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     flags = coverage.year_flags(scope)
     series = series.assign(Año=series["year"].map(lambda y: indicators.year_label(y) + (" *" if y in flags else "")),
                            Tasa=series["rate"],
-                           Víctimas=disclosure.numeric(series["n"]))
-    chart = alt.Chart(series[["Año", "Víctimas"]]).mark_bar(color="#e34a33").encode(
-        x=alt.X("Año:O", title="Año", sort=None), y=alt.Y("Víctimas:Q", title="Víctimas"),
-    ).properties(width=700, height=220, title="Víctimas por año")
+                           count_value=disclosure.numeric(series["n"]))
+    chart = alt.Chart(series[["Año", "count_value"]]).mark_bar(color="#e34a33").encode(
+        x=alt.X("Año:O", title="Año", sort=None), y=alt.Y("count_value:Q", title=count),
+    ).properties(width=700, height=220, title=f"{count} por año")
     parts.append("<h2>Evolución</h2>" + _svg(chart))
-    parts.append(_table(series[["Año", "Víctimas", "Tasa"]].assign(
-        Víctimas=series["n"].map(disclosure.label), Tasa=series["Tasa"].map(fmt.decimal)).rename(
-        columns={"Tasa": "Tasa por 100.000 hab."}), {"Víctimas", "Tasa por 100.000 hab."}))
+    parts.append(_table(pd.DataFrame({"Año": series["Año"], count: series["n"].map(disclosure.label),
+                                      "Tasa por 100.000 hab.": series["Tasa"].map(fmt.decimal)}),
+                        {count, "Tasa por 100.000 hab."}))
 
     # ---- where / what
     if muni_code:
@@ -113,14 +119,17 @@ def render(f: Filters, muni_code: str | None = None) -> str:
         types = disclosure.protect(types, "n", disclosure.rows_sensitive(scope, types, type_column="crime_type"),
                                    dims=["crime_type"], derived=["share"]).head(10)
         parts.append("<h2>Principales delitos</h2>" + _table(pd.DataFrame({
-            "Delito": types["name"], "Grupo": types["crime_group"], "Víctimas": types["n"].map(disclosure.label),
-            "%": types["share"].map(fmt.decimal)}), {"Víctimas", "%"}))
+            "Delito": types["name"], "Grupo": types["crime_group"], count: types["n"].map(disclosure.label),
+            "%": types["share"].map(fmt.decimal)}), {count, "%"}))
     else:
         munis = disclosure.protect_territories(scope, indicators.by_municipality(scope))
         top = munis.dropna(subset=["rate"]).sort_values(["rate", "code"], ascending=[False, True]).head(10)
         parts.append("<h2>Municipios con la tasa más alta</h2>" + _table(pd.DataFrame({
-            "Municipio": top["name"], "Departamento": top["department"], "Víctimas": top["n"].map(disclosure.label),
-            "Tasa por 100.000 hab.": top["rate"].map(fmt.decimal)}), {"Víctimas", "Tasa por 100.000 hab."}))
+            "Municipio": top["name"], "Departamento": top["department"], count: top["n"].map(disclosure.label),
+            "Tasa por 100.000 hab.": top["rate"].map(fmt.decimal)}), {count, "Tasa por 100.000 hab."}))
+        left_out = coverage.left_out(scope, "municipio")
+        if left_out:
+            parts.append(f"<p class='sub'>{_e(left_out)}</p>")
         last, prev = f.year_to, f.year_to - 1
         if prev >= opts.min_year and indicators.year_coverage(last) == indicators.year_coverage(prev):
             year_scope = [replace(scope, year_from=y, year_to=y) for y in (last, prev)]
@@ -159,7 +168,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     src = indicators.sources()
     parts.append("<h2>Fuentes y definiciones</h2><ul>" + "".join(
         f"<li>{_e(r.institution)}: {fmt.integer(r.rows_loaded)} registros</li>" for r in src.itertuples()) + "</ul>")
-    parts.append("<dl>" + "".join(f"<dt><b>{_e(t)}</b></dt><dd>{_e(d)}</dd>" for t, d in indicators.DEFINITIONS.items())
+    parts.append("<dl>" + "".join(f"<dt><b>{_e(t)}</b></dt><dd>{_e(d)}</dd>" for t, d in methodology.definitions().items())
                  + "".join(f"<dt><b>Protección de las víctimas</b></dt><dd>{_e(rule)}</dd>" for rule in disclosure.notes())
                  + (f"<dt><b>Regla de conteo entre fuentes</b></dt><dd>{_e(meta['counting_rule'])}</dd>"
                     if meta.get("counting_rule") else "") + "</dl>")

@@ -36,6 +36,39 @@ COVERAGE = (
     "datos»: una cifra baja en esos meses puede deberse a la falta de datos y no a menos delitos."
 )
 
+# Definitions of the counting unit, the grain of the sources and the estimated population. They
+# replace and extend ``indicators.DEFINITIONS`` wherever definitions are shown (``definitions()``).
+UNIT_OF_COUNT = (
+    "Cada cifra cuenta una sola unidad, víctimas o hechos. Una víctima es una persona afectada por un delito "
+    "(una persona víctima de dos delitos cuenta dos veces). Un hecho es un suceso delictivo: un hecho puede "
+    "tener varias víctimas o ninguna (por ejemplo, el narcomenudeo). Las fuentes que registran víctimas y las "
+    "que registran hechos nunca se suman: si el almacén tiene ambas, la barra lateral permite elegir la unidad "
+    "y cada página dice si hay cifras en la otra."
+)
+SOURCE_GRAIN = (
+    "Las fuentes no llegan todas al mismo detalle. Las que dan solo el año no se reparten entre los meses: "
+    "cuentan en las cifras anuales, pero no en las series mensuales. Las que dan solo el departamento no se "
+    "reparten entre sus municipios: cuentan en las cifras del departamento y del país, pero no en las "
+    "municipales. Las que entregan conteos en lugar de registros individuales no aparecen en las vistas por "
+    "día de la semana, hora, arma, aldea o coordenadas. Cada vista dice qué deja fuera y cuánto."
+)
+ESTIMATED_POPULATION = (
+    "Si la fuente de población no tiene algún año del periodo, ese año se completa solo con una regla "
+    "declarada al cargar los datos: el año más cercano con población o la interpolación lineal entre los dos "
+    "años conocidos que lo rodean. Las tasas que usan una población estimada lo dicen junto a la cifra."
+)
+GRAIN_DEFINITIONS = {
+    "Unidad de conteo": UNIT_OF_COUNT,
+    "Granularidad de las fuentes": SOURCE_GRAIN,
+    "Población estimada": ESTIMATED_POPULATION,
+}
+
+
+def definitions() -> dict[str, str]:
+    """Every definition shown to users: ``indicators.DEFINITIONS`` with the counting unit replaced
+    (víctimas or hechos, never added) and the grain of the sources and the estimated population added."""
+    return {**indicators.DEFINITIONS, **GRAIN_DEFINITIONS}
+
 
 @warehouse.cached
 def crime_catalogue() -> pd.DataFrame:

@@ -63,10 +63,27 @@ DICTIONARY = [
 ]
 
 
-def dictionary(dataset: str | None = None) -> pd.DataFrame:
+def datasets(f: Filters) -> dict[str, str]:
+    """The titles of the datasets, counting in the filters' unit ('Víctimas' or 'Hechos')."""
+    if f.unit == "victimas":
+        return dict(DATASETS)
+    return {k: v.replace("Víctimas", f.unit_label).replace("víctimas", f.noun()) for k, v in DATASETS.items()}
+
+
+def count_field(f: Filters) -> str:
+    """The name of the count column of the datasets: 'victimas' or 'hechos' (the unit's code)."""
+    return f.unit
+
+
+def dictionary(dataset: str | None = None, f: Filters | None = None) -> pd.DataFrame:
+    """The data dictionary; with filters in the unit 'hechos', the count field is 'hechos'."""
     rows = list(DICTIONARY) + [
         ("limites_municipales", i.code, "decimal", i.unit, f"{i.name} ({i.year}; fuente: {i.source}).")
         for i in vulnerability.catalog()]
+    if f is not None and f.unit != "victimas":
+        rows = [(d, count_field(f), t, f.noun(), f"Número de {f.noun()} (unidad de conteo; un hecho puede tener "
+                 "varias víctimas o ninguna). «<5»: de 1 a 4, reservada (modo público).") if field == "victimas"
+                else (d, field, t, u, text) for d, field, t, u, text in rows]
     df = pd.DataFrame(rows, columns=["conjunto", "campo", "tipo", "unidad", "definicion"])
     return df if dataset is None else df[df["conjunto"] == dataset].reset_index(drop=True)
 
@@ -75,8 +92,9 @@ MONTH_DIMS = ["mes", "codigo_municipio", "tipo_delito", "sexo", "grupo_edad"]
 
 
 def municipality_month(f: Filters) -> pd.DataFrame:
-    """Victims by municipality x month x crime type x sex x age group, as published in this mode."""
-    return _municipality_month_published(f, disclosure.is_public())
+    """Counts (column ``count_field(f)``) by municipality x month x crime type x sex x age group, as
+    published in this mode."""
+    return _municipality_month_published(f, disclosure.is_public()).rename(columns={"victimas": count_field(f)})
 
 
 @warehouse.cached
@@ -118,7 +136,8 @@ def municipality_month_rows(f: Filters) -> int:
 def department_year(f: Filters) -> pd.DataFrame:
     """Victims, person-years and rate by department x year, as published in this mode."""
     return disclosure.protect(_department_year(f), "victimas", disclosure.covers_sensitive(f),
-                              dims=["codigo_departamento", "anio"], derived=["tasa_100k"])
+                              dims=["codigo_departamento", "anio"], derived=["tasa_100k"]).rename(
+        columns={"victimas": count_field(f)})
 
 
 @warehouse.cached
@@ -158,7 +177,7 @@ def _boundaries_geojson(f: Filters, public: bool) -> str:
             continue
         g = shapely.set_precision(shapely.from_wkb(bytes(shapes[row["code"]])), 1e-5)
         props = {"codigo": row["code"], "municipio": row["name"], "departamento": row["department"],
-                 "victimas": row["n"] if isinstance(row["n"], str) else int(row["n"]), "personas_anio": _num(row["population"]), "tasa_100k": _num(row["rate"]),
+                 count_field(f): row["n"] if isinstance(row["n"], str) else int(row["n"]), "personas_anio": _num(row["population"]), "tasa_100k": _num(row["rate"]),
                  "tasa_suavizada_100k": _num(row["rate_eb"])}
         props |= {c: _num(row[c]) for c in (vulnerability.COMPOSITE, *codes)}
         features.append({"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))})

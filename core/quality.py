@@ -25,14 +25,36 @@ RULE_LABELS = {
 }
 
 
+# How the grain columns of ``source`` read on screen.
+ROW_UNIT_LABELS = {"victima": "Una víctima", "hecho": "Un hecho", "agregado": "Un conteo agregado"}
+COUNT_UNIT_LABELS = {"victimas": "Víctimas", "hechos": "Hechos", "victimas y hechos": "Víctimas y hechos"}
+DATE_PRECISION_LABELS = {"dia": "Día", "mes": "Mes", "anio": "Año"}
+TERRITORY_LEVEL_LABELS = {"municipio": "Municipio", "departamento": "Departamento"}
+
+
 @warehouse.cached
 def sources() -> pd.DataFrame:
+    """Every source with its rows read, loaded, rejected and out of scope, and its grain: what one
+    row is (row_unit), what it counts (count_unit), its finest date and territory, as Spanish labels."""
     df = warehouse.query("""
         SELECT source, institution, file, rows_read, rows_loaded, rows_rejected,
-               CASE WHEN rows_read > 0 THEN 100.0 * rows_rejected / rows_read END AS reject_pct
+               CASE WHEN rows_read > 0 THEN 100.0 * rows_rejected / rows_read END AS reject_pct,
+               rows_out_of_scope, row_unit, count_unit, date_precision, territory_level
         FROM source ORDER BY source
     """)
+    for column, labels in (("row_unit", ROW_UNIT_LABELS), ("count_unit", COUNT_UNIT_LABELS),
+                           ("date_precision", DATE_PRECISION_LABELS), ("territory_level", TERRITORY_LEVEL_LABELS)):
+        df[column] = df[column].map(lambda v, labels=labels: labels.get(v, v))
     return df
+
+
+@warehouse.cached
+def out_of_scope() -> pd.DataFrame:
+    """Rows that a source's declared row selection leaves out (not errors), per file and reason.
+    Columns: source, file, reason, rows, example_row."""
+    return warehouse.query("""
+        SELECT source, file, reason, rows, example_row FROM out_of_scope ORDER BY source, file, rows DESC, reason
+    """)
 
 
 def issues() -> pd.DataFrame:

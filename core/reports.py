@@ -29,6 +29,16 @@ MEASURES = {
 }
 
 
+def measure_label(measure: str, f: Filters) -> str:
+    """The title of a measure: the count reads in the filters' unit ('Víctimas' or 'Hechos')."""
+    return f.unit_label if measure == "n" else MEASURES[measure]
+
+
+def previous_label(f: Filters) -> str:
+    """The title of the previous period's count column."""
+    return f"{f.unit_label} del periodo anterior"
+
+
 @dataclass(frozen=True)
 class Dimension:
     label: str
@@ -97,7 +107,7 @@ class ReportSpec:
             bad = [DIMENSIONS[d].label for d in used if not DIMENSIONS[d].rate_ok]
             if bad:
                 raise SpecError(f"La tasa por 100.000 hab. necesita población anual: no se calcula por "
-                                f"{', '.join(bad).lower()}. Use víctimas o % del total.")
+                                f"{', '.join(bad).lower()}. Use el conteo o % del total.")
             by_sex, by_age = indicators.population_split()
             if "sex" in used and not by_sex:
                 raise SpecError("Este almacén no tiene población por sexo: no hay tasa por sexo.")
@@ -194,7 +204,7 @@ class ReportSpec:
 @dataclass(frozen=True)
 class Report:
     spec: ReportSpec
-    data: pd.DataFrame        # one column per dimension and the facet (labels), the measure, "Víctimas"
+    data: pd.DataFrame        # one column per dimension and the facet (labels), the measure, the count ("Víctimas" or "Hechos": f.unit_label)
                               # (and "Personas-año" for rates, previous-period victims for changes)
     value_label: str
     title: str
@@ -229,6 +239,21 @@ def _table(spec: ReportSpec) -> str:
         return "incident"
     monthly = any(re.search(r"\bc\.(month|source)\b", DIMENSIONS[d].cube) for d in _columns(spec))
     return "incident_cube" if monthly else "incident_year_cube"
+
+
+def grain_needs(spec: ReportSpec) -> tuple[str, ...]:
+    """What the spec's dimensions need that a coarser source may not give (core.coverage.NEEDS):
+    "mes" for month, quarter, weekday or hour; "municipio" for municipality; "registro" for the
+    dimensions read from individual records (weekday, hour, weapon)."""
+    cols = _columns(spec)
+    needs = []
+    if any(d in ("month", "quarter", "weekday", "hour") for d in cols):
+        needs.append("mes")
+    if "municipality" in cols:
+        needs.append("municipio")
+    if _uses_incident(spec):
+        needs.append("registro")
+    return tuple(needs)
 
 
 @warehouse.cached
@@ -298,7 +323,8 @@ def _run(spec: ReportSpec, public: bool) -> Report:
         if note:
             notes.append(note)
         if "sex" in cols or "age_group" in cols:
-            notes.append("Las víctimas sin sexo o sin edad registrada no tienen tasa (no hay población que les corresponda).")
+            notes.append(f"{'Las' if f.unit == 'victimas' else 'Los'} {f.noun()} sin sexo o sin edad de la víctima registrada "
+                         "no tienen tasa (no hay población que les corresponda).")
     else:  # change vs previous period of equal length
         opts = filter_options()
         length = f.year_to - f.year_from + 1
@@ -311,7 +337,7 @@ def _run(spec: ReportSpec, public: bool) -> Report:
         df["value"] = np.where(df["previous"] > 0, (df["n"] - df["previous"]) / df["previous"].where(df["previous"] > 0) * 100,
                                np.nan)
         notes.append(f"Cambio de {f.year_from}–{f.year_to} frente a {f.year_from - length}–{f.year_from - 1}; "
-                     "sin valor donde el periodo anterior no tiene víctimas.")
+                     f"sin valor donde el periodo anterior no tiene {f.noun()}.")
         partial = indicators.partial_years(f.year_from - length, f.year_to)
         if partial:
             notes.append("Hay años parciales en la comparación (" + ", ".join(map(str, partial)) + "): no es comparable.")
@@ -325,10 +351,10 @@ def _run(spec: ReportSpec, public: bool) -> Report:
     else:
         totals = totals_source[sums].sum().to_frame().T
     totals = totals.rename(columns={keys[-1]: DIMENSIONS[spec.facet].label} if spec.facet else {}).rename(
-        columns={"n": "Víctimas", "previous": "Víctimas del periodo anterior"})
+        columns={"n": f.unit_label, "previous": previous_label(f)})
     df = _order(df, spec, keys)
     opts = filter_options()
-    value_label = MEASURES[spec.measure]
+    value_label = measure_label(spec.measure, f)
     title = f"{value_label} por " + " y ".join(DIMENSIONS[d].label.lower() for d in spec.dims) + (
         f", por {DIMENSIONS[spec.facet].label.lower()}" if spec.facet else "")
     meta = warehouse.meta()
@@ -337,8 +363,8 @@ def _run(spec: ReportSpec, public: bool) -> Report:
     if meta.get("synthetic") == "true":
         caption += " · DATOS SINTÉTICOS DE DEMOSTRACIÓN"
     out_cols = {k: DIMENSIONS[c].label for k, c in zip(keys, cols)}
-    extra = {"n": "Víctimas"} | ({"population": "Personas-año"} if spec.measure == "rate" else {}) | (
-        {"previous": "Víctimas del periodo anterior"} if spec.measure == "change" else {})
+    extra = {"n": f.unit_label} | ({"population": "Personas-año"} if spec.measure == "rate" else {}) | (
+        {"previous": previous_label(f)} if spec.measure == "change" else {})
     data = df[[*out_cols, *extra]].rename(columns=out_cols | extra)
     if spec.measure != "n":
         data.insert(len(out_cols), value_label, df["value"].to_numpy())
@@ -429,8 +455,8 @@ def chart(report: Report) -> alt.Chart | None:
         return alt.Tooltip(f"{name}:N") if name in hidden else alt.Tooltip(f"{name}:Q", format=number_format)
 
     tooltip = [alt.Tooltip(f"{DIMENSIONS[c].label}:N") for c in cols] + [tip(report.value_label, ",.1f")]
-    if report.value_label != "Víctimas":
-        tooltip.append(tip("Víctimas", ","))
+    if report.value_label != spec.filters.unit_label:
+        tooltip.append(tip(spec.filters.unit_label, ","))
     base = alt.Chart(data)
     second = DIMENSIONS[spec.dims[1]].label if len(spec.dims) == 2 else None
     if spec.chart == "heatmap":
@@ -493,14 +519,14 @@ def with_totals(report: Report) -> pd.DataFrame:
         total[DIMENSIONS[spec.dims[0]].label] = "Total" + (" (todas las categorías)" if spec.top_n else "")
         if facet:
             total[facet] = tot[facet]
-        total["Víctimas"] = int(tot["Víctimas"])
+        count, previous = spec.filters.unit_label, previous_label(spec.filters)
+        total[count] = int(tot[count])
         sensitive = disclosure.covers_sensitive(spec.filters)
-        if disclosure.hides(total["Víctimas"], sensitive) or (
-                spec.measure == "change" and disclosure.hides(tot["Víctimas del periodo anterior"], sensitive)):
-            total["Víctimas"] = disclosure.count_text(total["Víctimas"], sensitive)
+        if disclosure.hides(total[count], sensitive) or (
+                spec.measure == "change" and disclosure.hides(tot[previous], sensitive)):
+            total[count] = disclosure.count_text(total[count], sensitive)
             if spec.measure == "change":
-                total["Víctimas del periodo anterior"] = disclosure.count_text(
-                    tot["Víctimas del periodo anterior"], sensitive)
+                total[previous] = disclosure.count_text(tot[previous], sensitive)
             parts.extend([part, pd.DataFrame([total])])
             continue
         if spec.measure == "share":
@@ -508,10 +534,10 @@ def with_totals(report: Report) -> pd.DataFrame:
         elif spec.measure == "rate":
             den = indicators.person_years(spec.filters).person_years
             total["Personas-año"] = den
-            total[report.value_label] = indicators.rate(total["Víctimas"], den) if not facet else None
+            total[report.value_label] = indicators.rate(total[count], den) if not facet else None
         elif spec.measure == "change":
-            prev = int(tot["Víctimas del periodo anterior"])
-            total["Víctimas del periodo anterior"] = prev
-            total[report.value_label] = (total["Víctimas"] - prev) / prev * 100 if prev else None
+            prev = int(tot[previous])
+            total[previous] = prev
+            total[report.value_label] = (total[count] - prev) / prev * 100 if prev else None
         parts.extend([part, pd.DataFrame([total])])
     return pd.concat(parts, ignore_index=True)

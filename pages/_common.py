@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import classify, disclosure, export, indicators
+from core import classify, disclosure, export, methodology
 from core.filters import FilterOptions, Filters, filter_options
 
 
@@ -21,6 +21,29 @@ def page_filters() -> tuple[Filters, FilterOptions]:
         st.rerun()
     opts = filter_options()
     return st.session_state["filters"].resolved(opts), opts
+
+
+def agreed(f: Filters, stem: str) -> str:
+    """An adjective agreeing with the unit: agreed(f, "registrad") -> 'registradas' (víctimas) or
+    'registrados' (hechos)."""
+    return stem + ("as" if f.unit == "victimas" else "os")
+
+
+def count_title(f: Filters) -> str:
+    """The title of the count that follows the filters: 'Víctimas registradas' or 'Hechos registrados'."""
+    return f"{f.unit_label} {agreed(f, 'registrad')}"
+
+
+def show_notes(*notes: str | None, kind: str = "caption") -> list[str]:
+    """Draw the notes that say what a figure leaves out (st.caption or st.info), skipping None and
+    repeated ones; returns the notes drawn (for the notes of a download)."""
+    shown = [n for n in dict.fromkeys(notes) if n]
+    for note in shown:
+        if kind == "info":
+            st.info(note, icon=":material/info:")
+        else:
+            st.caption(note)
+    return shown
 
 
 def dataframe(data, **kwargs):
@@ -49,7 +72,7 @@ def download_buttons(df, stem: str, notes: list[str], sheet: str = "Datos") -> N
 def notes_for_download(meta: dict, description: str, *extra: str) -> list[str]:
     """What a downloaded table is: country, filters, caveats and the definitions."""
     notes = [f"Atalaya · {meta.get('country_name', '')} · {description}", *extra, *disclosure.notes(),
-             *(f"{term}: {text}" for term, text in indicators.DEFINITIONS.items())]
+             *(f"{term}: {text}" for term, text in methodology.definitions().items())]
     if meta.get("synthetic") == "true":
         notes.insert(0, "DATOS SINTÉTICOS DE DEMOSTRACIÓN: no representan la situación real.")
     return notes

@@ -4,9 +4,9 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from core import alerts, disclosure, fmt, viewstate, warehouse
+from core import alerts, coverage, disclosure, fmt, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import dataframe, download_buttons, notes_for_download, page_filters
+from pages._common import agreed, dataframe, download_buttons, notes_for_download, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -23,7 +23,7 @@ st.title("Alertas tempranas")
 c1, c2, c3 = st.columns(3)
 threshold = c1.selectbox("Umbral de probabilidad", THRESHOLDS, key="al_umbral",
                          format_func=lambda p: f"{p:g} ({p:.1%})")
-min_count = c2.slider("Mínimo de víctimas observadas", 1, 50, key="al_minimo")
+min_count = c2.slider(f"Mínimo de {f.noun()} {agreed(f, 'observad')}", 1, 50, key="al_minimo")
 window = c3.selectbox("Ventana", ["ambas", *alerts.WINDOWS], key="al_ventana",
                       format_func=lambda w: "Último mes y últimos 3 meses" if w == "ambas" else alerts.WINDOWS[w])
 
@@ -34,6 +34,7 @@ st.caption(f"Último mes con datos: **{result.latest_month:%m/%Y}** · comparado
            f"{', '.join(str(y) for y in result.baseline_years) or '—'} · {f.describe(opts)}")
 if result.note:
     st.warning(result.note)
+grain_notes = show_notes(coverage.left_out(f, "mes"), coverage.left_out(f, "municipio"))
 tested = int(table["p_value"].notna().sum())
 m1, m2, m3 = st.columns(3)
 m1.metric("Alertas", fmt.integer(len(found)))
@@ -57,7 +58,7 @@ dataframe(out, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(l
     "z": st.column_config.NumberColumn(format="%.1f")})
 download_buttons(out, f"atalaya_alertas_{result.latest_month:%Y-%m}", notes_for_download(
     meta, f.describe(opts), f"Último mes: {result.latest_month:%m/%Y}; umbral {threshold:g}; mínimo {min_count}.",
-    alerts.METHOD.replace("**", "")), sheet="Alertas")
+    alerts.METHOD.replace("**", ""), *grain_notes), sheet="Alertas")
 
 
 
@@ -65,8 +66,8 @@ def _trend(code: str, name: str, department: str, crime_group: str) -> alt.Chart
     hist = alerts.protected_history(f, code, crime_group)
     hist = disclosure.as_text(hist).assign(value=disclosure.numeric(hist["n"]))
     return alt.Chart(hist).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=alt.X("month:T", title=None, axis=alt.Axis(format="%Y")), y=alt.Y("value:Q", title="Víctimas"),
-        tooltip=[alt.Tooltip("month:T", title="Mes", format="%m/%Y"), alt.Tooltip("n:N", title="Víctimas")],
+        x=alt.X("month:T", title=None, axis=alt.Axis(format="%Y")), y=alt.Y("value:Q", title=f.unit_label),
+        tooltip=[alt.Tooltip("month:T", title="Mes", format="%m/%Y"), alt.Tooltip("n:N", title=f.unit_label)],
     ).properties(height=150, title=alt.TitleParams(f"{name} ({department})", subtitle=crime_group, fontSize=12))
 
 

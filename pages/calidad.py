@@ -19,12 +19,32 @@ st.subheader("Fuentes")
 src = quality.sources()
 dataframe(src.rename(columns={"source": "Fuente", "institution": "Institución", "file": "Archivos",
                                  "rows_read": "Filas leídas", "rows_loaded": "Cargadas", "rows_rejected": "Rechazadas",
-                                 "reject_pct": "% rechazadas"}),
+                                 "reject_pct": "% rechazadas", "rows_out_of_scope": "Fuera de alcance",
+                                 "row_unit": "Cada fila es", "count_unit": "Cuenta", "date_precision": "Fecha hasta",
+                                 "territory_level": "Territorio hasta"}),
              hide_index=True, width="stretch",
              column_config={"% rechazadas": st.column_config.NumberColumn(format="%.2f %%"),
                             "Filas leídas": st.column_config.NumberColumn(format="localized"),
                             "Cargadas": st.column_config.NumberColumn(format="localized"),
-                            "Rechazadas": st.column_config.NumberColumn(format="localized")})
+                            "Rechazadas": st.column_config.NumberColumn(format="localized"),
+                            "Fuera de alcance": st.column_config.NumberColumn(format="localized")})
+st.caption("«Cada fila es»: qué es una fila del archivo; «Cuenta»: víctimas o hechos (nunca se suman); «Fecha hasta» "
+           "y «Territorio hasta»: el mayor detalle que da la fuente (una fuente que da solo el año no entra en las "
+           "series mensuales; una que da solo el departamento, en las cifras municipales).")
+
+st.subheader("Filas fuera de alcance (no son errores)")
+scope_rows = quality.out_of_scope()
+if scope_rows.empty:
+    st.caption("Ninguna fila quedó fuera de la selección declarada de las fuentes.")
+else:
+    st.caption("Filas que la selección de filas declarada para cada fuente deja fuera a propósito (por ejemplo, "
+               "totales o filas de otro país): no se cargan y no son errores.")
+    scope_table = scope_rows.rename(columns={"source": "Fuente", "file": "Archivo", "reason": "Motivo",
+                                             "rows": "Filas", "example_row": "Primera fila (n.º)"})
+    dataframe(scope_table, hide_index=True, width="stretch",
+              column_config={"Filas": st.column_config.NumberColumn(format="localized")})
+    download_buttons(scope_table, "atalaya_calidad_fuera_de_alcance",
+                     notes_for_download(meta, "Filas fuera de alcance de la selección declarada"), sheet="Fuera de alcance")
 if meta.get("counting_rule"):
     st.caption(f"**Regla de conteo entre fuentes.** {meta['counting_rule']}")
 
@@ -69,8 +89,9 @@ st.subheader("Conciliación entre fuentes")
 if not types:
     st.info("En esta carga cada delito proviene de una sola fuente: no hay nada que conciliar.")
 else:
-    st.markdown(f"Delitos registrados por varias instituciones: **{', '.join(types)}**. Se muestran las víctimas "
-                "que registra cada fuente y la cifra publicada según la regla de conteo. Se aplican los filtros de "
+    article = "las" if f.unit == "victimas" else "los"
+    st.markdown(f"Delitos registrados por varias instituciones: **{', '.join(types)}**. Se muestran {article} "
+                f"{f.noun()} que registra cada fuente y la cifra publicada según la regla de conteo. Se aplican los filtros de "
                 "periodo y departamento.")
     monthly = quality.reconciliation_monthly(f)
     if monthly.empty:
@@ -78,11 +99,11 @@ else:
     else:
         monthly = disclosure.as_text(monthly).assign(value=disclosure.numeric(monthly["victims"]))
         series = alt.Chart(monthly).mark_line().encode(
-            x=alt.X("month:T", title="Mes"), y=alt.Y("value:Q", title="Víctimas"),
+            x=alt.X("month:T", title="Mes"), y=alt.Y("value:Q", title=f.unit_label),
             color=alt.Color("series:N", title="Fuente"),
             strokeDash=alt.condition(alt.datum.series == quality.PUBLISHED, alt.value([5, 3]), alt.value([1, 0])),
             tooltip=[alt.Tooltip("month:T", title="Mes", format="%Y-%m"), alt.Tooltip("series:N", title="Fuente"),
-                     alt.Tooltip("victims:N", title="Víctimas")],
+                     alt.Tooltip("victims:N", title=f.unit_label)],
         ).properties(height=280)
         st.altair_chart(series, width="stretch")
         by_muni = quality.reconciliation_by_municipality(f)

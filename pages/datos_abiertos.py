@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import coverage, disclosure, export, indicators, opendata, warehouse
-from pages._common import dataframe, page_filters
+from core import coverage, disclosure, export, methodology, opendata, warehouse
+from pages._common import dataframe, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -18,27 +18,30 @@ if meta.get("synthetic") == "true":
 gap_note = coverage.describe_month_gaps(f)
 if gap_note:
     st.warning(gap_note, icon=":material/event_busy:")
+show_notes(coverage.other_unit(f), kind="info")
 if disclosure.is_public():
     st.caption(" ".join(disclosure.RULES[:3]) + " En Parquet, la cifra reservada queda vacía y la columna "
-               "«victimas_reservada» lo indica.")
+               f"«{opendata.count_field(f)}_reservada» lo indica.")
 
 stem = f"atalaya_{meta.get('country', 'xx').lower()}_{f.year_from}-{f.year_to}"
-for key, title in opendata.DATASETS.items():
+for key, title in opendata.datasets(f).items():
     st.subheader(title)
     if key == "limites_municipales":
-        st.caption("GeoJSON (WGS84) con los límites municipales a resolución completa y, por municipio, víctimas, "
+        st.caption(f"GeoJSON (WGS84) con los límites municipales a resolución completa y, por municipio, {f.noun()}, "
                    "tasas e indicadores de vulnerabilidad.")
         st.download_button("Descargar GeoJSON", lambda: opendata.boundaries_geojson(f).encode("utf-8"),
                            file_name=f"{stem}_{key}.geojson", mime="application/geo+json", icon=":material/map:")
+        show_notes(coverage.left_out(f, "municipio"))
     elif key == "municipio_mes":
         st.caption(f"{opendata.municipality_month_rows(f):,} filas · campos: "
-                   + ", ".join(opendata.dictionary(key)["campo"]) + ". El archivo se genera al descargarlo.")
+                   + ", ".join(opendata.dictionary(key, f)["campo"]) + ". El archivo se genera al descargarlo.")
         a, b, _ = st.columns([1, 1, 3])
         a.download_button("Descargar CSV", lambda: export.csv_bytes(opendata.municipality_month(f)),
                           file_name=f"{stem}_{key}.csv", mime="text/csv", icon=":material/download:", key=f"csv_{key}")
         b.download_button("Descargar Parquet", lambda: opendata.parquet_bytes(opendata.municipality_month(f)),
                           file_name=f"{stem}_{key}.parquet", mime="application/vnd.apache.parquet",
                           icon=":material/download:", key=f"parquet_{key}")
+        show_notes(coverage.left_out(f, "mes"))
     else:
         data = opendata.department_year(f)
         st.caption(f"{len(data):,} filas")
@@ -52,13 +55,13 @@ for key, title in opendata.DATASETS.items():
                           mime="application/vnd.apache.parquet", icon=":material/download:", key=f"parquet_{key}")
 
 st.subheader("Diccionario de datos")
-dictionary = opendata.dictionary()
+dictionary = opendata.dictionary(f=f)
 dataframe(dictionary, hide_index=True, width="stretch")
 st.download_button("Descargar el diccionario (CSV)", export.csv_bytes(dictionary), file_name="atalaya_diccionario.csv",
                    mime="text/csv", icon=":material/download:")
 
 with st.expander("Metodología", icon=":material/functions:"):
-    for term, text in indicators.DEFINITIONS.items():
+    for term, text in methodology.definitions().items():
         st.markdown(f"**{term}.** {text}")
     if meta.get("counting_rule"):
         st.markdown(f"**Regla de conteo entre fuentes.** {meta['counting_rule']}")

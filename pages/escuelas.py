@@ -1,16 +1,23 @@
 """Centros educativos: which schools have the most risk factors around them."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import altair as alt
 import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from core import classify, disclosure, fmt, geo, indicators, municipality, schools, viewstate, warehouse
+from core import classify, coverage, disclosure, fmt, geo, indicators, municipality, schools, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters
+from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters, show_notes
 
 f, opts = page_filters()
+# Schools' risk counts victims by definition (victims near a school, rates of victims), whatever the
+# unit chosen in the sidebar; the period and the department apply.
+chosen_unit = f.unit
+if "victimas" in opts.units:
+    f = replace(f, unit="victimas")
 meta = warehouse.meta()
 state = st.session_state
 school_opts = schools.options()
@@ -37,6 +44,9 @@ if state["esc_muni"] not in muni_labels:
 st.title("Centros educativos")
 st.caption(f"{f.year_from}–{f.year_to} · " + (opts.departments[f.dept_code] if f.dept_code else "todo el país")
            + " · priorización por factores de riesgo alrededor de cada centro")
+if chosen_unit != f.unit:
+    st.caption("Esta página cuenta víctimas (cerca de cada centro y en su aldea y municipio) aunque en la barra "
+               "lateral esté elegida otra unidad.")
 
 c1, c2, c3, c4, c5 = st.columns([1.6, 1.3, 1.3, 0.8, 1.3])
 muni = c1.selectbox("Municipio", [""] + sorted(muni_labels, key=muni_labels.get), key="esc_muni",
@@ -79,8 +89,9 @@ m1, m2, m3 = st.columns(3)
 m1.metric("Centros en la selección", fmt.integer(len(table)))
 m2.metric("Clase alta", fmt.integer(n_high))
 m3.metric("Con 3 o más factores de riesgo", fmt.integer(int((table["factors"] >= 3).sum())))
-for note in result.notes:
-    st.info(note)
+show_notes(*result.notes, kind="info")
+grain_note = coverage.left_out(f, "municipio", "registro")
+show_notes(grain_note)
 
 # ---- Map ----------------------------------------------------------------------------------
 munis_rate = disclosure.protect_territories(f, indicators.by_municipality(f))
@@ -137,7 +148,7 @@ dataframe(out.head(top_n), hide_index=True, width="stretch", height=420, column_
 download_buttons(out, f"atalaya_centros_{f.year_from}-{f.year_to}", notes_for_download(
     meta, f"{f.year_from}–{f.year_to}", "Tabla completa de los centros de la selección, ordenada por puesto.",
     "Pesos: " + ", ".join(f"{c.name} {fmt.percent(result.weights.get(c.key, 0) * 100, 0)}" for c in schools.COMPONENTS),
-    *result.notes), sheet="Centros")
+    *result.notes, *filter(None, [grain_note])), sheet="Centros")
 
 # ---- Explanation of one school --------------------------------------------------------------
 codes = list(table["school_code"])

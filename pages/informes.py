@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import coverage, reports, warehouse
 from core.reports import DIMENSIONS, MEASURES, ReportSpec, SpecError
-from pages._common import dataframe, download_buttons, notes_for_download, page_filters
+from pages._common import dataframe, download_buttons, notes_for_download, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -41,6 +41,7 @@ def _on_upload() -> None:
     state["f_groups"], state["f_types"] = list(sf.crime_groups), list(sf.crime_types)
     state["f_sexes"], state["f_ages"] = list(sf.sexes), list(sf.age_groups)
     state["f_dept"] = sf.dept_code or ""
+    state["f_unit"] = sf.unit
     state["_inf_error"] = None
 
 
@@ -61,7 +62,8 @@ st.title("Constructor de informes")
 st.caption("Elija qué medir, cómo desglosarlo y cómo mostrarlo. Los filtros de la barra lateral se aplican.")
 
 c1, c2, c3, c4 = st.columns(4)
-measure = c1.selectbox("Medida", list(MEASURES), key="inf_medida", format_func=MEASURES.get)
+measure = c1.selectbox("Medida", list(MEASURES), key="inf_medida",
+                       format_func=lambda m: reports.measure_label(m, f))
 dim1 = c2.selectbox("Desglosar por", DIM_OPTIONS, key="inf_dim1", format_func=lambda d: DIMENSIONS[d].label)
 dim2 = c3.selectbox("y por", [NONE] + DIM_OPTIONS, key="inf_dim2",
                     format_func=lambda d: DIMENSIONS[d].label if d else "(nada más)")
@@ -85,7 +87,7 @@ except SpecError as exc:
 
 if report is not None:
     if report.data.empty:
-        st.info("No hay víctimas con estos filtros.")
+        st.info(f"No hay {f.noun()} con estos filtros.")
     chart = reports.chart(report)
     if chart is not None:
         st.altair_chart(chart, width="stretch")
@@ -94,14 +96,16 @@ if report is not None:
     gap_note = coverage.describe_month_gaps(f)
     if gap_note:
         st.caption(gap_note)
+    needs = reports.grain_needs(spec)  # what a month, municipality or record dimension cannot include
+    grain_notes = show_notes(coverage.left_out(f, *needs) if needs else None)
     table = reports.with_totals(report)
     dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)), column_config={
         report.value_label: st.column_config.NumberColumn(format="%.1f" if measure != "n" else "localized"),
-        "Víctimas": st.column_config.NumberColumn(format="localized"),
+        f.unit_label: st.column_config.NumberColumn(format="localized"),
         "Personas-año": st.column_config.NumberColumn(format="localized")})
     st.caption(report.caption)
     stem = "atalaya_informe_" + "_".join(spec.dims)
-    download_buttons(table, stem, notes_for_download(meta, report.title, report.caption, *report.notes,
+    download_buttons(table, stem, notes_for_download(meta, report.title, report.caption, *report.notes, *grain_notes,
                                                      "Especificación: " + spec.to_param()), sheet="Informe")
     i1, i2, i3, _ = st.columns([1, 1, 1.4, 1.6])
     if chart is not None:
@@ -119,8 +123,8 @@ with st.expander("Abrir una especificación guardada (JSON)", icon=":material/up
 
 with st.expander("Qué significa cada medida"):
     st.markdown(
-        "- **Víctimas**: número de registros de víctimas (la unidad de conteo).\n"
-        "- **Tasa por 100.000 hab.**: víctimas ÷ personas-año de la población que corresponde (mismo año, "
+        f"- **{f.unit_label}**: número de {f.noun()} (la unidad de conteo elegida en la barra lateral).\n"
+        f"- **Tasa por 100.000 hab.**: {f.noun()} ÷ personas-año de la población que corresponde (mismo año, "
         "territorio, sexo y edad que la fila) × 100.000. No se calcula por mes, día, hora ni arma.\n"
         "- **% del total**: parte de cada fila en el total del informe (o del panel).\n"
         "- **Cambio vs periodo anterior**: variación porcentual frente al periodo inmediatamente anterior de la "

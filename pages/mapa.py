@@ -10,7 +10,7 @@ import streamlit as st
 from core import (classify, coverage, disclosure, fmt, geo, indicators, methodology, municipality, priority, viewstate,
                   vulnerability, warehouse)
 from core.viewstate import Control
-from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters
+from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -18,7 +18,7 @@ state = st.session_state
 
 VIEWS = {"incidencia": "Incidencia delictiva", "vulnerabilidad": "Vulnerabilidad", "prioridad": "Índice de prioridad"}
 LEVELS = {"municipio": "Municipios", "departamento": "Departamentos"}
-MEASURES = {"n": "Víctimas", "tasa": "Tasa por 100.000 hab.", "eb": "Tasa suavizada (Bayes empírico)"}
+MEASURES = {"n": f.unit_label, "tasa": "Tasa por 100.000 hab.", "eb": "Tasa suavizada (Bayes empírico)"}
 COMPONENTS = priority.components()
 INDICATORS = {vulnerability.COMPOSITE: vulnerability.COMPOSITE_NAME} | {
     i.code: f"{i.name} ({i.unit}, {i.year})" for i in vulnerability.catalog()}
@@ -118,8 +118,11 @@ if view == "incidencia":
     month_note = coverage.describe_month_gaps(f)
     if month_note:
         notes.append(month_note)
+    if level == "municipio":
+        notes += filter(None, [coverage.left_out(f, "municipio")])
+    notes += filter(None, [coverage.other_unit(f)])
     if reserved.any():
-        notes.append(f"{int(reserved.sum())} territorio(s) con 1 a 4 víctimas: su cifra y su tasa se reservan "
+        notes.append(f"{int(reserved.sum())} territorio(s) con 1 a 4 {f.noun()}: su cifra y su tasa se reservan "
                      "(modo público); no entran en las clases ni en el puesto.")
     value_name = MEASURES[measure]
     value_fmt = fmt.integer if measure == "n" else fmt.decimal
@@ -180,10 +183,10 @@ with legend_col:
     st.markdown(f"**{value_name}**")
     legend_table(classes, value_fmt, "N.º")
     st.caption(f"{classify.METHODS[method]}. N.º = número de {LEVELS[level].lower()} en la clase.")
-    for note in notes:
-        st.info(note)
+    show_notes(*notes, kind="info")
     if view != "incidencia":
-        st.caption("Esta vista usa definiciones fijas: de los filtros solo se aplican el periodo y el departamento.")
+        st.caption("Esta vista usa definiciones fijas" + (" (cuenta víctimas)" if view == "prioridad" else "")
+                   + ": de los filtros solo se aplican el periodo y el departamento.")
 
 # ---- Selected municipality ----------------------------------------------------------------
 if level == "municipio":
@@ -200,7 +203,7 @@ if level == "municipio":
         b.metric("Clase", row["class"])
         c.metric("Puesto", row["position_label"])
         if view == "incidencia":
-            d.metric("Víctimas", disclosure.label(row["n"]),
+            d.metric(f.unit_label, disclosure.label(row["n"]),
                      help=f"Personas-año: {fmt.integer(row['population'])}; tasa cruda {fmt.decimal(row['rate'])}, "
                           f"suavizada {fmt.decimal(row['rate_eb'])}.")
         elif view == "vulnerabilidad":
@@ -253,8 +256,8 @@ elif view == "prioridad":
 out = table[list(dict.fromkeys(columns))].rename(columns=columns)
 dataframe(out, hide_index=True, width="stretch", height=420, column_config={
     name: st.column_config.NumberColumn(format="%.1f") for name in out.columns
-    if name not in ("Puesto", "Víctimas", "Personas-año") and pd.api.types.is_float_dtype(out[name])
-} | {name: st.column_config.NumberColumn(format="localized") for name in ("Víctimas", "Personas-año")
+    if name not in ("Puesto", MEASURES["n"], "Personas-año") and pd.api.types.is_float_dtype(out[name])
+} | {name: st.column_config.NumberColumn(format="localized") for name in (MEASURES["n"], "Personas-año")
      if name in out and pd.api.types.is_numeric_dtype(out[name])})
 
 download_buttons(out, f"atalaya_mapa_{view}_{level}_{f.year_from}-{f.year_to}", notes_for_download(
@@ -266,7 +269,7 @@ download_buttons(out, f"atalaya_mapa_{view}_{level}_{f.year_from}-{f.year_to}", 
 # ---- Methodology --------------------------------------------------------------------------
 with st.expander("Metodología", icon=":material/functions:"):
     st.markdown(
-        "**Tasa por 100.000 habitantes.** Víctimas ÷ personas-año × 100.000, con la población del mismo sexo y "
+        f"**Tasa por 100.000 habitantes.** {f.unit_label} ÷ personas-año × 100.000, con la población del mismo sexo y "
         "grupo de edad que el filtro (o la total, si no hay desagregación, y se indica).\n\n"
         "**Tasa suavizada (Bayes empírico).** Acerca la tasa de cada territorio a la media del conjunto mostrado, "
         "más cuanto menor es su población, para que los municipios pequeños no aparezcan arriba o abajo por azar. "

@@ -14,7 +14,8 @@ st.caption("Cómo se cuenta y se calcula cada cifra del tablero. Todas se pueden
            "almacén de datos publicado (tablas incident, incident_cube y population).")
 
 st.header("Qué se cuenta")
-st.markdown(f"**Unidad de conteo.** {indicators.DEFINITIONS['Unidad de conteo']}")
+for term in methodology.GRAIN_DEFINITIONS:
+    st.markdown(f"**{term}.** {methodology.GRAIN_DEFINITIONS[term]}")
 if meta.get("counting_rule"):
     st.markdown(f"**Regla de conteo entre fuentes.** {meta['counting_rule']}")
 st.markdown("**Filtros.** El periodo, los grupos y tipos de delito, el sexo y la edad de la víctima y el departamento "

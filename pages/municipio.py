@@ -5,9 +5,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import classify, coverage, disclosure, fmt, geo, indicators, municipality, viewstate, warehouse
+from core import classify, coverage, disclosure, fmt, geo, indicators, methodology, municipality, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters
+from pages._common import (agreed, count_title, dataframe, download_buttons, legend_table, notes_for_download,
+                            page_filters, show_notes)
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -21,7 +22,7 @@ else:
     top = indicators.by_municipality(f.resolved(opts)).sort_values(["n", "code"], ascending=[False, True])
     default = top["code"].iloc[0] if len(top) else munis["code"].iloc[0]
 SERIES = {"mensual": "Mensual", "anual": "Anual"}
-ALDEA_MEASURES = {"n": "Víctimas", "tasa": "Tasa por 100.000 hab."}
+ALDEA_MEASURES = {"n": f.unit_label, "tasa": "Tasa por 100.000 hab."}
 CONTROLS = [
     Control("muni_sel", "muni", default, list(labels)),
     Control("muni_serie", "serie", "mensual", list(SERIES)),
@@ -38,19 +39,20 @@ code = st.selectbox("Municipio", options, key="muni_sel", format_func=labels.get
 p = municipality.profile(f, code)
 scope = f"{f.describe(opts).rsplit(' · ', 1)[0]} · {p.name} ({p.department})"
 st.caption(scope + (" · el filtro de departamento solo acota la lista de municipios" if f.dept_code else ""))
-notes = [n for n in [p.denominator_note] if n]
+notes = [n for n in [p.denominator_note, coverage.left_out(f, "municipio"),
+                     coverage.department_only_note(f, p.dept_code, p.department)] if n]
 
 # ---- Headline -----------------------------------------------------------------------------
 sensitive = disclosure.covers_sensitive(f)
 hidden = disclosure.hides(p.count, sensitive)
 change_hidden = hidden or disclosure.hides(p.previous_count or 0, sensitive)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Víctimas registradas", disclosure.count_text(p.count, sensitive),
+c1.metric(count_title(f), disclosure.count_text(p.count, sensitive),
           delta=None if p.change_pct is None or change_hidden
           else f"{fmt.percent(p.change_pct, signed=True)} vs {p.previous_label}",
           delta_color="inverse",
           help=("Cambio frente al periodo anterior de igual duración"
-                + (f" ({p.previous_label}: {disclosure.count_text(p.previous_count, sensitive)} víctimas)."
+                + (f" ({p.previous_label}: {disclosure.count_text(p.previous_count, sensitive)} {f.noun()})."
                    if p.previous_label else ": los datos no alcanzan un periodo anterior completo.")))
 c2.metric("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(p.rate))
 c3.metric("Puesto nacional (por tasa)",
@@ -63,15 +65,14 @@ d1.metric(f"Tasa de {p.department}", "—" if dept_hidden else fmt.decimal(p.dep
 d2.metric("Tasa nacional", "—" if disclosure.hides(p.national_count, sensitive) else fmt.decimal(p.national_rate))
 d3.metric("Personas-año", fmt.integer(p.population), help="Población del periodo sumada año por año.")
 if hidden:
-    st.info("Con estos filtros el municipio tiene de 1 a 4 víctimas: la cifra, la tasa y el puesto se reservan "
+    st.info(f"Con estos filtros el municipio tiene de 1 a 4 {f.noun()}: la cifra, la tasa y el puesto se reservan "
             "(modo público).")
 elif p.rate is not None and p.national_rate and not dept_hidden:
     ratio = p.rate / p.national_rate
     st.markdown(f"La tasa de **{p.name}** es **{fmt.decimal(ratio, 2)} veces** la nacional y "
                 f"**{fmt.decimal(p.rate / p.department_rate, 2) if p.department_rate else '—'} veces** "
                 f"la de {p.department}.")
-for note in notes:
-    st.info(note)
+show_notes(*notes, kind="info")
 muni_gap = coverage.municipality_gaps(f).get(code)
 if muni_gap:
     st.warning(f"{muni_gap} en todo el periodo de los datos: las cifras de este municipio pueden estar incompletas.",
@@ -84,11 +85,11 @@ if series == "mensual":
     m = disclosure.protect(municipality.monthly(f, code), "n", sensitive, dims=["month"])
     m["reference"] = disclosure.blank_if_small(m["reference"], m["reference_min"], sensitive)
     m = m.drop(columns="reference_min")
-    long = pd.concat([m.assign(serie="Víctimas", valor=disclosure.numeric(m["n"])),
+    long = pd.concat([m.assign(serie=f.unit_label, valor=disclosure.numeric(m["n"])),
                       m.assign(serie="Promedio del mismo mes, 3 años anteriores", valor=m["reference"])])
     x = alt.X("month:T", title="Mes", axis=alt.Axis(format="%Y", tickCount="year"))
-    y_title = "Víctimas"
-    table = m.rename(columns={"month": "Mes", "n": "Víctimas", "reference": "Promedio 3 años anteriores"})
+    y_title = f.unit_label
+    table = m.rename(columns={"month": "Mes", "n": f.unit_label, "reference": "Promedio 3 años anteriores"})
 else:
     yr = disclosure.protect(municipality.yearly(f, code), "n", sensitive, dims=["year"], derived=["rate"])
     yr["reference_rate"] = disclosure.blank_if_small(yr["reference_rate"], yr["reference_min"], sensitive)
@@ -98,12 +99,12 @@ else:
     x = alt.X("Año:O", title="Año", sort=None)
     y_title = "Tasa por 100.000 hab."
     table = yr[["Año", "n", "population", "rate", "reference_rate"]].rename(columns={
-        "n": "Víctimas", "population": "Personas-año", "rate": "Tasa por 100.000",
+        "n": f.unit_label, "population": "Personas-año", "rate": "Tasa por 100.000",
         "reference_rate": "Promedio 3 años anteriores"})
 chart = alt.Chart(disclosure.as_text(long.dropna(subset=["valor"]))).mark_line(point=series == "anual").encode(
     x=x, y=alt.Y("valor:Q", title=y_title),
     color=alt.Color("serie:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
-    strokeDash=alt.condition(alt.datum.serie == "Víctimas", alt.value([1, 0]), alt.value([5, 4])),
+    strokeDash=alt.condition(alt.datum.serie == f.unit_label, alt.value([1, 0]), alt.value([5, 4])),
     tooltip=[alt.Tooltip("serie:N", title="Serie"), alt.Tooltip("valor:Q", title="Valor", format=",.1f")],
 ).properties(height=300, title=f"{p.name}: {y_title.lower()} y referencia")
 gaps = coverage.gap_months(f)
@@ -114,9 +115,12 @@ st.altair_chart(chart, width="stretch")
 gap_note = coverage.describe_month_gaps(f)
 if gap_note:
     st.caption(gap_note + (" Las líneas punteadas marcan esos meses." if series == "mensual" else ""))
+month_note = coverage.left_out(f, "mes") if series == "mensual" else None
+show_notes(month_note)
 with st.expander("Tabla de la evolución"):
     dataframe(table, hide_index=True, width="stretch")
-    download_buttons(table, f"atalaya_{code}_evolucion_{series}", notes_for_download(meta, scope, *notes))
+    download_buttons(table, f"atalaya_{code}_evolucion_{series}",
+                     notes_for_download(meta, scope, *notes, *filter(None, [month_note])))
 
 # ---- Crime types --------------------------------------------------------------------------
 st.subheader("Tipos de delito")
@@ -124,21 +128,21 @@ types = disclosure.protect(municipality.by_crime_type(f, code), "n",
                            disclosure.rows_sensitive(f, municipality.by_crime_type(f, code), type_column="crime_type"),
                            dims=["crime_type"], derived=["share"])
 types["value"] = disclosure.numeric(types["n"])
-types["Víctimas"] = [disclosure.label(v) for v in types["n"]]
+types["count_label"] = [disclosure.label(v) for v in types["n"]]
 if types.empty:
-    st.info("No hay víctimas registradas con estos filtros.")
+    st.info(f"No hay {f.noun()} {agreed(f, 'registrad')} con estos filtros.")
 else:
     st.altair_chart(alt.Chart(disclosure.as_text(types)).mark_bar().encode(
-        x=alt.X("value:Q", title="Víctimas"),
+        x=alt.X("value:Q", title=f.unit_label),
         y=alt.Y("name:N", sort=alt.EncodingSortField("value", order="descending"), title=None,
                 axis=alt.Axis(labelLimit=220)),
         color=alt.Color("crime_group:N", title="Grupo de delito", legend=alt.Legend(labelLimit=300)),
         tooltip=[alt.Tooltip("name:N", title="Delito"), alt.Tooltip("iccs_code:N", title="Código ICCS"),
-                 alt.Tooltip("Víctimas:N"), alt.Tooltip("share:Q", title="%", format=".1f")],
+                 alt.Tooltip("count_label:N", title=f.unit_label), alt.Tooltip("share:Q", title="%", format=".1f")],
     ).properties(height=24 * len(types) + 40), width="stretch")
-types_out = types.drop(columns=["crime_type", "value", "Víctimas"]).rename(columns={
+types_out = types.drop(columns=["crime_type", "value", "count_label"]).rename(columns={
     "name": "Delito", "crime_group": "Grupo", "iccs_code": "Código ICCS", "iccs_section": "Sección ICCS",
-    "n": "Víctimas", "share": "%"})
+    "n": f.unit_label, "share": "%"})
 dataframe(types_out, hide_index=True, width="stretch",
              column_config={"%": st.column_config.NumberColumn(format="%.1f")})
 download_buttons(types_out, f"atalaya_{code}_tipos", notes_for_download(meta, scope, *notes))
@@ -146,7 +150,7 @@ download_buttons(types_out, f"atalaya_{code}_tipos", notes_for_download(meta, sc
 # ---- Victims: sex x age, weekday x hour ---------------------------------------------------
 left, right = st.columns(2)
 with left:
-    st.subheader("Víctimas por sexo y edad")
+    st.subheader(f"{f.unit_label} por sexo y edad de la víctima")
     pyr_raw = municipality.pyramid(f, code)
     pyr = disclosure.protect(pyr_raw, "n", disclosure.rows_sensitive(f, pyr_raw, age_column="age_group"),
                              dims=["age_group", "victim_sex"])
@@ -154,13 +158,13 @@ with left:
     known["Sexo"] = known["victim_sex"].map({"H": "Hombres", "M": "Mujeres"})
     value = disclosure.numeric(known["n"])
     known["signed"] = value.where(known["victim_sex"] == "M", -value)
-    known["Víctimas"] = [disclosure.label(v) for v in known["n"]]
+    known["count_label"] = [disclosure.label(v) for v in known["n"]]
     st.altair_chart(alt.Chart(disclosure.as_text(known)).mark_bar().encode(
-        x=alt.X("signed:Q", title="Víctimas (hombres a la izquierda, mujeres a la derecha)",
+        x=alt.X("signed:Q", title=f"{f.unit_label} (hombres a la izquierda, mujeres a la derecha)",
                 axis=alt.Axis(labelExpr="abs(datum.value)")),
         y=alt.Y("label:N", sort=alt.SortField("sort_order", order="descending"), title="Edad"),
         color=alt.Color("Sexo:N", scale=alt.Scale(domain=["Hombres", "Mujeres"], range=["#3b6ea5", "#c2477a"])),
-        tooltip=["Sexo", alt.Tooltip("label:N", title="Edad"), alt.Tooltip("Víctimas:N")],
+        tooltip=["Sexo", alt.Tooltip("label:N", title="Edad"), alt.Tooltip("count_label:N", title=f.unit_label)],
     ).properties(height=260), width="stretch")
     unknown = int(pyr_raw.loc[pyr_raw["victim_sex"] == "ND", "n"].sum())
     st.caption(f"Sin sexo registrado (o sin víctima individual): {disclosure.count_text(unknown, sensitive)}.")
@@ -174,15 +178,16 @@ with right:
     wh_raw = municipality.weekday_hour(f, code)
     wh = disclosure.protect(wh_raw, "n", sensitive, dims=["weekday", "hour"])
     wh["value"] = disclosure.numeric(wh["n"])
-    wh["Víctimas"] = [disclosure.label(v) for v in wh["n"]]
+    wh["count_label"] = [disclosure.label(v) for v in wh["n"]]
     known_hour = wh[wh["hour"] >= 0]
     st.altair_chart(alt.Chart(disclosure.as_text(known_hour)).mark_rect().encode(
         x=alt.X("hour:O", title="Hora"), y=alt.Y("day:N", sort=list(municipality.WEEKDAYS), title=None),
-        color=alt.Color("value:Q", title="Víctimas", scale=alt.Scale(scheme="orangered")),
-        tooltip=[alt.Tooltip("day:N", title="Día"), alt.Tooltip("hour:O", title="Hora"), alt.Tooltip("Víctimas:N")],
+        color=alt.Color("value:Q", title=f.unit_label, scale=alt.Scale(scheme="orangered")),
+        tooltip=[alt.Tooltip("day:N", title="Día"), alt.Tooltip("hour:O", title="Hora"),
+                 alt.Tooltip("count_label:N", title=f.unit_label)],
     ).properties(height=260), width="stretch")
     st.caption(f"Sin hora registrada: {disclosure.count_text(int(wh_raw.loc[wh_raw['hour'] < 0, 'n'].sum()), sensitive)}."
-               + (" Las celdas en blanco tienen de 1 a 4 víctimas (modo público)." if wh.attrs["suppressed"] else ""))
+               + (f" Las celdas en blanco tienen de 1 a 4 {f.noun()} (modo público)." if wh.attrs["suppressed"] else ""))
     wh_out = wh.assign(Hora=wh["hour"].map(lambda h: "Sin hora" if h < 0 else f"{h:02d} h")).pivot(
         index=["weekday", "day"], columns="Hora", values="n").astype(object).fillna(0).reset_index().drop(columns="weekday")
     wh_out.columns.name = None
@@ -192,7 +197,7 @@ left, right = st.columns(2)
 with left:
     st.subheader("Arma o medio")
     weapons = disclosure.protect(municipality.by_weapon(f, code), "n", sensitive, dims=["weapon"]).rename(
-        columns={"weapon": "Arma o medio", "n": "Víctimas"})
+        columns={"weapon": "Arma o medio", "n": f.unit_label})
     dataframe(weapons, hide_index=True, width="stretch")
     download_buttons(weapons, f"atalaya_{code}_armas", notes_for_download(meta, scope))
 with right:
@@ -205,6 +210,9 @@ with right:
     download_buttons(src, f"atalaya_{code}_fuentes", notes_for_download(meta, scope, *filter(None, [meta.get("counting_rule")])))
     if meta.get("counting_rule"):
         st.caption(meta["counting_rule"])
+
+record_note = coverage.left_out(f, "registro")
+show_notes(record_note)
 
 # ---- Aldeas -------------------------------------------------------------------------------
 st.subheader("Aldeas")
@@ -229,7 +237,7 @@ else:
     classes = classify.classify(disclosure.numeric(mapped[column]), "cuantiles", 5, "incidencia",
                                 reserved=disclosure.is_suppressed(mapped["n"]))
     mapped["fill"] = [classify.hex_to_rgba(classes.color_of(c)) for c in classes.labels]
-    mapped["value_label"] = [f"Víctimas: {disclosure.label(n)} · tasa: {fmt.decimal(r)}"
+    mapped["value_label"] = [f"{f.unit_label}: {disclosure.label(n)} · tasa: {fmt.decimal(r)}"
                              for n, r in zip(mapped["n"], mapped["rate"])]
     collection = geo.feature_collection("aldea", mapped, ["code", "name", "value_label", "fill"])
     cells = disclosure.protect(municipality.incident_cells(f, code), "n", dims=["lon", "lat"],
@@ -237,7 +245,7 @@ else:
     hidden_cells = int(disclosure.is_suppressed(cells["n"]).sum())
     cells = cells[~disclosure.is_suppressed(cells["n"])].copy()
     cells["n"] = cells["n"].astype("int64")
-    cells["name"] = "Víctimas geolocalizadas"
+    cells["name"] = f"{f.unit_label} {agreed(f, 'geolocalizad')}"
     cells["value_label"] = [f"{fmt.integer(n)} en esta celda (~550 m)" for n in cells["n"]]
     layers = [geo.cells_layer(cells, "celdas", municipality.GRID_DEG)] if len(cells) else []
     deck = geo.choropleth(collection, geo.view_state(geo.bounds("aldea", shapes["code"])),
@@ -247,15 +255,16 @@ else:
     with legend_col:
         st.markdown(f"**{ALDEA_MEASURES[aldea_measure]} por aldea**")
         legend_table(classes, fmt.integer if column == "n" else fmt.decimal, "Aldeas")
-        st.caption("Cuantiles, 5 clases. Los círculos grises suman las víctimas con coordenadas en celdas de unos "
-                   "550 m; nunca se muestran registros individuales.")
+        st.caption(f"Cuantiles, 5 clases. Los círculos grises suman {'las' if f.unit == 'victimas' else 'los'} "
+                   f"{f.noun()} con coordenadas en celdas de unos 550 m; nunca se muestran registros individuales.")
         if hidden_cells:
-            st.caption(f"{hidden_cells} celda(s) con 1 a 4 víctimas (o reservadas para que la suma no las revele) "
+            st.caption(f"{hidden_cells} celda(s) con 1 a 4 {f.noun()} (o reservadas para que la suma no las revele) "
                        "no se dibujan (modo público).")
         if aldea_reserved.any():
-            st.caption("Las aldeas con 1 a 4 víctimas muestran «<5» y no entran en las clases (modo público).")
+            st.caption(f"Las aldeas con 1 a 4 {f.noun()} muestran «<5» y no entran en las clases (modo público).")
         if aldea_note:
             st.caption(aldea_note)
+        show_notes(record_note)
 aldea_out = aldea_table.rename(columns={"code": "Código", "name": "Aldea", "n": "Total", "population": "Personas-año",
                                         "rate": "Tasa por 100.000"})
 dataframe(aldea_out, hide_index=True, width="stretch",
@@ -270,7 +279,7 @@ protected = disclosure.protect_territories(f, municipality.national_table(f)).se
 peers = peers.assign(**{c: protected.loc[peers["code"], c].to_numpy() for c in ("n", "rate", "rate_eb")})
 peers_out = peers.assign(Municipio=[n + (" ◀" if s else "") for n, s in zip(peers["name"], peers["is_self"])])[
     ["Municipio", "n", "population", "rate", "rate_eb"]].rename(columns={
-        "n": "Víctimas", "population": "Personas-año", "rate": "Tasa por 100.000", "rate_eb": "Tasa suavizada"})
+        "n": f.unit_label, "population": "Personas-año", "rate": "Tasa por 100.000", "rate_eb": "Tasa suavizada"})
 dataframe(peers_out, hide_index=True, width="stretch", column_config={
     "Personas-año": st.column_config.NumberColumn(format="localized"),
     "Tasa por 100.000": st.column_config.NumberColumn(format="%.1f"),
@@ -279,7 +288,7 @@ st.caption("Los cinco municipios del mismo departamento con la población más c
 download_buttons(peers_out, f"atalaya_{code}_pares", notes_for_download(meta, scope))
 
 with st.expander("Definiciones"):
-    for term, text in indicators.DEFINITIONS.items():
+    for term, text in methodology.definitions().items():
         st.markdown(f"**{term}.** {text}")
     st.markdown("**Cambio frente al periodo anterior.** Se compara con el periodo inmediatamente anterior de la misma "
                 "duración; si los datos no lo cubren completo, o algún año es parcial, no se calcula.")

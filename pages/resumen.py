@@ -5,8 +5,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import coverage, disclosure, fmt, indicators, warehouse
-from pages._common import dataframe, page_filters
+from core import coverage, disclosure, fmt, indicators, methodology, warehouse
+from pages._common import agreed, count_title, dataframe, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -19,18 +19,19 @@ sensitive = disclosure.covers_sensitive(f)
 hidden = disclosure.hides(h.count, sensitive)
 change_hidden = any(disclosure.hides(v, sensitive) for v in (h.latest_count, h.previous_count or 0))
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Víctimas registradas", disclosure.count_text(h.count, sensitive),
-          help="Número de víctimas (registros) en el periodo y con los filtros elegidos.")
+c1.metric(count_title(f), disclosure.count_text(h.count, sensitive),
+          help=f"Número de {f.noun()} en el periodo y con los filtros elegidos.")
 c2.metric("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(h.rate),
-          help="Víctimas ÷ población del periodo (personas-año) × 100.000, con la población del mismo sexo y edad."
+          help=f"{f.unit_label} ÷ población del periodo (personas-año) × 100.000, con la población del mismo sexo y edad."
                + (" No se muestra porque la cifra es menor que 5 (modo público)." if hidden else ""))
-c3.metric(f"Víctimas en {indicators.year_label(h.latest_year)}", disclosure.count_text(h.latest_count, sensitive),
+c3.metric(f"{f.unit_label} en {indicators.year_label(h.latest_year)}", disclosure.count_text(h.latest_count, sensitive),
           delta=None if h.change_pct is None or change_hidden
           else f"{fmt.percent(h.change_pct, signed=True)} vs {h.latest_year - 1}",
           delta_color="inverse")
-c4.metric("Municipios con víctimas", f"{fmt.integer(h.municipalities_with_cases)} de {fmt.integer(h.municipalities)}")
+c4.metric(f"Municipios con {f.noun()}", f"{fmt.integer(h.municipalities_with_cases)} de {fmt.integer(h.municipalities)}")
 if h.denominator.note:
     st.info(h.denominator.note)
+show_notes(coverage.other_unit(f), kind="info")
 partial = indicators.partial_years(f.year_from, f.year_to)
 if partial:
     st.info("Años con datos parciales (no comparables con años completos): " + ", ".join(map(str, partial)))
@@ -39,9 +40,11 @@ if partial:
 st.subheader("Evolución")
 left, right = st.columns([1, 1])
 granularity = left.radio("Serie", ["Anual", "Mensual"], horizontal=True, key="resumen_serie")
+# the options are fixed (the widget keeps its value when the unit changes); the count reads in the unit
+count_option = {"Víctimas": f.unit_label}
 measure = right.radio("Medida", ["Víctimas", "Tasa por 100.000 hab."], horizontal=True, key="resumen_medida",
-                      disabled=granularity == "Mensual",
-                      help="La tasa se calcula por año; la serie mensual muestra víctimas.")
+                      disabled=granularity == "Mensual", format_func=lambda m: count_option.get(m, m),
+                      help=f"La tasa se calcula por año; la serie mensual muestra {f.noun()}.")
 if granularity == "Anual":
     series = indicators.yearly(f, by="crime_group")
     series = disclosure.protect(series, "n", disclosure.rows_sensitive(f, series, group_column="crime_group"),
@@ -49,27 +52,28 @@ if granularity == "Anual":
     flags = coverage.year_flags(f)
     series["Año"] = series["year"].map(lambda y: indicators.year_label(y) + (" *" if y in flags else ""))
     series["value"] = disclosure.numeric(series["rate" if measure.startswith("Tasa") else "n"])
-    series["Víctimas"] = [v if isinstance(v, str) else fmt.integer(v) for v in series["n"]]
-    title = "Tasa por 100.000 hab." if measure.startswith("Tasa") else "Víctimas"
+    series["count_label"] = [v if isinstance(v, str) else fmt.integer(v) for v in series["n"]]
+    title = "Tasa por 100.000 hab." if measure.startswith("Tasa") else f.unit_label
     chart = alt.Chart(disclosure.as_text(series)).mark_line(point=True).encode(
         x=alt.X("Año:O", title="Año", sort=None),
         y=alt.Y("value:Q", title=title),
         color=alt.Color("crime_group:N", title="Grupo de delito"),
         tooltip=[alt.Tooltip("Año:O"), alt.Tooltip("crime_group:N", title="Grupo"),
-                 alt.Tooltip("Víctimas:N"), alt.Tooltip("rate:Q", title="Tasa por 100.000", format=",.1f")],
+                 alt.Tooltip("count_label:N", title=f.unit_label),
+                 alt.Tooltip("rate:Q", title="Tasa por 100.000", format=",.1f")],
     )
 else:
     series = indicators.monthly(f, by="crime_group")
     series = disclosure.protect(series, "n", disclosure.rows_sensitive(f, series, group_column="crime_group"),
                                 dims=["month", "crime_group"])
     series["value"] = disclosure.numeric(series["n"])
-    series["Víctimas"] = [v if isinstance(v, str) else fmt.integer(v) for v in series["n"]]
+    series["count_label"] = [v if isinstance(v, str) else fmt.integer(v) for v in series["n"]]
     chart = alt.Chart(disclosure.as_text(series)).mark_line().encode(
         x=alt.X("month:T", title="Mes"),
-        y=alt.Y("value:Q", title="Víctimas"),
+        y=alt.Y("value:Q", title=f.unit_label),
         color=alt.Color("crime_group:N", title="Grupo de delito"),
         tooltip=[alt.Tooltip("month:T", title="Mes", format="%m/%Y"), alt.Tooltip("crime_group:N", title="Grupo"),
-                 alt.Tooltip("Víctimas:N")],
+                 alt.Tooltip("count_label:N", title=f.unit_label)],
     )
 gaps = coverage.gap_months(f)
 if granularity == "Mensual" and gaps:  # months in which a source sent nothing: a dashed grey rule
@@ -81,12 +85,15 @@ gap_note = coverage.describe_month_gaps(f)
 if gap_note:
     st.warning(gap_note + (" En la serie anual, * marca los años afectados; en la mensual, las líneas "
                            "punteadas marcan esos meses."), icon=":material/event_busy:")
+if granularity == "Mensual":
+    show_notes(coverage.left_out(f, "mes"))
 st.caption(f"Fuente: {meta.get('country_name', '')}, registros consolidados de "
            f"{len(indicators.sources())} instituciones · {f.describe(opts)}")
 
 # ---- Top municipalities -------------------------------------------------------------------
-st.subheader("Municipios con más víctimas")
-order = st.radio("Ordenar por", ["Víctimas", "Tasa por 100.000 hab."], horizontal=True, key="resumen_orden")
+st.subheader(f"Municipios con más {f.noun()}")
+order = st.radio("Ordenar por", ["Víctimas", "Tasa por 100.000 hab."], horizontal=True, key="resumen_orden",
+                 format_func=lambda m: count_option.get(m, m))
 munis = disclosure.protect_territories(f, indicators.by_municipality(f))
 munis["sort_n"] = disclosure.numeric(munis["n"])
 sort_col = "rate" if order.startswith("Tasa") else "sort_n"
@@ -94,7 +101,7 @@ top = munis.sort_values([sort_col, "sort_n"], ascending=False, na_position="last
 top.insert(0, "Puesto", range(1, len(top) + 1))
 dataframe(
     top[["Puesto", "name", "department", "n", "population", "rate"]].rename(columns={
-        "name": "Municipio", "department": "Departamento", "n": "Víctimas",
+        "name": "Municipio", "department": "Departamento", "n": f.unit_label,
         "population": "Personas-año", "rate": "Tasa por 100.000"}),
     hide_index=True, width="stretch",
     column_config={
@@ -103,7 +110,9 @@ dataframe(
     },
 )
 if sort_col == "rate":
-    st.caption("En municipios con poca población, pocas víctimas cambian mucho la tasa: compárela con el número de víctimas.")
+    st.caption(f"En municipios con poca población, {agreed(f, 'poc')} {f.noun()} cambian mucho la tasa: compárela "
+               f"con el número de {f.noun()}.")
+show_notes(coverage.left_out(f, "municipio"))
 
 # ---- Period, sources, definitions -------------------------------------------------------
 st.subheader("Periodo y fuentes")
@@ -124,7 +133,7 @@ dataframe(
     },
 )
 with st.expander("Definiciones"):
-    for term, text in indicators.DEFINITIONS.items():
+    for term, text in methodology.definitions().items():
         st.markdown(f"**{term}.** {text}")
     if meta.get("counting_rule"):
         st.markdown(f"**Regla de conteo entre fuentes.** {meta['counting_rule']}")
