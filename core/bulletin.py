@@ -93,7 +93,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     if gap_note:
         parts.append(f"<div class='warn'>{_e(gap_note)}</div>")
     other, n_other = coverage.other_unit_count(scope)
-    if n_other:
+    if n_other and not muni_code:  # the count of the other unit is the scope's, not the municipality's
         parts.append(f"<p class='sub'>Además hay {_e(disclosure.count_text(n_other, sensitive))} "
                      f"{_e(UNIT_NOUNS[other][1])} con estos filtros: no se suman a estas cifras.</p>")
     if muni_code and coverage.municipality_gaps(scope).get(muni_code):
