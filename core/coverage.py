@@ -21,15 +21,17 @@ from core.filters import UNIT_NOUNS, UNITS, Filters, filter_options
 
 
 @warehouse.cached
-def _source_types() -> dict[str, frozenset[str]]:
-    df = warehouse.query("SELECT DISTINCT source, crime_type FROM incident_cube")
-    return {s: frozenset(g["crime_type"]) for s, g in df.groupby("source")}
+def _source_types() -> dict[tuple[str, str], frozenset[str]]:
+    """(source, unit) -> the crime types it records in that unit."""
+    df = warehouse.query("SELECT DISTINCT source, unit, crime_type FROM incident_cube")
+    return {k: frozenset(g["crime_type"]) for k, g in df.groupby(["source", "unit"])}
 
 
 def relevant_sources(f: Filters) -> list[str]:
-    """Sources that record at least one crime type allowed by the filters."""
+    """Sources that record at least one crime type allowed by the filters, in the filters' unit."""
     scope = disclosure.scope_types(f)
-    return sorted(s for s, types in _source_types().items() if types & scope)
+    unit = f.resolved(filter_options()).unit
+    return sorted(s for (s, u), types in _source_types().items() if u == unit and types & scope)
 
 
 @warehouse.cached

@@ -179,7 +179,8 @@ def _risk(f: Filters, muni_code: str | None, levels: tuple[str, ...], sectors: t
     schools = school_list(f.dept_code, muni_code, levels, sectors)
     near = exposure(f.year_from, f.year_to).reindex(schools["school_code"]).fillna(0).astype("int64")
     aldeas = aldea_rates(f).set_index("code")
-    munis = indicators.by_municipality(replace(f, dept_code=None)).set_index("code")["rate_eb"]
+    # the school score is about victims whatever unit the sidebar shows
+    munis = indicators.by_municipality(replace(f, dept_code=None, unit="victimas")).set_index("code")["rate_eb"]
     vul = vulnerability.composite(f.dept_code).set_index("code")[vulnerability.COMPOSITE]
     values = {key: near[key].to_numpy() for key in _NEAR}
     values["aldea"] = schools["aldea_code"].map(aldeas["rate_eb"]).to_numpy(dtype="float64")

@@ -97,6 +97,7 @@ def assess(con: duckdb.DuckDBPyConnection, period: tuple[dt.date, dt.date], foun
         rows.append((source, f"sin_dato:{rule}", "aviso", n, example))
     rows.extend(_coverage(con, period))
     rows.extend(_duplicates(con, reconciled))
+    rows.extend(_summed_across_sources(con, reconciled))
     if rows:
         con.executemany("INSERT INTO quality_issue VALUES (?, ?, ?, ?, ?)", rows)
 
@@ -162,3 +163,18 @@ def _duplicates(con: duckdb.DuckDBPyConnection, reconciled: list[str]) -> list[t
                      "si es la misma víctima se cuenta dos veces (declare el delito en [conciliacion])"))
     return rows
 
+
+
+def _summed_across_sources(con: duckdb.DuckDBPyConnection, reconciled: list[str]) -> list[tuple]:
+    """Crime types that several sources record in the same unit without a reconciliation rule:
+    the published figure adds them, which double counts the victims (or events) they share."""
+    found = con.execute("""
+        SELECT unit, crime_type, list(DISTINCT source ORDER BY source) AS sources, sum(n)::BIGINT AS n
+        FROM incident_year_cube
+        WHERE counted AND crime_type NOT IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY unit, crime_type HAVING count(DISTINCT source) > 1
+        ORDER BY crime_type, unit
+    """, [reconciled]).fetchall()
+    return [(", ".join(sources), "delito_sumado_entre_fuentes", "aviso", int(n),
+             f"{crime} ({unit}): se suman {', '.join(sources)}; si registran los mismos casos se cuentan dos veces "
+             "(declare el delito en [conciliacion])") for unit, crime, sources, n in found]
