@@ -21,13 +21,6 @@ st.set_page_config(
 
 PAGES_DIR = ROOT / "pages"  # absolute: the app can be started from anywhere
 
-SYNTHETIC_BANNER = (
-    "**Datos sintéticos de demostración.** La geografía es real (departamentos y municipios de "
-    "Guatemala, MINFIN/INE), pero los incidentes, la población, las aldeas, los centros educativos "
-    "y los indicadores son generados por computadora. No representan la situación real ni deben "
-    "usarse para tomar decisiones."
-)
-
 UNIT_HELP = ("Víctimas: personas afectadas. Hechos: sucesos delictivos (un hecho puede tener varias víctimas o "
              "ninguna). Las dos unidades nunca se suman: cada cifra cuenta una sola.")
 
@@ -103,7 +96,7 @@ def main() -> None:
         st.error(f"Configuración del modo de despliegue: {exc}")
         st.stop()
     if synthetic:
-        st.warning(SYNTHETIC_BANNER, icon=":material/science:")
+        st.warning(warehouse.synthetic_notice(), icon=":material/science:")
     st.session_state["filters"] = sidebar_filters()
     with st.sidebar:
         if public:

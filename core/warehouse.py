@@ -481,3 +481,17 @@ def meta() -> dict[str, str]:
 
 def is_synthetic() -> bool:
     return meta().get("synthetic") == "true"
+
+
+def synthetic_notice() -> str:
+    """The banner of a warehouse marked synthetic: what is real and what is generated, from its meta."""
+    m = meta()
+    if "demo_seed" in m:
+        return ("**Datos sintéticos de demostración.** La geografía es real (departamentos y municipios de "
+                f"{m.get('country_name', '')}, {m.get('geography_source', '')}), pero los incidentes, la población, "
+                "las aldeas, los centros educativos y los indicadores son generados por computadora. No representan "
+                "la situación real ni deben usarse para tomar decisiones.")
+    return (f"**Datos sintéticos de demostración.** Este almacén de {m.get('country_name', '')} se construyó con "
+            f"la configuración {m.get('config_file', '')}, marcada como sintética: la geografía "
+            f"({m.get('geography_source', '')}) y la población ({m.get('population_source', '')}) pueden ser "
+            "reales, pero las cifras de delitos no lo son. No deben usarse para tomar decisiones.")

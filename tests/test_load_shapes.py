@@ -456,3 +456,21 @@ def test_monthly_dates_from_a_date_column_and_a_failed_load_publishes_nothing(tm
         run(cfg, path)
     assert path.read_bytes() == before
     assert json.loads(q(path, "SELECT raw FROM rejected_record")[0][0]) == {"periodo": "2019-12", "depto": "Cortés", "n": "5"}
+
+
+PAGES = ["resumen", "mapa", "municipio", "escuelas", "informes", "alertas", "datos_abiertos", "boletin", "calidad",
+         "metodologia"]
+
+
+@pytest.mark.parametrize("example", ["aggregated", "events"])
+def test_every_page_runs_on_each_example(example, request, use_warehouse):
+    from tests.apptest import run_app
+
+    built = request.getfixturevalue(example)
+    use_warehouse(built[0] if isinstance(built, tuple) else built)
+    for page in PAGES:
+        for params in ({}, {"unidad": "hechos"}):
+            at = run_app(params, page=page)
+            assert not at.exception, (example, page, params, [e.message for e in at.exception])
+            shown = " ".join(str(getattr(e, "value", "")) for e in at.markdown) + " ".join(m.value for m in at.caption)
+            assert "None" not in shown, (example, page, params)

