@@ -474,3 +474,40 @@ def test_every_page_runs_on_each_example(example, request, use_warehouse):
             assert not at.exception, (example, page, params, [e.message for e in at.exception])
             shown = " ".join(str(getattr(e, "value", "")) for e in at.markdown) + " ".join(m.value for m in at.caption)
             assert "None" not in shown, (example, page, params)
+
+
+DATE_SOURCE = '''
+[[incidentes]]
+fuente = "fechas"
+institucion = "Fechas"
+archivo = "{file}"
+formato_fecha = ["{fmt}"]
+[incidentes.columnas]
+fecha = "fecha"
+municipio_codigo = {{ columna = "muni", rellenar = 4 }}
+delito = "tipo"
+[incidentes.valores.delito]
+homicidio = ["Homicidio"]
+'''
+
+
+def test_a_day_month_order_the_data_contradict_stops_the_load(tmp_path):
+    # month/day data declared as day/month: some values read both ways and would be swapped silently
+    us = [["03/25/2021", "0801", "Homicidio"], ["04/02/2021", "0801", "Homicidio"], ["12/31/2021", "0501", "Homicidio"]]
+    file = write_csv(tmp_path / "us.csv", us, header=["fecha", "muni", "tipo"])
+    with pytest.raises(LoadFailed) as err:
+        run(_config(tmp_path, DATE_SOURCE.format(file=file, fmt="%d/%m/%Y"), threshold=0.9), tmp_path / "w.duckdb")
+    assert ("fechas: us.csv, columna fecha: formato_fecha declara DD/MM/AAAA, pero 2 valores solo se leen como "
+            "MM/DD/AAAA (p. ej. '03/25/2021' (fila 2)) y ninguno confirma el orden declarado") in str(err.value)
+    assert not (tmp_path / "w.duckdb").exists()
+    # the right declaration loads, with 2 April (not 4 February)
+    run(_config(tmp_path, DATE_SOURCE.format(file=file, fmt="%m/%d/%Y")), tmp_path / "w.duckdb")
+    assert q(tmp_path / "w.duckdb", "SELECT occurred_on::VARCHAR FROM incident ORDER BY occurred_on") == [
+        ("2021-03-25",), ("2021-04-02",), ("2021-12-31",)]
+    # a file with both orders cannot be read with certainty
+    mixed = us + [["25/03/2021", "0801", "Homicidio"]]
+    file = write_csv(tmp_path / "mixed.csv", mixed, header=["fecha", "muni", "tipo"])
+    with pytest.raises(LoadFailed) as err:
+        run(_config(tmp_path, DATE_SOURCE.format(file=file, fmt="%d/%m/%Y"), threshold=0.9), tmp_path / "w2.duckdb")
+    assert ("el archivo mezcla dos órdenes de fecha: 1 valores solo se leen como DD/MM/AAAA (p. ej. '25/03/2021', "
+            "fila 5) y 2 solo como MM/DD/AAAA") in str(err.value)

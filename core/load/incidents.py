@@ -90,6 +90,45 @@ def parse_dates(values: pd.Series, formats: tuple[str, ...]) -> pd.Series:
     return out
 
 
+def _swapped(fmt_: str) -> str | None:
+    """The same format with day and month exchanged (%d/%m/%Y -> %m/%d/%Y); None without both."""
+    if "%d" not in fmt_ or "%m" not in fmt_:
+        return None
+    return fmt_.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
+def date_order_problem(values: pd.Series, formats: tuple[str, ...], rows: np.ndarray, where_: str) -> str | None:
+    """A declared day/month order that the data contradict: values that only read with day and month
+    exchanged (e.g. '03/25/2021' under DD/MM/AAAA). Loading the others would swap day and month
+    silently, so the load stops and shows examples of both orders."""
+    text = values.astype(object).where(values.notna(), None)
+    declared = parse_dates(values, formats)
+    for f in formats:
+        other = _swapped(f)
+        if other is None:
+            continue
+        as_declared = pd.to_datetime(text, format=f, errors="coerce")
+        as_other = pd.to_datetime(text, format=other, errors="coerce")
+        contradict = declared.isna() & as_other.notna()
+        if not contradict.any():
+            continue
+        # rows that only the declared order reads (a day above 12 where the declared order puts it)
+        confirm = as_declared.notna() & as_other.isna()
+        first = int(np.flatnonzero(contradict.to_numpy())[0])
+        example = f"'{text.iloc[first]}' (fila {fmt.integer(int(rows[first]))})"
+        n = int(contradict.sum())
+        if confirm.any():
+            k = int(np.flatnonzero(confirm.to_numpy())[0])
+            return (f"{where_}: el archivo mezcla dos órdenes de fecha: {fmt.integer(int(confirm.sum()))} valores solo se "
+                    f"leen como {format_label(f)} (p. ej. '{text.iloc[k]}', fila {fmt.integer(int(rows[k]))}) y "
+                    f"{fmt.integer(n)} solo como {format_label(other)} (p. ej. {example}); las fechas con día de 12 o "
+                    "menos no se pueden leer con certeza: corrija el archivo o sepárelo por origen")
+        return (f"{where_}: formato_fecha declara {format_label(f)}, pero {fmt.integer(n)} valores solo se leen como "
+                f"{format_label(other)} (p. ej. {example}) y ninguno confirma el orden declarado: con ese formato se "
+                f"cargarían con día y mes intercambiados. Declare formato_fecha = \"{other}\"")
+    return None
+
+
 def parse_numbers(values: pd.Series) -> pd.Series:
     """Numbers written with a dot or a decimal comma; anything else -> NaN."""
     text = values.astype(object).where(values.notna(), None).astype("str").str.strip()
@@ -204,7 +243,8 @@ def parse_counts(values: pd.Series) -> pd.Series:
     return num.where((num >= 0) & (num % 1 == 0))
 
 
-def _dates(src: IncidentSource, table: RawTable, ctx: Context, rows: RowRejects) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _dates(src: IncidentSource, table: RawTable, ctx: Context, rows: RowRejects,
+           report: Report) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(day or NaT, first day of the month or NaT, year) at the source's date precision."""
     cols = src.columns | {k: constant_column(k) for k in src.constants}
     start, end = ctx.period
@@ -213,6 +253,11 @@ def _dates(src: IncidentSource, table: RawTable, ctx: Context, rows: RowRejects)
     if "fecha" in cols:
         raw = column(table, cols["fecha"], "fecha del hecho")
         dates = parse_dates(raw, src.date_formats)
+        problem = date_order_problem(raw[rows.scope] if rows.scope is not None else raw, src.date_formats,
+                                     table.rows[rows.scope] if rows.scope is not None else table.rows,
+                                     f"{src.source}: {table.name}, columna {cols['fecha']}")
+        if problem:
+            report.errors.append(problem)
         expected = " o ".join(format_label(f) for f in src.date_formats)
         rows.reject(raw.isna().to_numpy(), "fecha_vacia", cols["fecha"], raw, f"(se esperaba una fecha {expected})")
         rows.reject((raw.notna() & dates.isna()).to_numpy(), "fecha_invalida", cols["fecha"], raw,
@@ -305,7 +350,7 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
             report.out_of_scope(src.source, table.name, str(reason), len(group), int(group["row"].min()))
     rows.only(in_scope)
 
-    day, month, year = _dates(src, table, ctx, rows)
+    day, month, year = _dates(src, table, ctx, rows, report)
 
     # Coordinates (descriptive: wrong ones are dropped, the row is kept), read before the
     # territory because they can place a row.
