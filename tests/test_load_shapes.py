@@ -511,3 +511,19 @@ def test_a_day_month_order_the_data_contradict_stops_the_load(tmp_path):
         run(_config(tmp_path, DATE_SOURCE.format(file=file, fmt="%d/%m/%Y"), threshold=0.9), tmp_path / "w2.duckdb")
     assert ("el archivo mezcla dos órdenes de fecha: 1 valores solo se leen como DD/MM/AAAA (p. ej. '25/03/2021', "
             "fila 5) y 2 solo como MM/DD/AAAA") in str(err.value)
+
+
+def test_a_date_format_that_matches_no_row_is_explained(tmp_path):
+    # ISO dates (AAAA-MM-DD) are read whatever the declared format: they cannot be misread
+    rows = [["2021-03-25", "0801", "Homicidio"], ["2021-04-02", "0801", "Homicidio"]]
+    file = write_csv(tmp_path / "iso.csv", rows, header=["fecha", "muni", "tipo"])
+    run(_config(tmp_path, DATE_SOURCE.format(file=file, fmt="%d.%m.%Y")), tmp_path / "iso.duckdb")
+    assert q(tmp_path / "iso.duckdb", "SELECT count(*) FROM incident") == [(2,)]
+    # a format that reads no value: every row rejected with the expected format, no Python error
+    rows = [["25.03.2021 10h", "0801", "Homicidio"], ["02.04.2021 11h", "0801", "Homicidio"]]
+    file = write_csv(tmp_path / "dots.csv", rows, header=["fecha", "muni", "tipo"])
+    with pytest.raises(LoadFailed) as err:
+        run(_config(tmp_path, DATE_SOURCE.format(file=file, fmt="%d/%m/%Y")), tmp_path / "w.duckdb")
+    assert ("se rechazaron 2 de 2 filas (100.0 %), más que el umbral de 5.0 %; motivos principales: fecha_invalida (2); "
+            "ejemplo del más frecuente: fechas: dots.csv fila 2, columna fecha: '25.03.2021 10h' no es una fecha "
+            "válida (se esperaba DD/MM/AAAA)") in str(err.value)

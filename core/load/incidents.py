@@ -283,7 +283,8 @@ def _dates(src: IncidentSource, table: RawTable, ctx: Context, rows: RowRejects,
         day = pd.Series(pd.NaT, index=raw_year.index, dtype="datetime64[us]")
         date_col, shown = cols["anio"], raw_year
     if precision == "dia":
-        outside = day.notna() & ((day.dt.date < start) | (day.dt.date > end))
+        # Timestamps, not .dt.date: a column where no value parsed has no dates to compare with.
+        outside = day.notna() & ((day < pd.Timestamp(start)) | (day > pd.Timestamp(end) + pd.Timedelta(days=1) - pd.Timedelta(1, "us")))
     elif precision == "mes":
         first, last = pd.Timestamp(start.year, start.month, 1), pd.Timestamp(end.year, end.month, 1)
         outside = month.notna() & ((month < first) | (month > last))
