@@ -31,7 +31,7 @@ WINDOWS = {"mes": "Último mes", "trimestre": "Últimos 3 meses"}
 METHOD = (
     "Para cada municipio y grupo de delito se compara el último mes con datos (y los últimos tres meses) con los "
     "mismos meses de los tres años anteriores. **Esperado** = promedio de esos años. **Probabilidad** = "
-    "probabilidad de observar al menos esa cifra si el número de víctimas siguiera una distribución de Poisson "
+    "probabilidad de observar al menos esa cifra si el número de víctimas (o de hechos) siguiera una distribución de Poisson "
     "con media igual al esperado; **z** = (observado − esperado) ÷ √esperado. Hay **alerta** cuando la "
     "probabilidad es menor que el umbral y la cifra observada alcanza el mínimo."
 )

@@ -23,7 +23,7 @@ PER = 100_000
 DEFINITIONS = {
     "Unidad de conteo": "Cada registro es una víctima de un delito (en delitos sin víctima individual, como el "
                         "narcomenudeo, cada hecho). Una persona víctima de dos delitos cuenta dos veces.",
-    "Tasa por 100.000 habitantes": "Víctimas ÷ (población del periodo) × 100.000. Con varios años, la población "
+    "Tasa por 100.000 habitantes": "Víctimas (o hechos, según la unidad elegida) ÷ (población del periodo) × 100.000. Con varios años, la población "
                                    "se suma año por año (personas-año), de modo que la tasa es un promedio anual. "
                                    "El denominador corresponde al mismo sexo y grupo de edad que el filtro.",
     "Tasa suavizada (Bayes empírico)": "En municipios con poca población, una o dos víctimas más cambian mucho la "
