@@ -118,6 +118,8 @@ def date_order_problem(values: pd.Series, formats: tuple[str, ...], rows: np.nda
         example = f"'{text.iloc[first]}' (fila {fmt.integer(int(rows[first]))})"
         n = int(contradict.sum())
         if confirm.any():
+            if n <= 0.01 * int(confirm.sum()):
+                continue  # a few typos among many confirmed dates: rejected one by one as invalid dates
             k = int(np.flatnonzero(confirm.to_numpy())[0])
             return (f"{where_}: el archivo mezcla dos órdenes de fecha: {fmt.integer(int(confirm.sum()))} valores solo se "
                     f"leen como {format_label(f)} (p. ej. '{text.iloc[k]}', fila {fmt.integer(int(rows[k]))}) y "
