@@ -527,3 +527,14 @@ def test_a_date_format_that_matches_no_row_is_explained(tmp_path):
     assert ("se rechazaron 2 de 2 filas (100.0 %), más que el umbral de 5.0 %; motivos principales: fecha_invalida (2); "
             "ejemplo del más frecuente: fechas: dots.csv fila 2, columna fecha: '25.03.2021 10h' no es una fecha "
             "válida (se esperaba DD/MM/AAAA)") in str(err.value)
+
+
+def test_a_wrong_separator_is_named_in_the_missing_column_message(tmp_path):
+    rows = [["25/03/2021", "0801", "Homicidio"]]
+    file = write_csv(tmp_path / "coma.csv", rows, header=["fecha", "muni", "tipo"])
+    source = DATE_SOURCE.format(file=file, fmt="%d/%m/%Y").replace('formato_fecha', 'separador = ";"\nformato_fecha')
+    with pytest.raises(LoadFailed) as err:
+        run(_config(tmp_path, source), tmp_path / "w.duckdb")
+    assert ("coma.csv: falta la columna 'fecha' (fecha del hecho); columnas del archivo: ['fecha,muni,tipo']; el "
+            "encabezado contiene coma y se leyó con punto y coma: ¿separador equivocado? (pruebe separador = \"auto\" "
+            "o \",\")") in str(err.value)

@@ -230,8 +230,16 @@ def column(table: RawTable, name: str, what: str) -> pd.Series:
     """The column ``name``; a missing column raises an error that lists the columns that exist."""
     if name in table.frame.columns:
         return table.frame[name]
+    hint = ""
+    if table.delimiter is not None:
+        # one column whose name holds another delimiter: the file was split with the wrong one
+        others = [d for d in DELIMITERS if d != table.delimiter and any(d in str(c) for c in table.frame.columns)]
+        if others:
+            hint = (f"; el encabezado contiene {DELIMITER_NAMES[others[0]]} y se leyó con "
+                    f"{DELIMITER_NAMES.get(table.delimiter, repr(table.delimiter))}: ¿separador equivocado? "
+                    f"(pruebe separador = \"auto\" o \"{others[0]}\")")
     raise SourceError(f"{table.name}: falta la columna '{name}' ({what}); columnas del archivo: "
-                      f"{list(table.frame.columns)}")
+                      f"{list(table.frame.columns)}{hint}")
 
 
 def apply_code(values: pd.Series, spec: CodeSpec) -> pd.Series:
