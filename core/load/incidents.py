@@ -17,11 +17,11 @@ import shapely
 
 from core import fmt
 from core.load import catalog
-from core.load.config import CodeSpec, IncidentSource
+from core.load.config import DATE_PRECISIONS, CodeSpec, IncidentSource
 from core.load.names import normalise
 from core.load.readers import RawTable, apply_code, column
 from core.load.report import Report, RowRejects, quote, where
-from core.load.territories import Geography, resolve_municipalities
+from core.load.territories import Geography, resolve_departments, resolve_municipalities
 
 DEFAULT_SEX = {"H": ("h", "hombre", "hombres", "masculino", "varon"),
                "M": ("mujer", "mujeres", "femenino", "f"),
@@ -97,12 +97,12 @@ def _swapped(fmt_: str) -> str | None:
     return fmt_.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
 
 
-def date_order_problem(values: pd.Series, formats: tuple[str, ...], rows: np.ndarray, where_: str) -> str | None:
+def date_order_problem(values: pd.Series, declared: pd.Series, formats: tuple[str, ...], rows: np.ndarray,
+                       where_: str) -> str | None:
     """A declared day/month order that the data contradict: values that only read with day and month
     exchanged (e.g. '03/25/2021' under DD/MM/AAAA). Loading the others would swap day and month
     silently, so the load stops and shows examples of both orders."""
     text = values.astype(object).where(values.notna(), None)
-    declared = parse_dates(values, formats)
     for f in formats:
         other = _swapped(f)
         if other is None:
@@ -158,9 +158,11 @@ def _prepared(src: IncidentSource, table: RawTable) -> RawTable:
     """The table with the declared empty values blanked and one column per declared constant."""
     frame = table.frame
     if src.empty_values:
-        empty = {normalise(v) for v in src.empty_values} | {v.strip() for v in src.empty_values}
-        frame = frame.apply(lambda col: col.where(~(col.isin(empty) | col.map(
-            lambda v: v is not None and normalise(v) in empty and normalise(v) != "")), None))
+        # as written ('-' normalises to nothing) or normalised ('n/d' = 'N/D' = 'n d')
+        written = {v.strip() for v in src.empty_values}
+        keys = {normalise(v) for v in src.empty_values} - {""}
+        frame = frame.apply(lambda col: col.where(
+            ~col.map(lambda v: v is not None and (v in written or normalise(v) in keys)), None))
     if src.constants:
         frame = frame.assign(**{constant_column(k): v for k, v in src.constants.items()})
     if frame is table.frame:
@@ -251,12 +253,12 @@ def _dates(src: IncidentSource, table: RawTable, ctx: Context, rows: RowRejects,
     cols = src.columns | {k: constant_column(k) for k in src.constants}
     start, end = ctx.period
     precision = src.date_precision
-    label = DATE_PRECISIONS_LABEL[precision]
+    label = DATE_PRECISIONS[precision]
     if "fecha" in cols:
         raw = column(table, cols["fecha"], "fecha del hecho")
         dates = parse_dates(raw, src.date_formats)
-        problem = date_order_problem(raw[rows.scope] if rows.scope is not None else raw, src.date_formats,
-                                     table.rows[rows.scope] if rows.scope is not None else table.rows,
+        scope = rows.scope if rows.scope is not None else np.ones(len(raw), dtype=bool)
+        problem = date_order_problem(raw[scope], dates[scope], src.date_formats, table.rows[scope],
                                      f"{src.source}: {table.name}, columna {cols['fecha']}")
         if problem:
             report.errors.append(problem)
@@ -298,9 +300,6 @@ def _dates(src: IncidentSource, table: RawTable, ctx: Context, rows: RowRejects,
     return day, month, year
 
 
-DATE_PRECISIONS_LABEL = {"dia": "día", "mes": "mes", "anio": "año"}
-
-
 def _departments(src: IncidentSource, table: RawTable, geo: Geography, rows: RowRejects) -> pd.Series:
     cols = src.columns | {k: constant_column(k) for k in src.constants}
     if "departamento_codigo" in cols:
@@ -315,11 +314,9 @@ def _departments(src: IncidentSource, table: RawTable, geo: Geography, rows: Row
                     f"no es un código de departamento de la capa (códigos: {', '.join(sorted(known))})")
         return codes.where(~unknown, None)
     raw = column(table, cols["departamento"], "departamento")
-    found = {v: geo.index.resolve_department(v) for v in raw.dropna().unique()}
-    codes = raw.map({v: r.code for v, r in found.items()})
+    codes, reasons = resolve_departments(raw, geo)
     rows.reject(raw.isna().to_numpy(), "departamento_vacio", cols["departamento"], raw, "(se esperaba el departamento)")
-    rows.reject((raw.notna() & codes.isna()).to_numpy(), "departamento_desconocido", cols["departamento"], raw,
-                raw.map({v: r.reason for v, r in found.items()}))
+    rows.reject((raw.notna() & codes.isna()).to_numpy(), "departamento_desconocido", cols["departamento"], raw, reasons)
     return codes.astype(object).where(codes.notna(), None)
 
 

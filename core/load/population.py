@@ -22,7 +22,7 @@ from core.load.incidents import is_total, parse_numbers, value_lookup
 from core.load.names import normalise
 from core.load.readers import RawTable, SourceError, apply_code, column, raw_json
 from core.load.report import Report, quote, where
-from core.load.territories import Geography
+from core.load.territories import Geography, resolve_departments
 
 SOURCE = "poblacion"
 
@@ -108,9 +108,8 @@ def _territories(cfg: LoadConfig, table: RawTable, geo: Geography) -> tuple[pd.S
         return codes.where(codes.isin(known), None), raw, reason, spec.code.column
     if spec.level == "departamento":
         raw = column(table, spec.department, "departamento")
-        found = {v: geo.index.resolve_department(v) for v in raw.dropna().unique()}
-        return (raw.map({v: r.code for v, r in found.items()}).astype(object), raw,
-                raw.map({v: r.reason for v, r in found.items()}).astype(object), spec.department)
+        codes, reasons = resolve_departments(raw, geo)
+        return codes, raw, reasons, spec.department
     raw = column(table, spec.municipality, "municipio")
     dept = pd.Series([None] * len(raw), index=raw.index, dtype=object)
     if spec.department:

@@ -164,6 +164,13 @@ def code_pattern(codes: pd.Series) -> str:
     return f"p. ej. {example}"
 
 
+def resolve_departments(values: pd.Series, geo: Geography) -> tuple[pd.Series, pd.Series]:
+    """Department code of each name, alias or code (missing where it does not resolve), and why not."""
+    found = {v: geo.index.resolve_department(v) for v in values.dropna().unique()}
+    return (values.map({v: r.code for v, r in found.items()}).astype(object),
+            values.map({v: r.reason for v, r in found.items()}).astype(object))
+
+
 def resolve_municipalities(table: RawTable, cols: dict[str, str], code: CodeSpec | None, geo: Geography):
     """Municipality code of each row, from a code column (``municipio_codigo``) or from a name
     (``municipio``, within ``departamento`` when given). Returns the codes (None where unresolved)
@@ -183,9 +190,7 @@ def resolve_municipalities(table: RawTable, cols: dict[str, str], code: CodeSpec
     dept = pd.Series(None, index=table.frame.index, dtype=object)
     if "departamento" in cols:
         raw_dept = column(table, cols["departamento"], "departamento")
-        found = {v: geo.index.resolve_department(v) for v in raw_dept.dropna().unique()}
-        dept = raw_dept.map({v: r.code for v, r in found.items()})
-        reasons = raw_dept.map({v: r.reason for v, r in found.items()})
+        dept, reasons = resolve_departments(raw_dept, geo)
         problems.append(((raw_dept.notna() & dept.isna()).to_numpy(), "departamento_desconocido", cols["departamento"],
                          raw_dept, reasons))
         dept = dept.where(raw_dept.isna() | dept.notna(), "?")  # unknown department: reported above, not resolved
