@@ -1,9 +1,11 @@
 """Counts and rates per 100,000 inhabitants with denominators that match the filters.
 
-Definitions (shown to users in ``DEFINITIONS``):
-- Unit of count: one victim of an offence, as recorded (``incident``); for lethal violence
-  recorded by several institutions only the reference source counts (``counted``).
-- Rate: victims / person-years x 100,000, where person-years = population of the matching
+Definitions (shown to users in ``DEFINITIONS``; the counting unit and the grain of the sources are
+defined in ``core.methodology``):
+- Unit of count: one victim of an offence as recorded, or one event (hecho), never added together
+  (``Filters.unit``); for crimes recorded by several institutions the reconciliation rule decides
+  which records count (``counted``).
+- Rate: victims (or events) / person-years x 100,000, where person-years = population of the matching
   sex and age groups summed over the years of the period (so it is an average annual rate).
   A year that the data cover only in part contributes only the months covered.
 """
@@ -21,10 +23,9 @@ from core.filters import Filters, filter_options
 PER = 100_000
 
 DEFINITIONS = {
-    "Unidad de conteo": "Cada registro es una víctima de un delito (en delitos sin víctima individual, como el "
-                        "narcomenudeo, cada hecho). Una persona víctima de dos delitos cuenta dos veces.",
-    "Tasa por 100.000 habitantes": "Víctimas (o hechos, según la unidad elegida) ÷ (población del periodo) × 100.000. Con varios años, la población "
-                                   "se suma año por año (personas-año), de modo que la tasa es un promedio anual. "
+    "Tasa por 100.000 habitantes": "Víctimas (o hechos, según la unidad elegida) ÷ (población del periodo) × "
+                                   "100.000. Con varios años, la población se suma año por año (personas-año), de "
+                                   "modo que la tasa es un promedio anual. "
                                    "El denominador corresponde al mismo sexo y grupo de edad que el filtro.",
     "Tasa suavizada (Bayes empírico)": "En municipios con poca población, una o dos víctimas más cambian mucho la "
                                        "tasa. La tasa suavizada acerca cada tasa a la media del conjunto mostrado, "

@@ -37,7 +37,7 @@ COVERAGE = (
 )
 
 # Definitions of the counting unit, the grain of the sources and the estimated population. They
-# replace and extend ``indicators.DEFINITIONS`` wherever definitions are shown (``definitions()``).
+# complete ``indicators.DEFINITIONS`` wherever definitions are shown (``definitions()``).
 UNIT_OF_COUNT = (
     "Cada cifra cuenta una sola unidad, víctimas o hechos. Una víctima es una persona afectada por un delito "
     "(una persona víctima de dos delitos cuenta dos veces). Un hecho es un suceso delictivo: un hecho puede "
@@ -65,9 +65,9 @@ GRAIN_DEFINITIONS = {
 
 
 def definitions() -> dict[str, str]:
-    """Every definition shown to users: ``indicators.DEFINITIONS`` with the counting unit replaced
-    (víctimas or hechos, never added) and the grain of the sources and the estimated population added."""
-    return {**indicators.DEFINITIONS, **GRAIN_DEFINITIONS}
+    """Every definition shown to users: the counting unit (víctimas or hechos, never added) first, then
+    ``indicators.DEFINITIONS``, the grain of the sources and the estimated population."""
+    return {"Unidad de conteo": UNIT_OF_COUNT, **indicators.DEFINITIONS, **GRAIN_DEFINITIONS}
 
 
 @warehouse.cached
