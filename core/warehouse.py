@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import duckdb
 import pandas as pd
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = PROJECT_ROOT / "data" / "warehouse.duckdb"
 BUILD_COMMAND = "make demo   (o bien: atalaya-load demo)"
@@ -186,7 +186,7 @@ SCHEMA: tuple[Table, ...] = (
     _t("incident_cube", "Pre-aggregated incident counts so that pages stay fast at 10M+ records. Sorted by "
        "municipality and month, so that one municipality's rows are read alone.", _CUBE_COLUMNS),
     _t("reconciliation_cube", "The rows of incident_cube of the crime types recorded by several sources "
-       "(meta reconciliation_types): the source comparison reads them alone.", _CUBE_COLUMNS),
+       "(reconciliation_rule): the source comparison reads them alone.", _CUBE_COLUMNS),
     _t("incident_year_cube", "incident_cube summed over months, plus the counts of sources dated only by year: "
        "the yearly figures (map, summary, rankings) read 7 times fewer rows. Sorted by municipality and year.", _cube_columns(
         "year", "dept_code", "muni_code", "crime_type", "crime_group", "victim_sex", "age_group", "source", "counted",
@@ -259,6 +259,19 @@ SCHEMA: tuple[Table, ...] = (
         ("records", "BIGINT NOT NULL", "Records of the source in the year."),
         ("filled", "BIGINT NOT NULL", "Records with the field known."),
     ], "PRIMARY KEY (source, field, year)"),
+    _t("reconciliation_rule", "For each crime type recorded by several institutions, which records count in "
+       "the published figure (core.load.reconciliation); the others stay with counted = false.", [
+        ("crime_type", "VARCHAR PRIMARY KEY", "crime_type.code"),
+        ("rule", "VARCHAR NOT NULL CHECK (rule IN ('referencia','maximo'))",
+         "referencia: the reference source counts; maximo: per municipality and month, the source with most records."),
+        ("reference", "VARCHAR", "source.source of the reference (rule 'referencia')."),
+    ]),
+    _t("data_test", "The checks every table passed before this warehouse was published (core.load.datatests); "
+       "a build that fails one is not published.", [
+        ("name", "VARCHAR PRIMARY KEY", "Test id."),
+        ("description", "VARCHAR NOT NULL", "What was checked, in Spanish."),
+        ("rows_checked", "BIGINT NOT NULL", "Rows of the tables the test read."),
+    ]),
     _t("quality_issue", "Data-quality findings per source and rule.", [
         ("source", "VARCHAR NOT NULL", "source.source"),
         ("rule", "VARCHAR NOT NULL", "Rule that was checked."),

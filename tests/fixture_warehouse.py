@@ -1,31 +1,35 @@
 """A tiny hand-made warehouse whose every figure can be computed by hand in the tests."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from core.load import catalog
-from core.load.cube import build_cube
-from core.load.exposure import build_school_exposure
+from core.load import catalog, pipeline
 from core.load.publish import building, insert_frame
+from core.load.reconciliation import Rule
 
 SQUARE = '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0]]]}'
 
 
 def build(path: Path, *, split_population: bool = True, period_end: str = "2021-12-31",
           synthetic: bool = False, incidents: list | pd.DataFrame | None = None, period_start: str = "2020-01-01",
-          schools: list | None = None, extra_meta: dict | None = None) -> Path:
+          schools: list | None = None, extra_meta: dict | None = None,
+          rules: tuple[Rule, ...] = (Rule(("homicidio", "femicidio"), "referencia", "inacif"),)) -> Path:
     """Two departments, three municipalities (Alfa with two aldeas), years 2020-2021.
 
     Population per municipality and year of the period: 0101 -> 100,000; 0102 -> 50,000;
     0201 -> 10,000, split 50/50 by sex and equally over the six age groups when
     ``split_population``. Incidents: listed in INCIDENTS below (or the given ``incidents``, same
-    columns; a DataFrame may also give aldea_code, lon, lat, occurred_hour and weapon).
+    columns; a DataFrame may also give aldea_code, lon, lat, occurred_hour and weapon). Lethal violence
+    counts the forensic records (``rules``); the build goes through the loader's pipeline (cubes,
+    quality, data tests).
     """
     meta = {"country": "XX", "country_name": "Fixturia", "synthetic": "true" if synthetic else "false",
-            "period_start": period_start, "period_end": period_end} | (extra_meta or {})
+            "period_start": period_start, "period_end": period_end,
+            **pipeline.reconciliation_meta(rules, {"pnc": "Policía", "inacif": "Forense"})} | (extra_meta or {})
     with building(path, meta) as con:
         territory = pd.DataFrame([
             ("01", "departamento", "Norte", None, "01"),
@@ -59,6 +63,9 @@ def build(path: Path, *, split_population: bool = True, period_end: str = "2021-
         else:
             incidents = pd.DataFrame(INCIDENTS if incidents is None else incidents, columns=INCIDENT_COLUMNS)
         incidents["occurred_on"] = pd.to_datetime(incidents["occurred_on"]).dt.date
+        if aldea_of:  # the default records: those of the period (the index still maps to ALDEA_OF and POINTS)
+            incidents = incidents[incidents["occurred_on"].between(dt.date.fromisoformat(period_start),
+                                                                   dt.date.fromisoformat(period_end))].copy()
         incidents["incident_id"] = range(1, len(incidents) + 1)
         incidents["source_record_id"] = incidents["incident_id"].astype(str)
         incidents["dept_code"] = incidents["muni_code"].str[:2]
@@ -82,8 +89,8 @@ def build(path: Path, *, split_population: bool = True, period_end: str = "2021-
         ], columns=["indicator", "name", "unit", "higher_is_worse", "source"]))
         insert_frame(con, "school", pd.DataFrame(SCHOOLS if schools is None else schools, columns=["school_code", "name", "muni_code", "aldea_code",
                                                                   "lon", "lat", "level", "sector", "enrollment"]))
-        build_cube(con, [t for t in meta.get("reconciliation_types", "").split(",") if t])
-        build_school_exposure(con)
+        pipeline.derive(con, pipeline.Staged((dt.date.fromisoformat(period_start), dt.date.fromisoformat(period_end)),
+                                             rules, ("inacif", "pnc")))
     return path
 
 
@@ -139,7 +146,7 @@ def build_random(path: Path, seed: int = 11, n: int = 2000) -> Path:
     victims mostly have an aldea and coordinates near its schools."""
     incidents, school_rows = random_incidents(seed, n)
     return build(path, incidents=incidents, period_start=RANDOM_PERIOD[0], period_end=RANDOM_PERIOD[1],
-                 schools=school_rows, extra_meta={"reconciliation_types": "homicidio,femicidio"})
+                 schools=school_rows)
 
 
 def random_incidents(seed: int = 11, n: int = 2000) -> tuple[pd.DataFrame, list]:

@@ -5,7 +5,7 @@ import pytest
 import shapely
 
 from core import warehouse
-from core.load.demo import build_demo
+from core.load.demo import RECONCILIATION, build_demo
 
 
 def q(sql, params=None):
@@ -62,7 +62,8 @@ def test_aggregates_add_up_to_the_records_and_rows_are_in_municipality_order(dem
     assert by_aldea.empty
     # the source comparison table is the cube of the reconciled types, row for row
     types = q("SELECT value FROM meta WHERE key = 'reconciliation_types'")["value"].iloc[0].split(",")
-    assert len(types) == 2
+    assert sorted(types) == sorted(q("SELECT crime_type FROM reconciliation_rule")["crime_type"]) \
+        == sorted(t for r in RECONCILIATION for t in r.crime_types)
     assert q("SELECT * FROM incident_cube WHERE list_contains(?, crime_type) EXCEPT ALL SELECT * FROM reconciliation_cube",
              [types]).empty
     assert one("SELECT count(*) FROM reconciliation_cube") == one(
@@ -80,7 +81,7 @@ def test_aggregates_add_up_to_the_records_and_rows_are_in_municipality_order(dem
 
 def test_incident_volume_and_content(demo):
     n = one("SELECT count(*) FROM incident")
-    assert 650_000 <= n <= 800_000
+    assert 800_000 <= n <= 1_000_000
     assert one("SELECT sum(n) FROM incident_cube") == n
     types = q("SELECT code, iccs_code, iccs_section FROM crime_type")
     assert len(types) >= 15
@@ -105,13 +106,36 @@ def test_geocoded_incidents_fall_inside_their_municipality(demo):
     assert inside.mean() > 0.999
 
 
-def test_lethal_violence_overlaps_across_sources(demo):
+def test_each_crime_recorded_by_several_institutions_counts_by_its_rule(demo):
     by_source = dict(q("SELECT source, count(*) FROM incident WHERE crime_type = 'homicidio' GROUP BY 1").values)
     assert set(by_source) == {"pnc", "mp", "inacif"}
     assert len(set(by_source.values())) == 3  # overlapping but not identical counts
-    counted = dict(q("SELECT source, bool_or(counted) FROM incident WHERE crime_type = 'homicidio' GROUP BY 1").values)
-    assert counted == {"inacif": True, "pnc": False, "mp": False}
-    assert one("SELECT bool_and(counted) FROM incident WHERE crime_type NOT IN ('homicidio', 'femicidio')")
+    # every crime some institution records besides the reference has a rule
+    several = set(q("SELECT crime_type FROM incident GROUP BY 1 HAVING count(DISTINCT source) > 1")["crime_type"])
+    assert several == set(q("SELECT crime_type FROM reconciliation_rule")["crime_type"])
+    counted = q("SELECT i.crime_type, i.source, r.rule, r.reference, bool_and(counted) AS all_counted, "
+                "bool_or(counted) AS any_counted FROM incident i LEFT JOIN reconciliation_rule r USING (crime_type) "
+                "GROUP BY ALL")
+    reference = counted[counted["rule"] == "referencia"]
+    assert (reference["all_counted"] == (reference["source"] == reference["reference"])).all()
+    assert (reference["any_counted"] == reference["all_counted"]).all()
+    assert counted[counted["rule"].isna()]["all_counted"].all()  # recorded by one institution only
+    # injuries: per municipality and month, exactly the source with the most records counts
+    per_month = q("""SELECT muni_code, date_trunc('month', occurred_on) AS m, source, count(*) AS n,
+                            bool_and(counted) AS c, bool_or(counted) AS any_c
+                     FROM incident WHERE crime_type = 'lesiones' GROUP BY ALL""")
+    assert (per_month["c"] == per_month["any_c"]).all()
+    top = per_month.groupby(["muni_code", "m"])
+    assert (top["c"].sum() == 1).all()
+    winners = per_month[per_month["c"]].set_index(["muni_code", "m"])["n"].sort_index()
+    assert (winners == top["n"].max().sort_index()).all()
+    assert one("SELECT value FROM meta WHERE key = 'counting_rule'").count("cuenta la fuente de referencia") == 3
+
+
+def test_the_demo_passed_the_data_tests_before_publishing(demo):
+    from core.load.datatests import TESTS
+    assert sorted(q("SELECT name FROM data_test")["name"]) == sorted(t.name for t in TESTS)
+    assert one("SELECT min(rows_checked) FROM data_test") > 0
 
 
 def test_population_and_rates_are_plausible(demo):
@@ -176,7 +200,7 @@ def test_demo_is_deterministic_for_a_seed(tmp_path):
     fa, fb, fc = (_fingerprint(tmp_path / f"{x}.duckdb") for x in "abc")
     assert fa == fb
     assert fa["incident"] != fc["incident"]
-    assert 15_000 < a["incident"] < 30_000  # scale 0.03 of ~720k
+    assert 20_000 < a["incident"] < 32_000  # scale 0.03 of ~890k
 
 
 def test_build_prints_progress(tmp_path):

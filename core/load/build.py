@@ -2,8 +2,9 @@
 
 Reading, mapping and validating every input happens before anything is written; if a required
 input is missing, a file cannot be read or a source rejects more rows than the threshold, the
-load stops with every error listed and the published warehouse is untouched. ``check`` runs
-the same steps into a throw-away in-memory database and publishes nothing.
+load stops with every error listed and the published warehouse is untouched. The tables are then
+staged and go through the same steps as the demo (core.load.pipeline: reconciliation, cubes,
+quality, data tests, publish). ``check`` runs it all in a throw-away in-memory database.
 """
 from __future__ import annotations
 
@@ -13,23 +14,21 @@ from typing import Callable
 import duckdb
 import pandas as pd
 
-from core.load import catalog, incidents, indicators, population, quality, schools, territories
+from core.load import catalog, incidents, indicators, pipeline, population, schools, territories
 from core.load.config import LoadConfig, load_config
 from core.load.names import normalise
-from core.load.cube import build_cube
-from core.load.exposure import build_school_exposure
 from core.load.geography import NATIONAL_VERTEX_BUDGET, territory_frame
-from core.load.publish import building, insert_frame
+from core.load.publish import insert_frame
 from core.load.readers import SourceError
+from core.load.reconciliation import Rule
 from core.load.report import LoadFailed, Report
-from core.warehouse import create_schema
 
 ALDEA_SIMPLIFY_DEG = 1e-4
 
 
 def run(config_path: Path, target: Path | None = None, check: bool = False,
         progress: Callable[[str], None] | None = None) -> Report:
-    """Read, validate and (unless ``check``) publish. Raises ConfigError or LoadFailed."""
+    """Read, validate and (unless ``check``) publish. Raises ConfigError, LoadFailed or DataTestFailed."""
     log = progress or (lambda _m: None)
     cfg = load_config(config_path)
     report = Report()
@@ -37,18 +36,16 @@ def run(config_path: Path, target: Path | None = None, check: bool = False,
     report.check_thresholds(cfg.reject_threshold)
     if report.errors:
         raise LoadFailed(report)
-    if check:
-        con = duckdb.connect(":memory:")
-        try:
-            create_schema(con)
-            _write(con, cfg, data, report, log)
-        finally:
-            con.close()
-        return report
-    with building(Path(target), _meta(cfg)) as con:
-        _write(con, cfg, data, report, log)
-    log(f"Publicado {target}")
+    rules = reconciliation_rules(cfg)
+    pipeline.publish(None if check else Path(target), _meta(cfg, rules),
+                     lambda con: _stage(con, cfg, data, report, rules, log), log)
+    log("Revisión en memoria: nada publicado" if check else f"Publicado {target}")
     return report
+
+
+def reconciliation_rules(cfg: LoadConfig) -> tuple[Rule, ...]:
+    rec = cfg.reconciliation
+    return (Rule(tuple(rec.crime_types), rec.rule, rec.reference),) if rec else ()
 
 
 def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
@@ -105,23 +102,20 @@ def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
     return data
 
 
-def _meta(cfg: LoadConfig) -> dict[str, str]:
-    rec = cfg.reconciliation
-    reference = next((s.institution for s in cfg.incidents if rec and s.source == rec.reference), None)
+def _meta(cfg: LoadConfig, rules: tuple[Rule, ...]) -> dict[str, str]:
     return {
         "country": cfg.country, "country_name": cfg.country_name, "synthetic": "true" if cfg.synthetic else "false",
         "period_start": cfg.period_start.isoformat(), "period_end": cfg.period_end.isoformat(),
         "config_sha256": cfg.sha256, "config_file": cfg.path.name,
-        "counting_rule": quality.counting_rule(list(rec.crime_types) if rec else [], rec.rule if rec else "", reference),
-        "reconciliation_types": ",".join(rec.crime_types) if rec else "",
-        "reconciliation_rule": rec.rule if rec else "",
-        "reconciliation_reference": (rec.reference or "") if rec else "",
+        **pipeline.reconciliation_meta(rules, {s.source: s.institution for s in cfg.incidents}),
         "geography_source": f"{cfg.municipalities.file.name} ({cfg.departments.file.name})",
         "population_source": cfg.population.source,
     }
 
 
-def _write(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: Report, log) -> None:
+def _stage(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: Report,
+           rules: tuple[Rule, ...], log: Callable[[str], None]) -> pipeline.Staged:
+    """Write the base tables of the configured sources (the shared steps derive the rest)."""
     geo: territories.Geography = data["geo"]
     dept_rows, dept_geom = territory_frame(geo.departments, "departamento", NATIONAL_VERTEX_BUDGET // 2)
     muni_rows, muni_geom = territory_frame(geo.municipalities, "municipio", NATIONAL_VERTEX_BUDGET)
@@ -141,18 +135,15 @@ def _write(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: 
         insert_frame(con, "incident", inc.sort_values(["muni_code", "occurred_on"], kind="stable"))
     if len(aggregate):
         insert_frame(con, "incident_aggregate", aggregate.sort_values(["muni_code", "year", "month"], kind="stable"))
-    rec = cfg.reconciliation
-    quality.reconcile(con, list(rec.crime_types) if rec else [], rec.rule if rec else "",
-                      rec.reference if rec else None, [s.source for s in cfg.incidents])
-    log(f"Incidentes: {len(inc):,} registros, {len(aggregate):,} conteos agregados; "
-        f"cubo: {build_cube(con, list(rec.crime_types) if rec else []):,} filas")
+    log_counts = f"Incidentes: {len(inc):,} registros, {len(aggregate):,} conteos agregados"
     if data.get("schools") is not None:
         insert_frame(con, "school", data["schools"])
-        log(f"Centros educativos: {len(data['schools']):,}; exposición: {build_school_exposure(con):,} filas")
+        log_counts += f"; centros educativos: {len(data['schools']):,}"
     if data.get("indicators") is not None:
         values, meta = data["indicators"]
         insert_frame(con, "indicator_meta", meta)
         insert_frame(con, "indicator", values)
+    log(log_counts)
     specs = {s.source: s for s in cfg.incidents}
     for s in report.stats.values():
         spec = specs.get(s.source)
@@ -169,6 +160,5 @@ def _write(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: 
     if report.field_issues:
         insert_frame(con, "field_issue", pd.DataFrame(report.field_issues, columns=[
             "source", "file", "row_number", "column_name", "value", "rule", "message"]).astype({"value": str}))
-    quality.assess(con, (cfg.period_start, cfg.period_end), report.issues, report.rejected, report.field_issues,
-                   list(rec.crime_types) if rec else [])
-
+    return pipeline.Staged((cfg.period_start, cfg.period_end), rules, tuple(s.source for s in cfg.incidents),
+                           report.issues, report.rejected, report.field_issues)

