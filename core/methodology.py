@@ -36,6 +36,19 @@ COVERAGE = (
     "datos»: una cifra baja en esos meses puede deberse a la falta de datos y no a menos delitos."
 )
 
+# How each reconciliation rule (core.load.reconciliation) decides which records count, keyed by
+# its label as shown on screen.
+RECONCILIATION_RULES = {
+    "Fuente de referencia": (
+        "Cuentan solo los registros de la institución de referencia del delito (la que lo registra de forma más "
+        "completa o por mandato: medicina forense para las muertes violentas, la fiscalía para las denuncias). "
+        "Las demás instituciones no se suman: si registran a la misma víctima, se contaría dos veces."),
+    "Máximo por municipio y mes": (
+        "En cada municipio y mes cuentan los registros de la institución que registró más casos de ese delito (si "
+        "empatan, la declarada primero). Da una cifra no menor que la de cualquier institución por separado en "
+        "cada municipio-mes, sin sumar instituciones que registran las mismas víctimas."),
+}
+
 # Definitions of the counting unit, the grain of the sources and the estimated population. They
 # complete ``indicators.DEFINITIONS`` wherever definitions are shown (``definitions()``).
 UNIT_OF_COUNT = (

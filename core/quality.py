@@ -1,5 +1,6 @@
-"""Data quality as the dashboard shows it: sources, findings, completeness and the side-by-side
-reconciliation of sources for the crime types several institutions record (homicide).
+"""Data quality as the dashboard shows it: sources, findings, completeness, the data tests passed
+before publishing, and the side-by-side reconciliation of sources for each crime type several
+institutions record, with the rule that decides which records count.
 
 Only counts and messages: rejected rows themselves (``rejected_record.raw``) never leave the
 warehouse through this module, and in public mode neither do the examples of findings (they
@@ -12,6 +13,7 @@ import pandas as pd
 from core import disclosure, warehouse
 from core.filters import Filters
 from core.load.quality import FIELD_LABELS
+from core.load import reconciliation
 
 SEVERITY_ORDER = {"error": 0, "aviso": 1, "info": 2}
 SEVERITY_LABELS = {"error": "Filas rechazadas", "aviso": "Aviso", "info": "Información"}
@@ -94,25 +96,99 @@ def completeness() -> pd.DataFrame:
     return df
 
 
+@warehouse.cached
+def data_tests() -> pd.DataFrame:
+    """The data tests the warehouse passed before it was published: name, description, rows_checked."""
+    return warehouse.query("SELECT name, description, rows_checked FROM data_test ORDER BY name")
+
+
+@warehouse.cached
+def reconciliation_rules() -> pd.DataFrame:
+    """Each crime type recorded by several institutions with the rule that decides which records
+    count: crime_type, crime (name), rule, rule_label, reference (institution, for 'referencia')."""
+    df = warehouse.query("""
+        SELECT r.crime_type, c.name AS crime, r.rule, s.institution AS reference
+        FROM reconciliation_rule r JOIN crime_type c ON c.code = r.crime_type
+        LEFT JOIN source s ON s.source = r.reference
+        ORDER BY c.crime_group, c.name
+    """)
+    df["rule_label"] = df["rule"].map(reconciliation.RULE_LABELS).fillna(df["rule"])
+    df["reference"] = df["reference"].fillna(NO_REFERENCE)
+    return df
+
+
+NO_REFERENCE = "No aplica (cuenta la de más registros)"
+
+
 def reconciled_types() -> list[str]:
-    value = warehouse.meta().get("reconciliation_types", "")
-    return [t for t in value.split(",") if t]
+    return reconciliation_rules()["crime_type"].tolist()
+
+
+def reconciliation_summary(f: Filters) -> pd.DataFrame:
+    """Per reconciled crime type under the filters: the count of each source (one column per
+    source id), the published figure, and how often the sources disagree: the municipality-months
+    with records of the crime (``cells``), those where the sources' counts differ
+    (``cells_differ``, a source without records there counts 0) and its share ``differ_pct``.
+    In public mode counts from 1 to 4 of sensitive types read "<5"."""
+    df = _reconciliation_summary(f)
+    if df.empty or not disclosure.is_public():
+        return df
+    names = [c for c in df.columns if c not in _SUMMARY_FIXED]
+    sensitive = disclosure.rows_sensitive(f, df, type_column="crime_type")
+    out = disclosure.protect(df, names + ["published"], sensitive, dims=["crime_type"])
+    return out
+
+
+_SUMMARY_FIXED = ("crime_type", "crime", "rule_label", "reference", "published", "cells", "cells_differ", "differ_pct")
+
+
+@warehouse.cached
+def _reconciliation_summary(f: Filters) -> pd.DataFrame:
+    where, params = f.where("cube", counted_only=False)
+    every = list(sources()["source"])
+    by_source = ", ".join(f"coalesce(sum(n) FILTER (WHERE source = ?), 0)::BIGINT AS s{i}" for i in range(len(every)))
+    totals = warehouse.query(f"""
+        SELECT crime_type, {by_source}, coalesce(sum(n) FILTER (WHERE counted), 0)::BIGINT AS published
+        FROM reconciliation_cube WHERE {where} GROUP BY crime_type
+    """, every + params)
+    gaps = warehouse.query(f"""
+        WITH cells AS (SELECT crime_type, muni_code, month, source, sum(n) AS n
+                       FROM reconciliation_cube WHERE {where} GROUP BY ALL),
+             k AS (SELECT crime_type, count(DISTINCT source) AS sources FROM cells GROUP BY ALL),
+             d AS (SELECT c.crime_type, c.muni_code, c.month,
+                          max(c.n) - CASE WHEN count(*) < any_value(k.sources) THEN 0 ELSE min(c.n) END AS gap
+                   FROM cells c JOIN k USING (crime_type) GROUP BY ALL)
+        SELECT crime_type, count(*) AS cells, count(*) FILTER (WHERE gap > 0) AS cells_differ FROM d GROUP BY ALL
+    """, params)
+    rules = reconciliation_rules()[["crime_type", "crime", "rule_label", "reference"]]
+    df = rules.merge(totals, on="crime_type").merge(gaps, on="crime_type", how="left")
+    df = df.rename(columns={f"s{i}": source for i, source in enumerate(every)})
+    present = [s for s in every if s in df and df[s].sum() > 0]
+    df = df[[c for c in df.columns if c not in every or c in present]]
+    df["differ_pct"] = 100.0 * df["cells_differ"] / df["cells"]
+    return df.reset_index(drop=True)
 
 
 PUBLISHED = "Cifra publicada"
 
 
-def reconciliation_monthly(f: Filters) -> pd.DataFrame:
-    """Victims per month recorded by each source for the reconciled crime types, and the published
-    figure as one more series (``series`` = source id or PUBLISHED); protected in public mode."""
-    df = _reconciliation_monthly(f)
-    sensitive = disclosure.covers_sensitive(f, crime_types=reconciled_types())
+def reconciliation_monthly(f: Filters, crime_type: str | None = None) -> pd.DataFrame:
+    """Victims (or events) per month recorded by each source for one reconciled crime type (all
+    of them when None), and the published figure as one more series (``series`` = source id or
+    PUBLISHED); protected in public mode."""
+    df = _reconciliation_monthly(f, crime_type)
+    sensitive = disclosure.covers_sensitive(f, crime_types=_types(crime_type))
     return disclosure.protect(df, "victims", sensitive, dims=["month", "series"])
 
 
-@warehouse.cached
-def _reconciliation_monthly(f: Filters) -> pd.DataFrame:
+def _types(crime_type: str | None) -> list[str]:
     types = reconciled_types()
+    return [crime_type] if crime_type in types else types
+
+
+@warehouse.cached
+def _reconciliation_monthly(f: Filters, crime_type: str | None) -> pd.DataFrame:
+    types = _types(crime_type)
     where, params = f.where("cube", counted_only=False)
     return warehouse.query(f"""
         SELECT month, source AS series, sum(n) AS victims
@@ -126,17 +202,17 @@ def _reconciliation_monthly(f: Filters) -> pd.DataFrame:
     """, params + [types, PUBLISHED] + params + [types])
 
 
-def reconciliation_by_municipality(f: Filters) -> pd.DataFrame:
+def reconciliation_by_municipality(f: Filters, crime_type: str | None = None) -> pd.DataFrame:
     """Per municipality and month: victims recorded by each source side by side, the published
     figure, and the divergence (largest minus smallest source count). In public mode counts from
     1 to 4 read "<5" (lines: the months of a municipality, the municipalities of a month, the
     sources of a municipality-month) and a divergence that would give one back is blank."""
-    return _reconciliation_by_municipality(f, disclosure.is_public())
+    return _reconciliation_by_municipality(f, disclosure.is_public(), crime_type)
 
 
 @warehouse.cached
-def _reconciliation_by_municipality(f: Filters, public: bool) -> pd.DataFrame:
-    types = reconciled_types()
+def _reconciliation_by_municipality(f: Filters, public: bool, crime_type: str | None) -> pd.DataFrame:
+    types = _types(crime_type)
     where, params = f.where("cube", counted_only=False)
     every = list(sources()["source"])  # ordered by source
     # one column per source (s0, s1...: the ids are data, not SQL), then the published figure

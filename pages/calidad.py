@@ -84,35 +84,69 @@ else:
                "como sin dato. " + " ".join(f"Año {indicators.year_label(y)}." for y in
                                             indicators.partial_years(int(comp["year"].min()), int(comp["year"].max()))))
 
-types = quality.reconciled_types()
 st.subheader("Conciliación entre fuentes")
-if not types:
-    st.info("En esta carga cada delito proviene de una sola fuente: no hay nada que conciliar.")
+rules = quality.reconciliation_rules()
+if rules.empty:
+    st.info("En esta carga ningún delito está declarado como registrado por varias instituciones: cuentan todos los "
+            "registros. Si algún delito aparece en «Hallazgos» como sumado entre fuentes, declárelo en [conciliacion].")
 else:
-    article = "las" if f.unit == "victimas" else "los"
-    st.markdown(f"Delitos registrados por varias instituciones: **{', '.join(types)}**. Se muestran {article} "
-                f"{f.noun()} que registra cada fuente y la cifra publicada según la regla de conteo. Se aplican los filtros de "
-                "periodo y departamento.")
-    monthly = quality.reconciliation_monthly(f)
+    st.markdown(f"Para cada delito que registran varias instituciones, una regla decide qué registros cuentan en la "
+                f"cifra publicada; los demás se conservan para esta comparación. Se aplican los filtros de periodo y "
+                f"departamento; las cifras son {f.noun()}.")
+    summary = quality.reconciliation_summary(f)
+    source_names = dict(zip(src["source"], src["institution"]))
+    counts = [c for c in summary.columns if c in source_names]
+    summary = summary[["crime", "rule_label", "reference", "published", "differ_pct", "cells_differ", "cells", *counts]]
+    shown = summary.rename(columns={
+        "crime": "Delito", "rule_label": "Regla", "reference": "Fuente de referencia", "published": "Publicada",
+        "cells": "Municipio-mes con registros", "cells_differ": "Municipio-mes en que difieren",
+        "differ_pct": "% en que difieren", **{c: source_names[c] for c in counts}})
+    number = st.column_config.NumberColumn(format="localized")
+    dataframe(shown, hide_index=True, width="stretch",
+              column_config={"% en que difieren": st.column_config.NumberColumn(format="%.1f %%"),
+                             "Publicada": number, "Municipio-mes con registros": number,
+                             "Municipio-mes en que difieren": number, **{source_names[c]: number for c in counts}})
+    st.caption("«Fuente de referencia»: cuenta solo esa institución. «Máximo por municipio y mes»: en cada municipio y "
+               "mes cuenta la institución con más registros. Una institución sin registros en un municipio-mes cuenta "
+               "0 al comparar. Con una fuente de referencia, la línea de la cifra publicada coincide con la de esa "
+               "fuente. La regla de cada delito se explica en Metodología.")
+    download_buttons(shown, "atalaya_conciliacion_por_delito", notes_for_download(
+        meta, "Conciliación de fuentes por delito", meta.get("counting_rule", "")), sheet="Por delito")
+
+    names = dict(zip(rules["crime_type"], rules["crime"]))
+    crime = st.selectbox("Delito a comparar mes a mes", list(names), format_func=names.get, key="calidad_delito")
+    monthly = quality.reconciliation_monthly(f, crime)
     if monthly.empty:
-        st.info("No hay registros de estos delitos con los filtros elegidos.")
+        st.info(f"No hay registros de {names[crime]} con los filtros elegidos.")
     else:
         monthly = disclosure.as_text(monthly).assign(value=disclosure.numeric(monthly["victims"]))
+        monthly["series"] = monthly["series"].map(lambda s: source_names.get(s, s))
         series = alt.Chart(monthly).mark_line().encode(
-            x=alt.X("month:T", title="Mes"), y=alt.Y("value:Q", title=f.unit_label),
-            color=alt.Color("series:N", title="Fuente"),
+            x=alt.X("month:T", title="Mes", axis=alt.Axis(format="%Y", tickCount="year")),
+            y=alt.Y("value:Q", title=f.unit_label),
+            color=alt.Color("series:N", title="Fuente", legend=alt.Legend(orient="bottom", columns=2, labelLimit=400)),
             strokeDash=alt.condition(alt.datum.series == quality.PUBLISHED, alt.value([5, 3]), alt.value([1, 0])),
             tooltip=[alt.Tooltip("month:T", title="Mes", format="%Y-%m"), alt.Tooltip("series:N", title="Fuente"),
                      alt.Tooltip("victims:N", title=f.unit_label)],
         ).properties(height=280)
         st.altair_chart(series, width="stretch")
-        by_muni = quality.reconciliation_by_municipality(f)
-        st.markdown("**Municipio × mes**, ordenado por divergencia (fuente con más registros menos la de menos):")
-        shown = by_muni.assign(month=by_muni["month"].dt.strftime("%Y-%m")).rename(columns={
+        by_muni = quality.reconciliation_by_municipality(f, crime)
+        st.markdown(f"**{names[crime]}: municipio × mes**, ordenado por divergencia (fuente con más registros menos la "
+                    "de menos):")
+        table = by_muni.assign(month=by_muni["month"].dt.strftime("%Y-%m")).rename(columns={
             "muni_code": "Código", "municipality": "Municipio", "month": "Mes", "published": "Publicada",
-            "divergence": "Divergencia"})
-        dataframe(shown.head(500), hide_index=True, width="stretch")
-        st.caption(f"{len(shown):,} combinaciones municipio × mes" + (" (se muestran las 500 primeras; la descarga "
-                                                                       "las tiene todas)" if len(shown) > 500 else ""))
-        download_buttons(shown, "atalaya_conciliacion", notes_for_download(
-            meta, "Conciliación de fuentes por municipio y mes", meta.get("counting_rule", "")), sheet="Conciliacion")
+            "divergence": "Divergencia", **source_names})
+        dataframe(table.head(500), hide_index=True, width="stretch")
+        st.caption(f"{fmt.integer(len(table))} combinaciones municipio × mes" + (
+            " (se muestran las 500 primeras; la descarga las tiene todas)" if len(table) > 500 else ""))
+        download_buttons(table, f"atalaya_conciliacion_{crime}", notes_for_download(
+            meta, f"Conciliación de fuentes por municipio y mes: {names[crime]}", meta.get("counting_rule", "")),
+            sheet="Conciliacion")
+
+st.subheader("Pruebas de datos antes de publicar")
+tests = quality.data_tests()
+st.caption("Antes de publicar el almacén, la carga comprobó cada una de estas condiciones sobre todas sus tablas; una "
+           "carga que no cumple alguna no se publica y el almacén anterior sigue en uso.")
+st.table(tests.assign(rows_checked=tests["rows_checked"].map(fmt.integer),
+                     description=tests["description"].map(lambda d: d[:1].upper() + d[1:])).rename(columns={
+    "description": "Qué se comprobó", "rows_checked": "Filas revisadas", "name": "Prueba"}).set_index("Qué se comprobó"))

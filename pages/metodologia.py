@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import alerts, classify, disclosure, indicators, methodology, priority, schools, vulnerability, warehouse
+from core import (alerts, classify, disclosure, indicators, methodology, priority, quality, schools, vulnerability,
+                  warehouse)
 from pages._common import dataframe, download_buttons, notes_for_download, page_filters
 
 page_filters()
@@ -16,8 +17,21 @@ st.caption("Cómo se cuenta y se calcula cada cifra del tablero. Todas se pueden
 st.header("Qué se cuenta")
 for term in methodology.GRAIN_DEFINITIONS:
     st.markdown(f"**{term}.** {methodology.GRAIN_DEFINITIONS[term]}")
+st.subheader("Delitos que registran varias instituciones")
+rules = quality.reconciliation_rules()
+if rules.empty:
+    st.markdown("En esta carga ningún delito está declarado como registrado por varias instituciones: cuentan todos "
+                "los registros de cada fuente.")
+else:
+    st.markdown("Cuando varias instituciones registran el mismo delito, sumarlas contaría dos veces a las víctimas que "
+                "registran ambas. Cada uno de esos delitos tiene una regla que decide qué registros cuentan; los de las "
+                "demás instituciones se conservan y se comparan en «Calidad de datos».")
+    dataframe(rules.rename(columns={"crime": "Delito", "rule_label": "Regla", "reference": "Fuente de referencia"})[
+        ["Delito", "Regla", "Fuente de referencia"]], hide_index=True, width="stretch")
+    for label in dict.fromkeys(rules["rule_label"]):
+        st.markdown(f"**{label}.** {methodology.RECONCILIATION_RULES.get(label, '')}")
 if meta.get("counting_rule"):
-    st.markdown(f"**Regla de conteo entre fuentes.** {meta['counting_rule']}")
+    st.caption(f"**Regla de conteo entre fuentes.** {meta['counting_rule']}")
 st.markdown("**Filtros.** El periodo, los grupos y tipos de delito, el sexo y la edad de la víctima y el departamento "
             "se aplican a todas las cifras de incidencia; cada página dice qué filtros no usa.")
 

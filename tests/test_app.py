@@ -79,3 +79,38 @@ def test_missing_warehouse_explains_how_to_build_it(tmp_path, use_warehouse):
     assert not at.exception
     assert "atalaya-load demo" in at.error[0].value
 
+
+
+def test_quality_and_methodology_give_the_rule_and_divergence_of_each_crime(demo):
+    from core import quality
+    from core.load.demo import RECONCILIATION
+    from core.load.datatests import TESTS
+
+    at = run_app(page="calidad")
+    assert not at.exception
+    summary = next(d.value for d in at.dataframe if "Publicada" in d.value.columns).set_index("Delito")
+    crimes = quality.reconciliation_rules().set_index("crime_type")["crime"]
+    assert sorted(summary.index) == sorted(crimes[t] for r in RECONCILIATION for t in r.crime_types)
+    assert set(summary["Regla"]) == {"Fuente de referencia", "Máximo por municipio y mes"}
+    forensic = "Instituto Nacional de Ciencias Forenses (INACIF)"
+    homicide = summary.loc["Homicidio doloso"]
+    assert homicide["Fuente de referencia"] == forensic and homicide["Publicada"] == homicide[forensic]
+    assert 0 < homicide["% en que difieren"] <= 100
+    # one crime at a time, month by month and per municipality
+    box = at.selectbox(key="calidad_delito")
+    assert len(box.options) == len(summary)
+    box.set_value("lesiones").run()
+    assert not at.exception
+    assert any(m.value.startswith("**Lesiones: municipio × mes**") for m in at.markdown)
+    tests = at.table[-1].value
+    assert sorted(tests["Prueba"]) == sorted(t.name for t in TESTS)
+    assert [d.lower() for d in tests.index] == [t.description.lower() for t in sorted(TESTS, key=lambda t: t.name)]
+    assert not (tests["Filas revisadas"] == "0").any()
+
+    at = run_app(page="metodologia")
+    assert not at.exception
+    rules = next(d.value for d in at.dataframe if "Fuente de referencia" in d.value.columns)
+    assert len(rules) == len(summary) and list(rules.columns) == ["Delito", "Regla", "Fuente de referencia"]
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Fuente de referencia.** Cuentan solo los registros" in text
+    assert "**Máximo por municipio y mes.** En cada municipio y mes" in text

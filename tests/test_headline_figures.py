@@ -542,3 +542,21 @@ def test_calidad_sources_and_reconciliation(hw):
     assert row["published"] == cell["counted"].sum()
     assert row["divergence"] == by_source.max() - by_source.min()
     assert row["divergence"] == wide["divergence"].max()
+    # per crime: each source's count, the published one, and the municipality-months where they differ
+    summary = quality.reconciliation_summary(f).set_index("crime_type")
+    assert set(summary.index) == set(LETHAL)
+    for crime, rows in lethal.groupby("crime_type"):
+        got = summary.loc[crime]
+        assert got["rule_label"] == "Fuente de referencia" and got["reference"] == src.loc["inacif", "institution"]
+        for source, n in rows.groupby("source").size().items():
+            assert got[source] == n
+        assert got["published"] == rows["counted"].sum()
+        cells = rows.groupby(["muni_code", "month", "source"]).size().unstack(fill_value=0)
+        cells = cells.reindex(columns=sorted(rows["source"].unique()), fill_value=0)
+        assert got["cells"] == len(cells)
+        assert got["cells_differ"] == int((cells.max(axis=1) != cells.min(axis=1)).sum())
+        assert got["differ_pct"] == pytest.approx(100 * got["cells_differ"] / got["cells"])
+    # one crime at a time
+    homicide = quality.reconciliation_monthly(f, "homicidio")
+    assert homicide["victims"].sum() == len(lethal[lethal["crime_type"] == "homicidio"]) + \
+        lethal[(lethal["crime_type"] == "homicidio")]["counted"].sum()
