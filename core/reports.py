@@ -18,7 +18,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core import disclosure, indicators, municipality, warehouse
+from core import charts, disclosure, indicators, municipality, warehouse
 from core.filters import SEX_LABELS, UNITS, Filters, FilterOptions, filter_options
 
 MEASURES = {
@@ -440,7 +440,8 @@ def _order(df: pd.DataFrame, spec: ReportSpec, keys: list[str]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------
 
 def chart(report: Report) -> alt.Chart | None:
-    """An Altair chart of the report (None for the table view)."""
+    """An Altair chart of the report (None for the table view). Drawn from a copy whose columns are
+    safe field names (core.charts): the labels are titles."""
     spec, data = report.spec, report.data
     if spec.chart == "table" or data.empty:
         return None
@@ -451,38 +452,43 @@ def chart(report: Report) -> alt.Chart | None:
     # A count read "<5" (public mode) is not drawn; the tooltip says "<5".
     y = report.value_label if report.value_label not in hidden else f"{report.value_label} (gráfico)"
     data = disclosure.as_text(data).assign(**{y: disclosure.numeric(data[report.value_label])})
-    def tip(name: str, number_format: str) -> alt.Tooltip:
-        return alt.Tooltip(f"{name}:N") if name in hidden else alt.Tooltip(f"{name}:Q", format=number_format)
+    data, field = charts.safe_fields(data)
 
-    tooltip = [alt.Tooltip(f"{DIMENSIONS[c].label}:N") for c in cols] + [tip(report.value_label, ",.1f")]
+    def tip(name: str, number_format: str) -> alt.Tooltip:
+        if name in hidden:
+            return alt.Tooltip(f"{field[name]}:N", title=name)
+        return alt.Tooltip(f"{field[name]}:Q", format=number_format, title=name)
+
+    tooltip = [alt.Tooltip(f"{field[DIMENSIONS[c].label]}:N", title=DIMENSIONS[c].label) for c in cols] + [
+        tip(report.value_label, ",.1f")]
     if report.value_label != spec.filters.unit_label:
         tooltip.append(tip(spec.filters.unit_label, ","))
     base = alt.Chart(data)
     second = DIMENSIONS[spec.dims[1]].label if len(spec.dims) == 2 else None
+    x = alt.X(f"{field[x_name]}:N", sort=order, title=x_name, axis=alt.Axis(labelLimit=220))
     if spec.chart == "heatmap":
         ch = base.mark_rect().encode(
-            x=alt.X(f"{x_name}:N", sort=order, title=x_name),
-            y=alt.Y(f"{second}:N", sort=list(dict.fromkeys(data[second])), title=second),
-            color=alt.Color(f"{y}:Q", title=report.value_label, scale=alt.Scale(scheme="orangered")), tooltip=tooltip)
+            x=x, y=alt.Y(f"{field[second]}:N", sort=list(dict.fromkeys(data[field[second]])), title=second),
+            color=alt.Color(f"{field[y]}:Q", title=report.value_label, scale=alt.Scale(scheme="orangered")),
+            tooltip=tooltip)
     else:
         mark = {"bar": "bar", "stacked": "bar", "line": "line", "area": "area"}[spec.chart]
-        enc = dict(x=alt.X(f"{x_name}:N", sort=order, title=x_name), y=alt.Y(f"{y}:Q", title=report.value_label),
-                   tooltip=tooltip)
+        enc = dict(x=x, y=alt.Y(f"{field[y]}:Q", title=report.value_label), tooltip=tooltip)
         if second:
-            enc["color"] = alt.Color(f"{second}:N", title=second, sort=list(dict.fromkeys(data[second])),
-                                     legend=alt.Legend(labelLimit=320))
+            series = list(dict.fromkeys(data[field[second]]))
+            enc["color"] = charts.category_color(field[second], second, series)
             if spec.chart == "bar":
-                enc["xOffset"] = alt.XOffset(f"{second}:N", sort=list(dict.fromkeys(data[second])))
+                enc["xOffset"] = alt.XOffset(f"{field[second]}:N", sort=series)
         if spec.chart == "area" and spec.measure in ("n", "share") and second:
-            enc["y"] = alt.Y(f"{y}:Q", title=report.value_label, stack=True)
+            enc["y"] = alt.Y(f"{field[y]}:Q", title=report.value_label, stack=True)
         elif spec.chart in ("line", "area") or (spec.chart == "bar" and second):
-            enc["y"] = alt.Y(f"{y}:Q", title=report.value_label, stack=None)
+            enc["y"] = alt.Y(f"{field[y]}:Q", title=report.value_label, stack=None)
         ch = getattr(base, f"mark_{mark}")(**({"point": True} if mark == "line" else {})).encode(**enc)
     ch = ch.properties(width="container" if not spec.facet else 260, height=320 if not spec.facet else 200,
                        title=alt.TitleParams(report.title, subtitle=[report.caption], anchor="start"))
     if spec.facet:
         facet = DIMENSIONS[spec.facet].label
-        ch = ch.facet(facet=alt.Facet(f"{facet}:N", title=facet), columns=3).properties(
+        ch = ch.facet(facet=alt.Facet(f"{field[facet]}:N", title=facet), columns=3).properties(
             title=alt.TitleParams(report.title, subtitle=[report.caption], anchor="start"))
     return ch
 

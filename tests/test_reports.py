@@ -1,6 +1,7 @@
 """The report builder: results equal an independent pandas computation; any spec, even a hostile
 one, gives a correct result or a SpecError and runs only the builder's own SQL."""
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -186,3 +187,44 @@ def test_page_builds_reports_and_shares_them(fixture):
     assert any("no se calcula por mes" in w.value for w in at.warning)
     broken = run_app({"informe": "no-es-un-informe"}, page="informes")
     assert not broken.exception and any("no es válido" in e.value for e in broken.error)
+
+
+@pytest.fixture(scope="module")
+def random_path(tmp_path_factory):
+    return fixture_warehouse.build_random(tmp_path_factory.mktemp("rep_random") / "w.duckdb")
+
+
+@pytest.fixture()
+def hw_reports(random_path, use_warehouse):
+    return use_warehouse(random_path)
+
+
+def drawn_marks(svg: str) -> list[str]:
+    """The graphics symbols (bars, lines, cells) drawn in a Vega SVG, with their path."""
+    return [m.group(0) for m in re.finditer(r'<(?:path|rect)[^>]*role="graphics-symbol"[^>]*>', svg)]
+
+
+@pytest.mark.parametrize("measure", list(reports.MEASURES))
+@pytest.mark.parametrize("chart_type", [c for c in reports.CHARTS if c != "table"])
+def test_every_chart_of_every_measure_draws_its_marks(hw_reports, measure, chart_type):
+    """Rendered offline as the PNG/SVG export is: marks are drawn at different heights (a field name
+    with a dot, like «Tasa por 100.000 hab.», once left every rate chart empty)."""
+    dims = ("year", "department") if chart_type in ("heatmap", "stacked") else ("year", "sex")
+    if measure == "change":
+        dims = ("department", "sex") if chart_type in ("heatmap", "stacked") else ("department",)
+    report = reports.run(ReportSpec(measure, dims, chart=chart_type, filters=Filters(2021, 2021) if measure == "change"
+                                    else Filters()))
+    assert not report.data.empty
+    svg = reports.chart_image(report, "svg").decode()
+    marks = drawn_marks(svg)
+    assert marks, f"{chart_type}/{measure}: no marks"
+    label = report.value_label
+    # every value of the measure is in the marks' descriptions, and the axis is not flat
+    assert all(f"{label}:" in m for m in marks if "aria-label" in m)
+    if chart_type in ("line", "area"):  # one path per series: its points are at several heights
+        heights = {y for m in marks for y in re.findall(r"[ML][\d.]+,([\d.]+)", m)}
+        assert len(heights) > 1, f"{chart_type}/{measure}: flat line"
+    else:
+        values = {v for m in marks for v in re.findall(re.escape(label) + r": ([^;\"]+)", m)}
+        assert len(values) > 1, f"{chart_type}/{measure}: one value only {values}"
+    assert "NaN" not in svg and "Infinity" not in svg
