@@ -408,7 +408,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scale", type=float, default=15.0, help="escala de la demostración (15 = ~10,8 M víctimas)")
+    parser.add_argument("--scale", type=float, default=15.0, help="escala de la demostración (15 = ~13,4 M registros)")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--out", type=Path, default=OUT / "warehouse.duckdb", help="almacén que se construye y mide")
     parser.add_argument("--reuse", action="store_true", help="no reconstruir si el almacén ya es de esa escala y semilla")
