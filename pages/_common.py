@@ -47,15 +47,40 @@ def show_notes(*notes: str | None, kind: str = "caption") -> list[str]:
 
 
 def dataframe(data, **kwargs):
-    """st.dataframe for tables that may hold "<5" (public mode): a count column with suppressed
-    cells is shown as text, numbers with thousands separators (downloads keep the numbers)."""
+    """st.dataframe with every number in the same convention: counts with thousands separators
+    (12,345), other decimals with one decimal (12.3), years as they are (2021); an explicit
+    ``column_config`` of a column wins. A count column with suppressed cells (public mode, "<5") is
+    shown as text. Downloads keep the plain numbers."""
     if isinstance(data, pd.DataFrame):
+        config = number_formats(data) | dict(kwargs.get("column_config") or {})
         mixed = disclosure.suppressed_columns(data)
         if mixed:
             data = disclosure.as_text(data)
-            kwargs["column_config"] = dict(kwargs.get("column_config") or {}) | {
-                c: st.column_config.TextColumn(c) for c in mixed}
+            config |= {c: st.column_config.TextColumn(c) for c in mixed}
+        kwargs["column_config"] = config
     return st.dataframe(data, **kwargs)
+
+
+def number_formats(df: pd.DataFrame) -> dict:
+    """The column_config of every numeric column: whole numbers with thousands separators, other
+    decimals with one decimal; a year column (whole numbers 1900-2100 named like a year) plain."""
+    out = {}
+    for column in df.columns:
+        values = df[column]
+        if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+            continue
+        known = values.dropna()
+        whole = pd.api.types.is_integer_dtype(values) or bool(len(known) and (known == known.round()).all())
+        if whole and _is_year(str(column), known):
+            out[column] = st.column_config.NumberColumn(format="%d")
+        else:
+            out[column] = st.column_config.NumberColumn(format="%,d" if whole else "%,.1f")
+    return out
+
+
+def _is_year(name: str, values: pd.Series) -> bool:
+    label = name.lower()
+    return ("año" in label or "anio" in label or label == "year") and bool(values.between(1900, 2100).all())
 
 
 def download_buttons(df, stem: str, notes: list[str], sheet: str = "Datos") -> None:
