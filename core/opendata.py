@@ -15,7 +15,7 @@ from dataclasses import replace
 import pandas as pd
 import shapely
 
-from core import disclosure, indicators, vulnerability, warehouse
+from core import disclosure, export, indicators, vulnerability, warehouse
 from core.filters import Filters, filter_options
 
 DATASETS = {
@@ -191,6 +191,7 @@ def _num(v):
 def parquet_bytes(df: pd.DataFrame) -> bytes:
     """Parquet keeps one type per column: a count with "<5" cells is stored as an integer with
     those cells empty, and a boolean column ``<campo>_reservada`` says which."""
+    df = export.plain(df, literal_text=False)
     for column in disclosure.suppressed_columns(df):
         hidden = disclosure.is_suppressed(df[column])
         df = df.assign(**{column: disclosure.numeric(df[column]).astype("Int64"),

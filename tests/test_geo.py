@@ -62,12 +62,3 @@ def test_view_state_restores_from_url_then_saved_copy_then_default():
     url = {"vista": "b", "peso": "7", "otro": "1"}
     viewstate.sync_url(url, {"clases": "5"}, CONTROLS)
     assert url == {"clases": "5", "otro": "1"}
-
-
-def test_downloads_keep_accents_and_notes():
-    df = pd.DataFrame({"Municipio": ["Sololá", "Petén"], "Tasa": [1.5, 2.25]})
-    csv = export.csv_bytes(df)
-    assert csv.startswith(b"\xef\xbb\xbf") and "Sololá".encode() in csv
-    back = pd.read_excel(io.BytesIO(export.xlsx_bytes(df, "Mapa", ["Filtros: 2020"])), sheet_name=None)
-    assert list(back) == ["Mapa", "Notas"]
-    assert back["Mapa"].equals(df) and back["Notas"]["Notas"].tolist() == ["Filtros: 2020"]
