@@ -1,11 +1,10 @@
 """Map building blocks: features, view, offline compact deck; page state in the URL; downloads."""
-import io
 import json
 
 import pandas as pd
 import pytest
 
-from core import export, geo, viewstate
+from core import geo, viewstate
 from core.viewstate import Control
 from tests import fixture_warehouse
 
