@@ -19,7 +19,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def plain(df: pd.DataFrame, literal_text: bool = True) -> pd.DataFrame:
     """The table as downloaded: float columns holding whole numbers become integers, other floats
-    are rounded to DECIMALS places; with ``literal_text``, text that would start a formula is
+    are rounded to DECIMALS places (to DECIMALS significant figures in a column of tiny values such
+    as probabilities); with ``literal_text``, text that would start a formula is
     prefixed with an apostrophe (what spreadsheets take as «this is text»)."""
     out = df.copy()
     for column in out.columns:
@@ -28,6 +29,9 @@ def plain(df: pd.DataFrame, literal_text: bool = True) -> pd.DataFrame:
             known = values.dropna()
             if len(known) and np.isfinite(known).all() and (known == known.round()).all():
                 out[column] = values.round().astype("Int64")
+            elif len(known) and (known.abs() < 10 ** -DECIMALS).any() and (known != 0).any():
+                # small values (probabilities): significant figures, not decimals that would give 0
+                out[column] = values.map(lambda v: v if pd.isna(v) else float(f"{v:.{DECIMALS}g}"))
             else:
                 out[column] = values.round(DECIMALS)
         elif literal_text and (values.dtype == object or pd.api.types.is_string_dtype(values)):

@@ -20,3 +20,15 @@ def percent(x, digits: int = 1, signed: bool = False) -> str:
     if _missing(x):
         return "—"
     return f"{x:+,.{digits}f} %" if signed else f"{x:,.{digits}f} %"
+
+
+def chance(p) -> str:
+    """A probability as a ministry reader says it: «34 %», «1 en 430», «menos de 1 en un millón»."""
+    if _missing(p):
+        return "—"
+    if p >= 0.1:
+        return f"{p * 100:.0f} %"
+    if p < 1e-6:
+        return "menos de 1 en un millón"
+    one_in = float(f"{1 / p:.2g}")  # two significant figures
+    return f"1 en {int(one_in):,}"

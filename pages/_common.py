@@ -46,11 +46,14 @@ def show_notes(*notes: str | None, kind: str = "caption") -> list[str]:
     return shown
 
 
+MISSING = "—"
+
+
 def dataframe(data, **kwargs):
     """st.dataframe with every number in the same convention: counts with thousands separators
     (12,345), other decimals with one decimal (12.3), years as they are (2021); an explicit
     ``column_config`` of a column wins. A count column with suppressed cells (public mode, "<5") is
-    shown as text. Downloads keep the plain numbers."""
+    shown as text; a missing text reads «—». Downloads keep the plain numbers."""
     if isinstance(data, pd.DataFrame):
         config = number_formats(data) | dict(kwargs.get("column_config") or {})
         mixed = disclosure.suppressed_columns(data)
@@ -58,6 +61,9 @@ def dataframe(data, **kwargs):
             data = disclosure.as_text(data)
             config |= {c: st.column_config.TextColumn(c) for c in mixed}
         kwargs["column_config"] = config
+        text = [c for c in data.columns if data[c].dtype == object and data[c].isna().any()]
+        if text:  # a missing text reads «—», never «None»
+            data = data.assign(**{c: data[c].where(data[c].notna(), MISSING) for c in text})
     return st.dataframe(data, **kwargs)
 
 

@@ -52,10 +52,12 @@ out = out.assign(window=out["window"].map(alerts.WINDOWS))[
         "name": "Municipio", "department": "Departamento", "crime_group": "Grupo de delito", "window": "Ventana",
         "observed": "Observado", "expected": "Esperado", "p_value": "Probabilidad", "z": "z"})
 out.insert(0, "Puesto", range(1, len(out) + 1))
-dataframe(out, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(out), 1)), column_config={
-    "Esperado": st.column_config.NumberColumn(format="%.1f"),
-    "Probabilidad": st.column_config.NumberColumn(format="%.2e"),
-    "z": st.column_config.NumberColumn(format="%.1f")})
+dataframe(out.assign(Probabilidad=out["Probabilidad"].map(fmt.chance)), hide_index=True, width="stretch",
+          height=min(420, 38 + 35 * max(len(out), 1)), column_config={
+              "Esperado": st.column_config.NumberColumn(format="%,.1f"),
+              "Probabilidad": st.column_config.TextColumn(
+                  help="Probabilidad de una cifra al menos así de alta si nada hubiera cambiado."),
+              "z": st.column_config.NumberColumn(format="%.1f")})
 download_buttons(out, f"atalaya_alertas_{result.latest_month:%Y-%m}", notes_for_download(
     meta, f.describe(opts), f"Último mes: {result.latest_month:%m/%Y}; umbral {threshold:g}; mínimo {min_count}.",
     alerts.METHOD.replace("**", ""), *grain_notes), sheet="Alertas")
