@@ -170,7 +170,7 @@ def test_el_salvador_unmatched_names_are_reported_with_suggestions(tmp_path):
 def test_example_config_is_valid_and_documented():
     cfg = load_config(EXAMPLE)
     assert [s.source for s in cfg.incidents] == ["policia", "medicina_forense", "fiscalia"]
-    assert cfg.reconciliation.reference == "medicina_forense"
+    assert cfg.reconciliation[0].reference == "medicina_forense"
     text = EXAMPLE.read_text(encoding="utf-8")
     assert text.count("\n#") > 30   # the example explains itself
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -202,6 +202,37 @@ def test_reconciliation_maximum_rule(tmp_path, use_warehouse):
     assert monthly[monthly["series"] == quality.PUBLISHED]["victims"].tolist() == [2, 2]
 
 
+def test_one_rule_per_group_of_crimes(tmp_path, use_warehouse):
+    """[[conciliacion]]: homicide by the maximum, robbery by a reference source; the rest summed."""
+    a = write_csv(tmp_path / "a.csv", [["A1", "01/01/2021", "0801", "HOMICIDIO", "M", "20"],
+                                       ["A2", "02/01/2021", "0801", "HOMICIDIO", "M", "21"],
+                                       ["A3", "03/02/2021", "0501", "ROBO", "M", "22"],
+                                       ["A4", "04/02/2021", "0501", "LESIONES", "M", "23"]])
+    b = write_csv(tmp_path / "b.csv", [["B1", "01/01/2021", "0801", "HOMICIDIO", "M", "20"],
+                                       ["B2", "03/02/2021", "0501", "ROBO", "M", "22"],
+                                       ["B3", "04/02/2021", "0501", "ROBO", "F", "30"],
+                                       ["B4", "05/02/2021", "0501", "LESIONES", "F", "30"]])
+    rules = ('\n[[conciliacion]]\ndelitos = ["homicidio"]\nregla = "maximo"\n'
+             '\n[[conciliacion]]\ndelitos = ["robo"]\nregla = "referencia"\nreferencia = "a"\n')
+    config = write_config(tmp_path / "c.toml", incident_source("a", [a]), incident_source("b", [b]), tail=rules)
+    path = tmp_path / "w.duckdb"
+    run(config, path)
+    counted = dict(q(path, "SELECT crime_type || ':' || source, count(*) FILTER (WHERE counted) FROM incident "
+                           "GROUP BY ALL"))
+    assert counted == {"homicidio:a": 2, "homicidio:b": 0, "robo:a": 1, "robo:b": 0, "lesiones:a": 1, "lesiones:b": 1}
+    assert q(path, "SELECT crime_type, rule, reference FROM reconciliation_rule ORDER BY 1") == [
+        ("homicidio", "maximo", None), ("robo", "referencia", "a")]
+    rule = q(path, "SELECT value FROM meta WHERE key = 'counting_rule'")[0][0]
+    assert "Homicidio doloso: en cada municipio y mes cuenta la fuente con más registros" in rule
+    assert "Robo con violencia: cuenta la fuente de referencia, Institución a" in rule
+    use_warehouse(path)
+    summary = quality.reconciliation_summary(Filters()).set_index("crime_type")
+    assert summary.loc["robo", ["a", "b", "published", "cells", "cells_differ"]].tolist() == [1, 2, 1, 1, 1]
+    # injuries are summed over the two sources, and the load says so
+    found = quality.issues()
+    assert "lesiones (victimas): se suman a, b" in " ".join(found[found["rule"] == "delito_sumado_entre_fuentes"]["example"])
+
+
 def test_config_errors_are_listed_with_their_keys(tmp_path):
     bad = tmp_path / "mal.toml"
     bad.write_text('pais = "HN"\nperiodo = { desde = "2020-01-01", hasta = "2019-12-31" }\numbral_rechazo = 5\n'

@@ -36,16 +36,11 @@ def run(config_path: Path, target: Path | None = None, check: bool = False,
     report.check_thresholds(cfg.reject_threshold)
     if report.errors:
         raise LoadFailed(report)
-    rules = reconciliation_rules(cfg)
+    rules = cfg.reconciliation
     pipeline.publish(None if check else Path(target), _meta(cfg, rules),
                      lambda con: _stage(con, cfg, data, report, rules, log), log)
     log("Revisión en memoria: nada publicado" if check else f"Publicado {target}")
     return report
-
-
-def reconciliation_rules(cfg: LoadConfig) -> tuple[Rule, ...]:
-    rec = cfg.reconciliation
-    return (Rule(tuple(rec.crime_types), rec.rule, rec.reference),) if rec else ()
 
 
 def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
@@ -66,20 +61,12 @@ def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
         + (f", {len(geo.aldeas):,} aldeas" if geo.aldeas is not None else ""))
     data["population"] = step("poblacion", lambda: population.load(cfg, geo, report))
     ctx = incidents.Context(geo, {}, (cfg.period_start, cfg.period_end), cfg.country, cfg.country_name)
-    crime_codes = set(catalog.crime_types()["code"])
     frames = []
-    for src in cfg.incidents:
-        unknown = set(src.values.get("delito", {})) - crime_codes
-        if "delito" in src.constants and src.constants["delito"] not in crime_codes:
-            unknown.add(src.constants["delito"])
+    for src in cfg.incidents:  # (crime codes were checked with the configuration)
         country = src.constants.get("pais")
         if country is not None and normalise(country) not in (normalise(cfg.country), normalise(cfg.country_name)):
             report.errors.append(f"[incidentes.{src.source}.constantes.pais] '{country}' no es el país de este almacén "
                                  f"({cfg.country}, {cfg.country_name}): la fuente no se carga")
-            continue
-        if unknown:
-            report.errors.append(f"[incidentes.{src.source}.valores.delito] {sorted(unknown)} no son tipos del catálogo "
-                                 f"data/crime_types.csv; use uno de {sorted(crime_codes)}")
             continue
         ctx.crime_codes = incidents.crime_lookup(src.values.get("delito", {}))
         got = step(f"incidentes.{src.source}", lambda: incidents.read_source(src, ctx, report))
@@ -87,10 +74,6 @@ def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
             frames.extend(got)
             stats = report.stats[src.source]
             log(f"{src.source}: {stats.rows_loaded:,} de {stats.rows_read:,} filas cargadas")
-    if cfg.reconciliation:
-        unknown = set(cfg.reconciliation.crime_types) - crime_codes
-        if unknown:
-            report.errors.append(f"[conciliacion.delitos] {sorted(unknown)} no son tipos del catálogo")
     records, aggregate = incidents.finish(frames, {s.source: s for s in cfg.incidents}, geo, report)
     data["incidents"], data["aggregate"] = records, aggregate
     if not len(records) and not len(aggregate) and not report.errors:

@@ -69,7 +69,14 @@ def _build(config: Path, target: Path | None) -> int:
     from core.load.config import ConfigError
     from core.load.report import LoadFailed
 
+    try:  # the pre-publication data tests (their message is already in Spanish)
+        from core.load.datatests import DataTestFailed
+    except ImportError:  # pragma: no cover - older layouts without data tests
+        DataTestFailed = ()
+    from core.load.publish import PublishError
+
     check = target is None
+    untouched = "" if check else f" y {target} no se modificó"
     try:
         report = run(config, target, check=check, progress=lambda m: print(m, flush=True))
     except ConfigError as exc:
@@ -77,11 +84,17 @@ def _build(config: Path, target: Path | None) -> int:
         return 2
     except LoadFailed as exc:
         print(exc.report.render(), file=sys.stderr)
-        where = "" if check else f" y {target} no se modificó"
-        print(f"ERROR: la carga falló{where}.", file=sys.stderr)
+        print(f"ERROR: la carga falló{untouched}.", file=sys.stderr)
         return 1
-    except Exception as exc:  # the published file is untouched (atomic publish)
-        print(f"ERROR: la carga falló{'' if check else f' y {target} no se modificó'}: {exc}", file=sys.stderr)
+    except (DataTestFailed, PublishError) as exc:
+        print(f"ERROR: la carga falló{untouched}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"ERROR: la carga se interrumpió{untouched}.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a defect of the loader, not of the data: no traceback, what to report
+        print(f"ERROR: la carga falló{untouched}: error inesperado del cargador ({type(exc).__name__}: {exc}). "
+              "Es un defecto del programa: informe este mensaje junto con la configuración.", file=sys.stderr)
         return 1
     print(report.render())
     print("Revisión terminada: sin errores; no se publicó nada." if check else f"Publicado {target}.")

@@ -19,7 +19,7 @@ from core import fmt
 from core.load import catalog
 from core.load.config import DATE_PRECISIONS, CodeSpec, IncidentSource
 from core.load.names import normalise
-from core.load.readers import RawTable, apply_code, column
+from core.load.readers import RawTable, apply_code, column, encoding_hint
 from core.load.report import Report, RowRejects, quote, where
 from core.load.territories import Geography, resolve_departments, resolve_municipalities
 
@@ -68,14 +68,16 @@ def value_lookup(mapping: dict[str, tuple[str, ...]], defaults: dict[str, tuple[
 
 
 def _field_issue(report: Report, src: IncidentSource, table: RawTable, mask: np.ndarray, column_name: str,
-                 values: pd.Series, rule: str, expected: str) -> None:
+                 values: pd.Series, rule: str, expected: str | pd.Series) -> None:
+    """Values loaded as 'sin dato', each with its message; ``expected`` is one text or one per row."""
     pos = np.flatnonzero(mask)
     if len(pos) == 0:
         return
     rows = table.rows[pos]
     vals = values.iloc[pos].tolist()
-    messages = [f"{where(src.source, table.name, int(r), column_name)}: {quote(v)} {expected}"
-                for r, v in zip(rows, vals)]
+    texts = [expected] * len(pos) if isinstance(expected, str) else expected.iloc[pos].tolist()
+    messages = [f"{where(src.source, table.name, int(r), column_name)}: {quote(v)} {t}{encoding_hint(v, table.encoding)}"
+                for r, v, t in zip(rows, vals, texts)]
     report.field_issue(src.source, table.name, rows, column_name, vals, rule, messages)
 
 
@@ -129,6 +131,32 @@ def date_order_problem(values: pd.Series, declared: pd.Series, formats: tuple[st
                 f"{format_label(other)} (p. ej. {example}) y ninguno confirma el orden declarado: con ese formato se "
                 f"cargarían con día y mes intercambiados. Declare formato_fecha = \"{other}\"")
     return None
+
+
+COMMON_DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%y",
+                       "%Y%m%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S",
+                       "%d-%b-%Y", "%d/%m/%Y %I:%M %p")
+
+
+def date_hint(invalid: pd.Series, formats: tuple[str, ...]) -> str:
+    """A hint for dates that the declared formats do not read: the common format that reads them, or
+    Excel serial day numbers written as text ('44197' = 2021-01-01)."""
+    text = invalid.dropna().astype(str).str.strip()
+    if text.empty:
+        return ""
+    serial = text.str.fullmatch(r"\d{5}(\.\d+)?")
+    if serial.mean() > 0.5:
+        example = text[serial].iloc[0]
+        day = dt.date(1899, 12, 30) + dt.timedelta(days=int(float(example)))
+        return (f"; parece un número de serie de fecha de Excel ({example} = {day.isoformat()}): dé formato de fecha "
+                "a la columna en Excel antes de guardar, o guarde el libro como .xlsx")
+    for f in COMMON_DATE_FORMATS:
+        if f in formats:
+            continue
+        read = pd.to_datetime(text, format=f, errors="coerce").notna().mean()
+        if read >= 0.8:
+            return f"; con formato_fecha = \"{f}\" se leen ({format_label(f)})"
+    return ""
 
 
 def parse_numbers(values: pd.Series) -> pd.Series:
@@ -264,8 +292,9 @@ def _dates(src: IncidentSource, table: RawTable, ctx: Context, rows: RowRejects,
             report.errors.append(problem)
         expected = " o ".join(format_label(f) for f in src.date_formats)
         rows.reject(raw.isna().to_numpy(), "fecha_vacia", cols["fecha"], raw, f"(se esperaba una fecha {expected})")
-        rows.reject((raw.notna() & dates.isna()).to_numpy(), "fecha_invalida", cols["fecha"], raw,
-                    f"no es una fecha válida (se esperaba {expected})")
+        invalid = raw.notna() & dates.isna()
+        rows.reject(invalid.to_numpy(), "fecha_invalida", cols["fecha"], raw,
+                    f"no es una fecha válida (se esperaba {expected}){date_hint(raw[invalid], src.date_formats)}")
         year = dates.dt.year
         month = dates.dt.to_period("M").dt.to_timestamp() if precision != "anio" else pd.Series(pd.NaT, index=raw.index)
         day = dates if precision == "dia" else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
@@ -366,10 +395,16 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
                      "no son coordenadas legibles (se esperaban longitud y latitud en grados decimales): se registra sin coordenadas")
         minx, miny, maxx, maxy = geo.bounds()
         out_country = x.notna() & y.notna() & ~(x.between(minx, maxx) & y.between(miny, maxy))
-        _field_issue(report, src, table, out_country.to_numpy() & in_scope, cols["longitud"],
-                     x.astype(str) + ", " + y.astype(str), "coordenadas_fuera_del_pais",
-                     f"está fuera del país (longitud {minx:.2f} a {maxx:.2f}, latitud {miny:.2f} a {maxy:.2f}; "
-                     "¿latitud y longitud invertidas?): se registra sin coordenadas")
+        box = f"longitud {minx:.2f} a {maxx:.2f}, latitud {miny:.2f} a {maxy:.2f}"
+        swapped = y.between(minx, maxx) & x.between(miny, maxy)
+        expected = pd.Series(np.where(
+            swapped, f"está fuera del país ({box}), pero dentro al intercambiarlas: la longitud y la latitud están "
+                     f"invertidas (en la columna {cols['longitud']} está la latitud); intercambie columnas.longitud y "
+                     "columnas.latitud: se registra sin coordenadas",
+            f"está fuera del país ({box}; ¿latitud y longitud invertidas, o falta el signo menos?): se registra sin "
+            "coordenadas"), index=x.index, dtype=object)
+        _field_issue(report, src, table, out_country.to_numpy() & in_scope, f"{cols['longitud']}/{cols['latitud']}",
+                     x.astype(str) + ", " + y.astype(str), "coordenadas_fuera_del_pais", expected)
         ok = ~(unreadable | out_country)
         lon, lat = x.where(ok), y.where(ok)
 
@@ -385,9 +420,9 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
     raw_crime = col("delito", "tipo de delito")
     crime = raw_crime.map(lambda v: ctx.crime_codes.get(normalise(v)) if v is not None else None)
     rows.reject(raw_crime.isna().to_numpy(), "delito_vacio", cols["delito"], raw_crime, "(se esperaba el tipo de delito)")
-    rows.reject((raw_crime.notna() & crime.isna()).to_numpy(), "delito_desconocido", cols["delito"], raw_crime,
-                f"no está en el mapa de tipos de delito [incidentes.{src.source}.valores.delito]; si la fila no "
-                f"pertenece a la fuente, declárelo en [incidentes.{src.source}.seleccion]")
+    unknown_crime = raw_crime.notna() & crime.isna()
+    rows.reject(unknown_crime.to_numpy(), "delito_desconocido", cols["delito"], raw_crime,
+                _unknown_crime_reasons(raw_crime, unknown_crime, src, ctx))
 
     # How many the row counts: 1 victim; the victims of an event; the count of an aggregate.
     victims = pd.Series(1, index=table.frame.index, dtype="int64")
@@ -514,6 +549,29 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
     rows.report_to(report)
     report.stats[src.source].rows_loaded += int(keep.sum())
     return accepted.reset_index(drop=True)
+
+
+def _unknown_crime_reasons(raw: pd.Series, unknown: pd.Series, src: IncidentSource, ctx: Context) -> pd.Series:
+    """Why a crime value is not mapped: the declared spellings, the closest one, and how to map or leave it out."""
+    from rapidfuzz import fuzz, process
+
+    declared = {s: target for target, spellings in src.values.get("delito", {}).items() for s in spellings}
+    listed = ", ".join(f"'{s}'" for s in list(declared)[:12]) + ("…" if len(declared) > 12 else "")
+    out = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+    cache: dict[str, str] = {}
+    for pos in np.flatnonzero(unknown.to_numpy()):
+        value = raw.iloc[pos]
+        if value not in cache:
+            found = process.extractOne(normalise(value), {s: normalise(s) for s in declared}, scorer=fuzz.WRatio,
+                                       score_cutoff=80) if declared else None
+            close = f"; ¿quiso decir '{found[2]}' ({declared[found[2]]})?" if found else ""
+            target = declared[found[2]] if found else "codigo_del_catalogo"
+            cache[value] = (f"no está en el mapa de tipos de delito [incidentes.{src.source}.valores.delito] (grafías "
+                            f"declaradas: {listed}){close}; añada la grafía a su tipo del catálogo data/crime_types.csv "
+                            f"(p. ej. {target} = [..., \"{value}\"]) o, si la fila no pertenece a la fuente, déjela "
+                            f"fuera en [incidentes.{src.source}.seleccion]")
+        out.iloc[pos] = cache[value]
+    return out
 
 
 def _municipalities(src: IncidentSource, table: RawTable, cols: dict[str, str], geo: Geography, lon: pd.Series,

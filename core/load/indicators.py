@@ -52,7 +52,8 @@ def _rows(spec: Indicators, source: str, table, geo: Geography, report: Report) 
     key = column(table, name_col, "municipio")
     ind_cols = {c.indicator: column(table, c.column, c.name) for c in spec.columns}
     numbers = {k: parse_numbers(v) for k, v in ind_cols.items()}
-    any_value = np.column_stack([v.notna().to_numpy() for v in numbers.values()]).any(axis=1)
+    # A row with some cell written counts as a row of values (a cell that is not a number is said below).
+    any_value = np.column_stack([v.notna().to_numpy() for v in ind_cols.values()]).any(axis=1)
 
     structural = np.zeros(len(frame), dtype=bool)
     cols: dict[str, str] = {}
@@ -74,8 +75,10 @@ def _rows(spec: Indicators, source: str, table, geo: Geography, report: Report) 
             depts.append(current)
         unknown = {d for d in depts if d is not None and geo.index.department(d) is None}
         if unknown:
+            first = {d: int(table.rows[p]) for p, d in reversed(list(enumerate(depts))) if d in unknown}
             report.errors.append(f"{source}: {table.name}: encabezados de departamento que no coinciden con la capa: "
-                                 f"{sorted(unknown)}")
+                                 + "; ".join(f"fila {fmt.integer(first[d])}, columna {name_col}: '{d}' "
+                                             f"{geo.index.resolve_department(d).reason}" for d in sorted(unknown)[:5]))
         frame = frame.assign(_departamento=depts)
         view = type(table)(table.file, frame, table.rows)
         cols["departamento"] = "_departamento"
@@ -92,6 +95,9 @@ def _rows(spec: Indicators, source: str, table, geo: Geography, report: Report) 
     muni = pd.Series([None] * len(frame), dtype=object)
     muni[np.flatnonzero(candidates)] = muni_sub.to_numpy()
     for mask, rule, column_name, values, expected in problems:
+        if column_name == "_departamento":
+            # rows under a department header that does not match (said once above): rejected by their name
+            column_name, expected = name_col, "está bajo un encabezado de departamento que no coincide con la capa"
         full = np.zeros(len(frame), dtype=bool)
         full[np.flatnonzero(candidates)[mask]] = True
         exp = expected if isinstance(expected, str) else pd.Series(
@@ -112,8 +118,8 @@ def _rows(spec: Indicators, source: str, table, geo: Geography, report: Report) 
         if len(pos):
             column_name = next(c.column for c in spec.columns if c.indicator == ind)
             report.field_issue(source, table.name, table.rows[pos], column_name, raw.iloc[pos].tolist(), "valor_no_numerico",
-                               [f"{where(source, table.name, int(table.rows[p]), column_name)}: '{raw.iloc[p]}' no es un número: "
-                                "se registra sin dato" for p in pos])
+                               [f"{where(source, table.name, int(table.rows[p]), column_name)}: '{raw.iloc[p]}' no es un número "
+                                "(se esperaba p. ej. 12.5 o 12,5): se registra sin dato" for p in pos])
     out = pd.concat([pd.DataFrame({"code": muni[keep].to_numpy(), "indicator": ind, "year": spec.year,
                                    "value": numbers[ind][keep].to_numpy()}) for ind in ind_cols], ignore_index=True)
     missing = sorted(set(geo.municipalities["code"]) - set(out["code"]))

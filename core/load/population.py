@@ -22,7 +22,7 @@ from core.load.incidents import is_total, parse_numbers, value_lookup
 from core.load.names import normalise
 from core.load.readers import RawTable, SourceError, apply_code, column, raw_json
 from core.load.report import Report, quote, where
-from core.load.territories import Geography, resolve_departments
+from core.load.territories import Geography, code_pattern, resolve_departments, unknown_code_reasons
 
 SOURCE = "poblacion"
 
@@ -42,14 +42,22 @@ def load(cfg: LoadConfig, geo: Geography, report: Report) -> pd.DataFrame:
                      f"{pop.loc[same, 'file'].iloc[0]}: la misma población aparece en varias filas del mismo territorio "
                      "y año (p. ej. una fila por delito); se usa una vez")
         pop = pop[~same]
-    dup = pop.duplicated(["code", "year", "sex", "age_group"], keep="first")
+    keys = ["code", "year", "sex", "age_group"]
+    dup = pop.duplicated(keys, keep=False)
     if dup.any():
-        d = pop[dup]
-        report.reject(SOURCE, d["file"].iloc[0], d["row"], ["poblacion_duplicada"] * len(d),
-                      [f"{where(SOURCE, f, r)}: el código {c} ya tiene población para {y} ({s}, {a})"
-                       for f, r, c, y, s, a in zip(d["file"], d["row"], d["code"], d["year"], d["sex"], d["age_group"])],
-                      [None] * len(d))
-        pop = pop[~dup]
+        # Two different populations for the same territory and year: which one is right cannot be guessed.
+        d = pop[dup].sort_values(["file", "row"], kind="stable")
+        groups = list(d.groupby(keys, sort=False))
+        examples = []
+        for (code, year, sex, age), g in groups[:3]:
+            split = "" if (sex, age) == ("T", "total") else f" ({sex}, {age})"
+            seen = "; ".join(f"{f} fila {fmt.integer(int(r))}, columna {c}: {fmt.integer(v) if float(v).is_integer() else v}"
+                             for f, r, c, v in zip(g["file"], g["row"], g["column"], g["population"]))
+            examples.append(f"{code} en {year}{split}: {seen}")
+        report.errors.append(
+            f"poblacion: {fmt.integer(len(groups))} combinaciones territorio × año tienen dos o más poblaciones distintas "
+            f"(filas repetidas con otro valor); p. ej. {' | '.join(examples)}. Deje una sola fila por territorio y año")
+        pop = pop[~pop.duplicated(keys, keep="first")]
     report.stats[SOURCE].rows_loaded = int(pop["row"].nunique()) if len(pop) else 0
     pop = pop.assign(estimated=None)
     pop = _fill_years(cfg, pop, report)
@@ -102,9 +110,9 @@ def _territories(cfg: LoadConfig, table: RawTable, geo: Geography) -> tuple[pd.S
             known = set(geo.departments["code"])
             what = f"no es un código de departamento de la capa (códigos: {', '.join(sorted(known))})"
         else:
-            known = set(geo.municipalities["code"]) | (set(geo.aldeas["code"]) if geo.aldeas is not None else set())
-            what = "no es un código de la capa de municipios"
-        reason = pd.Series(np.where(codes.notna() & ~codes.isin(known), what, None), index=raw.index, dtype=object)
+            known = set(geo.municipalities["code"])
+            what = f"no es un código de la capa de municipios ({code_pattern(geo.municipalities['code'])})"
+        reason = unknown_code_reasons(raw, codes, known, spec.code, "codigo", what)
         return codes.where(codes.isin(known), None), raw, reason, spec.code.column
     if spec.level == "departamento":
         raw = column(table, spec.department, "departamento")
@@ -136,19 +144,29 @@ def _rows(cfg: LoadConfig, table: RawTable, geo: Geography, report: Report) -> p
     else:
         raw_year = column(table, spec.year, "año")
         raw_value = column(table, spec.value, "población")
+        years = pd.to_numeric(raw_year.astype(object).where(raw_year.notna(), None).astype("str").str.strip()
+                              .str.replace(r"\.0$", "", regex=True), errors="coerce")
         long = pd.DataFrame({"pos": np.arange(len(table.frame)), "raw": raw_value.to_numpy(), "column": spec.value,
-                             "year": pd.to_numeric(raw_year, errors="coerce").to_numpy()})
+                             "year": years.where(years.between(1900, 2100) & (years % 1 == 0)).to_numpy(),
+                             "raw_year": raw_year.to_numpy()})
         long["sex"], long["age_group"] = "T", "total"
         if spec.sex:
             lookup = value_lookup(spec.sex_values, {"H": ("h", "hombres", "hombre", "masculino"),
                                                     "M": ("m", "mujeres", "mujer", "femenino"),
                                                     "T": ("t", "total", "ambos sexos")})
-            long["sex"] = column(table, spec.sex, "sexo").map(lambda v: lookup.get(normalise(v))).to_numpy()
+            raw_sex = column(table, spec.sex, "sexo")
+            long["raw_sex"] = raw_sex.to_numpy()
+            long["sex"] = raw_sex.map(lambda v: lookup.get(normalise(v))).to_numpy()
         if spec.age_group:
             groups = catalog.age_groups()
             lookup = value_lookup(spec.age_values, {c: (c, lbl) for c, lbl in zip(groups["code"], groups["label"])})
             lookup["total"] = "total"
-            long["age_group"] = column(table, spec.age_group, "grupo de edad").map(lambda v: lookup.get(normalise(v))).to_numpy()
+            raw_age = column(table, spec.age_group, "grupo de edad")
+            long["raw_age"] = raw_age.to_numpy()
+            long["age_group"] = raw_age.map(lambda v: lookup.get(normalise(v))).to_numpy()
+    for key in ("raw_year", "raw_sex", "raw_age"):
+        if key not in long:
+            long[key] = None
     long["code"] = codes.to_numpy()[long["pos"]]
     long["raw_code"] = raw_code.to_numpy()[long["pos"]]
     long["reason"] = reasons.to_numpy()[long["pos"]]
@@ -185,23 +203,31 @@ def _rows(cfg: LoadConfig, table: RawTable, geo: Geography, report: Report) -> p
         [f"{where(SOURCE, table.name, r, code_column)}: {quote(v)} {why or 'no se reconoce'}"
          for r, v, why in zip(long["row"], long["raw_code"], long["reason"])], index=long.index))
     flag(long["year"].isna(), "anio_invalido", pd.Series(
-        [f"{where(SOURCE, table.name, r, spec.year)}: el año no es un número" for r in long["row"]], index=long.index))
+        [f"{where(SOURCE, table.name, r, spec.year)}: {quote(v)} no es un año (se esperaba un número de cuatro cifras, "
+         "p. ej. 2021)" for r, v in zip(long["row"], long["raw_year"])], index=long.index))
     flag(long["sex"].isna(), "sexo_desconocido", pd.Series(
-        [f"{where(SOURCE, table.name, r, spec.sex)}: sexo no reconocido (se esperaba H, M o T)" for r in long["row"]], index=long.index))
+        [f"{where(SOURCE, table.name, r, spec.sex)}: {quote(v)} no es un sexo reconocido (se esperaba H, M o T, "
+         f"Hombres, Mujeres o Total; declare otras grafías en [poblacion.valores.sexo])"
+         for r, v in zip(long["row"], long["raw_sex"])], index=long.index))
+    groups = ", ".join(catalog.age_groups()["code"])
     flag(long["age_group"].isna(), "edad_desconocida", pd.Series(
-        [f"{where(SOURCE, table.name, r, spec.age_group)}: grupo de edad no reconocido" for r in long["row"]], index=long.index))
-    flag(long["population"].isna() | (long["population"] < 0), "poblacion_invalida", pd.Series(
-        [f"{where(SOURCE, table.name, r, c)}: {quote(v)} no es una población válida (se esperaba un número ≥ 0)"
+        [f"{where(SOURCE, table.name, r, spec.age_group)}: {quote(v)} no es un grupo de edad del catálogo (se esperaba "
+         f"uno de {groups} o total; declare otras grafías en [poblacion.valores.edad])"
+         for r, v in zip(long["row"], long["raw_age"])], index=long.index))
+    whole = long["population"].notna() & (long["population"] >= 0) & (long["population"] % 1 == 0)
+    flag(~whole, "poblacion_invalida", pd.Series(
+        [f"{where(SOURCE, table.name, r, c)}: {quote(v)} no es una población válida (se esperaba un número entero de "
+         "habitantes mayor o igual que 0, p. ej. 12345 o 12,345)"
          for r, c, v in zip(long["row"], long["column"], long["raw"])], index=long.index))
     bad = problems.notna()
     if bad.any():
         # One rejected record per file row (a wide row holds several years).
         b = long[bad].assign(problem=problems[bad], rule=rules[bad]).groupby("pos", sort=True).agg(
-            row=("row", "first"), rule=("rule", "first"), problem=("problem", "; ".join))
+            row=("row", "first"), rule=("rule", "first"), problem=("problem", lambda v: "; ".join(dict.fromkeys(v))))
         report.reject(SOURCE, table.name, b["row"], b["rule"], b["problem"], raw_json(table, b.index))
     good = long[~bad & ~long["pos"].isin(long.loc[bad, "pos"])]
     good = good.assign(year=good["year"].astype(int))
-    return good[["code", "year", "sex", "age_group", "population", "row", "file"]]
+    return good[["code", "year", "sex", "age_group", "population", "row", "file", "column"]]
 
 
 def _check_coverage(cfg: LoadConfig, geo: Geography, pop: pd.DataFrame, report: Report) -> None:
@@ -215,15 +241,23 @@ def _check_coverage(cfg: LoadConfig, geo: Geography, pop: pd.DataFrame, report: 
     if missing:
         by_year = pd.Series([y for _, y in missing]).value_counts().sort_index()
         in_file = sorted(set(pop["year"])) if len(pop) else []
+        absent = [y for y in years if y not in in_file]
         hint = (f"; el archivo tiene los años {', '.join(map(str, in_file))}: declare completar_anios = "
                 "\"anio_mas_cercano\" o \"interpolacion_lineal\" en [poblacion] para estimar los que faltan "
-                "(cada tasa lo indicará)" if in_file and cfg.population.fill == "ninguna" else "")
+                "(cada tasa lo indicará)" if in_file and absent and cfg.population.fill == "ninguna" else "")
+        # Combinations whose row of the file was rejected (a value that is not a population, an unknown
+        # code): the reason is said here, next to what is missing.
+        rejected = [r for r in report.rejected if r[0] == SOURCE]
+        cause = ""
+        if rejected:
+            cause = (f"; {fmt.integer(len(rejected))} filas del archivo se rechazaron y pueden ser la causa, p. ej. "
+                     + rejected[0][4])
         report.errors.append(
             f"poblacion: faltan {fmt.integer(len(missing))} combinaciones {level} × año del periodo declarado "
             f"({cfg.period_start.year}-{cfg.period_end.year}); por año: "
             + ", ".join(f"{y}: {n} {'municipios' if level == 'municipio' else 'departamentos'}" for y, n in by_year.items())
-            + f"; p. ej. {missing[0][0]} {names.get(missing[0][0], '')} en {missing[0][1]}{hint}. Sin población no se "
-              "puede publicar la tasa: añada la población o acorte el periodo")
+            + f"; p. ej. {missing[0][0]} {names.get(missing[0][0], '')} en {missing[0][1]}{cause}{hint}. Sin población "
+              "no se puede publicar la tasa: añada la población o acorte el periodo")
     if level == "departamento":
         report.issue(SOURCE, "poblacion_solo_departamento", "info", len(munis),
                      "población por departamento, no por municipio: las tasas municipales no se calculan")

@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 
 from core import fmt
-from core.load.readers import RawTable, raw_json, read_table
+from core.load.readers import RawTable, encoding_hint, raw_json, read_table
 
 
 class LoadFailed(RuntimeError):
@@ -57,8 +57,9 @@ class RowRejects:
             mask = mask & self.scope
         for pos in np.flatnonzero(mask):
             text = expected if isinstance(expected, str) else expected.iloc[pos]
+            value = values.iloc[pos]
             msg = (f"{where(self.source, self.table.name, int(self.table.rows[pos]), column_name)}: "
-                   f"{quote(values.iloc[pos])} {text}")
+                   f"{quote(value)} {text}{encoding_hint(value, self.table.encoding)}")
             self.reasons.setdefault(int(pos), []).append(msg)
             self.rules.setdefault(int(pos), rule)
 

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from core import fmt
 from core.load.config import LoadConfig
 from core.load.incidents import parse_numbers, value_lookup
 from core.load.names import normalise
@@ -26,8 +27,11 @@ def load(cfg: LoadConfig, geo: Geography, report: Report) -> pd.DataFrame:
     dup = schools["school_code"].duplicated()
     if dup.any():
         d = schools[dup]
+        first = {c: f"{f} fila {fmt.integer(int(r))}" for c, f, r in
+                 zip(schools["school_code"][::-1], schools["file"][::-1], schools["row"][::-1])}
         report.reject(SOURCE, d["file"].iloc[0], d["row"], ["codigo_duplicado"] * len(d),
-                      [f"{where(SOURCE, f, r, spec.columns['codigo'])}: '{c}' está repetido" for f, r, c in
+                      [f"{where(SOURCE, f, r, spec.columns['codigo'])}: '{c}' está repetido (ya aparece en {first[c]}; "
+                       "se esperaba un código distinto por centro)" for f, r, c in
                        zip(d["file"], d["row"], d["school_code"])], [None] * len(d))
         report.stats[SOURCE].rows_loaded -= int(dup.sum())
         schools = schools[~dup]

@@ -8,6 +8,8 @@ municipality (approximate boundaries, said so in the quality report).
 """
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -49,10 +51,29 @@ class Geography:
 def _layer(spec: Layer, level: str, report: Report) -> gpd.GeoDataFrame:
     source = "geografia"
     frame = read_layer(spec.file, spec.layer)
-    for col in {spec.code.column, spec.name} | ({spec.parent.column} if spec.parent else set()):
-        if col not in frame.columns:
-            raise SourceError(f"{spec.file.name}: falta la columna '{col}' en la capa de {LEVEL_LABEL[level]}; "
-                              f"columnas de la capa: {[c for c in frame.columns if c != 'geometry']}")
+    available = [str(c) for c in frame.columns if c != "geometry"]
+    for key, col in (("codigo", spec.code.column), ("nombre", spec.name),
+                     ("padre", spec.parent.column if spec.parent else None)):
+        if col is not None and col not in frame.columns:
+            near = difflib.get_close_matches(col.casefold(), [c.casefold() for c in available], n=1, cutoff=0.6)
+            hint = f"; ¿quiso decir '{available[[c.casefold() for c in available].index(near[0])]}'?" if near else ""
+            raise SourceError(f"{spec.file.name}: falta la columna '{col}' (declarada en {key}) en la capa de "
+                              f"{LEVEL_LABEL[level]}; columnas de la capa: {available}{hint}")
+    source_crs = frame.attrs.get("source_crs", "EPSG:4326")
+    if source_crs is None:
+        report.issue(source, f"{level}_sin_sistema_de_coordenadas", "aviso", len(frame),
+                     f"{spec.file.name}: la capa no declara su sistema de coordenadas; sus coordenadas son grados y se "
+                     "leyó como WGS84 (EPSG:4326)")
+    elif source_crs != "EPSG:4326":
+        report.issue(source, f"{level}_reproyectado", "info", len(frame),
+                     f"{spec.file.name}: capa en {source_crs}, convertida a WGS84 (EPSG:4326)")
+    kinds = set(frame.geometry.dropna().geom_type)
+    allowed = {"Polygon", "MultiPolygon"} | ({"Point", "MultiPoint"} if level == "aldea" else set())
+    if kinds - allowed:
+        raise SourceError(f"{spec.file.name}: la capa de {LEVEL_LABEL[level]} tiene geometrías de tipo "
+                          f"{sorted(kinds - allowed)}; se esperaban polígonos"
+                          + (" (o puntos)" if level == "aldea" else "")
+                          + " con el límite de cada unidad")
     codes = apply_code(frame[spec.code.column].astype(object).where(frame[spec.code.column].notna(), None), spec.code)
     names = frame[spec.name].astype(object).where(frame[spec.name].notna(), None)
     keep = codes.notna()
@@ -96,8 +117,42 @@ def _layer(spec: Layer, level: str, report: Report) -> gpd.GeoDataFrame:
         "name": fixed.to_numpy(dtype=object),
         "parent_code": parent.to_numpy(dtype=object) if parent is not None else None,
         "dept_code": (parent.to_numpy(dtype=object) if parent is not None else codes.to_numpy(dtype=object)),
-    }, geometry=repair(frame.geometry).to_numpy(), crs="EPSG:4326")
+    }, geometry=_repaired(frame.geometry, codes, fixed, spec, level, report).to_numpy(), crs="EPSG:4326")
     return out.sort_values("code").reset_index(drop=True)
+
+
+def _repaired(geoms: gpd.GeoSeries, codes: pd.Series, names: pd.Series, spec: Layer, level: str,
+              report: Report) -> gpd.GeoSeries:
+    """Valid geometries: an invalid polygon (a ring that crosses itself, a bow-tie) is repaired with
+    make_valid and reported with its code, so that its area and the points it contains are computed
+    on a valid shape."""
+    values = np.asarray(geoms.values)
+    invalid = ~shapely.is_valid(values)
+    fixed = repair(geoms)
+    if invalid.any():
+        reasons = shapely.is_valid_reason(values[invalid])
+        before, after = shapely.area(values[invalid]), shapely.area(np.asarray(fixed.values)[invalid])
+        examples = [f"{c} {n} ({_validity(r)}; área {b:.4g} -> {a:.4g} grados²)" for c, n, r, b, a in
+                    zip(codes[invalid], names[invalid], reasons, before, after)]
+        report.issue("geografia", f"{level}_geometria_invalida_reparada", "aviso", int(invalid.sum()),
+                     f"{spec.file.name}: {'; '.join(examples[:5])}{' …' if len(examples) > 5 else ''}: reparadas con "
+                     "make_valid; revise el límite en el archivo de origen")
+    empty = np.asarray(fixed.is_empty)
+    if empty.any():
+        raise SourceError(f"{spec.file.name}: {LEVEL_LABEL[level]} sin superficie después de reparar la geometría: "
+                          f"{codes[empty].tolist()[:10]}")
+    return fixed
+
+
+def _validity(reason: str) -> str:
+    """shapely's validity reason in Spanish ('Self-intersection[-87.7 15.5]' -> 'se corta a sí mismo en ...')."""
+    m = re.match(r"([^[]+?)\s*\[(.*)\]", reason or "")
+    kind, at = (m.group(1), m.group(2)) if m else (reason, "")
+    spanish = {"Self-intersection": "el límite se corta a sí mismo", "Ring Self-intersection": "un anillo se corta a sí mismo",
+               "Too few points": "tiene muy pocos puntos", "Interior is disconnected": "el interior queda dividido",
+               "Hole lies outside shell": "un hueco cae fuera del polígono", "Nested shells": "polígonos anidados",
+               "Invalid Coordinate": "coordenada no válida"}.get(kind, kind)
+    return f"{spanish} en ({at.replace(' ', ', ')})" if at else spanish
 
 
 def load(cfg: LoadConfig, report: Report) -> Geography:
@@ -164,6 +219,28 @@ def code_pattern(codes: pd.Series) -> str:
     return f"p. ej. {example}"
 
 
+def unknown_code_reasons(raw: pd.Series, codes: pd.Series, known: set[str], spec: CodeSpec, key: str,
+                         base: str) -> pd.Series:
+    """Why each unknown code did not match (``base``), with a hint when the code lost its leading zeros
+    (a spreadsheet reads 0101 as the number 101) or is the right code written with another length."""
+    lengths = pd.Series(sorted(known)).str.len().value_counts()
+    width = int(lengths.index[0]) if len(lengths) else 0
+    unknown = codes.notna() & ~codes.isin(known)
+    out = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+    for pos in np.flatnonzero(unknown.to_numpy()):
+        code = str(codes.iloc[pos])
+        hint = ""
+        if code.isdigit() and len(code) < width and code.zfill(width) in known:
+            spelled = f"{{ columna = \"{spec.column}\", rellenar = {width} }}"
+            hint = (f"; ¿perdió el cero inicial? '{code}' sería '{code.zfill(width)}' (una hoja de cálculo lo leyó "
+                    f"como número): declare {key} = {spelled}")
+        elif len(code) > width and code[:width] in known:
+            hint = (f"; sus primeros {width} caracteres ('{code[:width]}') son un código de la capa: declare "
+                    f"{key} = {{ columna = \"{spec.column}\", fin = {width} }}")
+        out.iloc[pos] = base + hint
+    return out
+
+
 def resolve_departments(values: pd.Series, geo: Geography) -> tuple[pd.Series, pd.Series]:
     """Department code of each name, alias or code (missing where it does not resolve), and why not."""
     found = {v: geo.index.resolve_department(v) for v in values.dropna().unique()}
@@ -183,8 +260,9 @@ def resolve_municipalities(table: RawTable, cols: dict[str, str], code: CodeSpec
         transform = f"; transformación: {code.describe()}" if code != CodeSpec(code.column) else ""
         problems.append((raw.isna().to_numpy(), "municipio_vacio", cols["municipio_codigo"], raw,
                          "(se esperaba un código de municipio)"))
+        base = f"no es un código de municipio de la capa ({code_pattern(geo.municipalities['code'])}{transform})"
         problems.append((unknown.to_numpy(), "municipio_desconocido", cols["municipio_codigo"], raw,
-                         f"no es un código de municipio de la capa ({code_pattern(geo.municipalities['code'])}{transform})"))
+                         unknown_code_reasons(raw, muni, geo.index.codes, code, "municipio_codigo", base)))
         return muni.where(~unknown, None), problems
     raw_name = column(table, cols["municipio"], "nombre de municipio")
     dept = pd.Series(None, index=table.frame.index, dtype=object)
