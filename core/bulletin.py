@@ -49,7 +49,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     country = meta.get("country_name", "")
     if muni_code:
         p = municipality.profile(f, muni_code)
-        place = f"{p.name} ({p.department})"
+        place = municipality.place_label(p.name, p.department)
         scope = replace(f, dept_code=None)
     else:
         place = country + (f", {opts.departments[f.dept_code]}" if f.dept_code else "")

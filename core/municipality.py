@@ -54,14 +54,25 @@ def _where(f: Filters, code: str, table: str = "cube", counted_only: bool = True
 
 
 @warehouse.cached
+def place_label(name: str, department: str) -> str:
+    """A municipality named with its department, never mistaken for a department of the same name:
+    'Guatemala (depto. de Guatemala)'."""
+    return f"{name} (depto. de {department})"
+
+
+def department_label(department: str) -> str:
+    """A department in a sentence or a label next to its municipalities: 'departamento de Guatemala'."""
+    return f"departamento de {department}"
+
+
 def municipalities() -> pd.DataFrame:
-    """Every municipality: code, name, dept_code, department, label ("name (department)")."""
+    """Every municipality: code, name, dept_code, department, label (place_label)."""
     df = warehouse.query("""
         SELECT t.code, t.name, t.dept_code, d.name AS department
         FROM territory t JOIN territory d ON d.code = t.dept_code AND d.level = 'departamento'
         WHERE t.level = 'municipio' ORDER BY t.name, d.name
     """)
-    df["label"] = df["name"] + " (" + df["department"] + ")"
+    df["label"] = [place_label(n, d) for n, d in zip(df["name"], df["department"])]
     return df
 
 

@@ -393,7 +393,7 @@ def _labels(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     """Replace codes by names users know; keep the order key in a hidden column per dimension."""
     opts = filter_options()
     m = municipality.municipalities()
-    munis = dict(zip(m["code"], m["name"] + " (" + m["dept_code"] + ")"))
+    munis = dict(zip(m["code"], m["label"]))
     src = indicators.sources()
     sources = dict(zip(src["source"], src["institution"]))
     sections = {"01": "01 Actos que causan la muerte", "02": "02 Actos que causan daño o lo pretenden",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from core import alerts, coverage, disclosure, fmt, viewstate, warehouse
+from core import alerts, coverage, disclosure, fmt, municipality, viewstate, warehouse
 from core.viewstate import Control
 from pages._common import agreed, dataframe, download_buttons, notes_for_download, page_filters, show_notes
 
@@ -80,7 +80,7 @@ if len(found):
     for i, row in enumerate(pairs.head(12).itertuples()):
         cols[i % 3].altair_chart(_trend(row.code, row.name, row.department, row.crime_group), width="stretch")
     if len(pairs) > 12:
-        rest = {f"{r.code}|{r.crime_group}": f"{r.name} ({r.department}) · {r.crime_group}"
+        rest = {f"{r.code}|{r.crime_group}": f"{municipality.place_label(r.name, r.department)} · {r.crime_group}"
                 for r in pairs.iloc[12:].itertuples()}
         chosen = st.selectbox(f"Las otras {len(rest)} alertas", list(rest), format_func=rest.get, key="al_otra")
         row = pairs[(pairs["code"] + "|" + pairs["crime_group"]) == chosen].iloc[0]

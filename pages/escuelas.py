@@ -158,7 +158,7 @@ if state["esc_sel"] not in labels:
 code = st.selectbox("Explicar el puntaje de", codes, key="esc_sel", format_func=labels.get)
 row = table.set_index("school_code").loc[code]
 st.subheader(f"{row['name']}")
-st.caption(f"{row['level']} · {row['sector']} · {row['municipality']} ({row['department']})"
+st.caption(f"{row['level']} · {row['sector']} · {municipality.place_label(row['municipality'], row['department'])}"
            + (f" · {row['aldea']}" if pd.notna(row["aldea"]) else "")
            + (f" · matrícula {fmt.integer(row['enrollment'])}" if pd.notna(row["enrollment"]) else ""))
 a, b, c = st.columns(3)

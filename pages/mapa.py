@@ -195,7 +195,7 @@ if level == "municipio":
     code = state["mapa_muni"]
     if code:
         row = props.loc[props["code"] == code].iloc[0]
-        st.subheader(f"{row['name']} ({row['department']})")
+        st.subheader(municipality.place_label(row["name"], row["department"]))
         st.page_link(str(Path(__file__).resolve().parent / "municipio.py"), label="Ver el municipio en detalle, hasta sus aldeas",
                      icon=":material/arrow_forward:", query_params={"muni": code})
         a, b, c, d = st.columns(4)

@@ -37,7 +37,7 @@ if state["muni_sel"] not in options:
 code = st.selectbox("Municipio", options, key="muni_sel", format_func=labels.get,
                     help="También puede llegar aquí con un clic en el mapa nacional.")
 p = municipality.profile(f, code)
-scope = f"{f.describe(opts).rsplit(' · ', 1)[0]} · {p.name} ({p.department})"
+scope = f"{f.describe(opts).rsplit(' · ', 1)[0]} · {municipality.place_label(p.name, p.department)}"
 st.caption(scope + (" · el filtro de departamento solo acota la lista de municipios" if f.dept_code else ""))
 notes = [n for n in [p.denominator_note, coverage.left_out(f, "municipio"),
                      coverage.department_only_note(f, p.dept_code, p.department)] if n]
@@ -57,11 +57,11 @@ c1.metric(count_title(f), disclosure.count_text(p.count, sensitive),
 c2.metric("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(p.rate))
 c3.metric("Puesto nacional (por tasa)",
           "—" if p.rank_national is None or hidden else f"{p.rank_national} de {p.n_national}")
-c4.metric(f"Puesto en {p.department}",
+c4.metric(f"Puesto en el {municipality.department_label(p.department)}",
           "—" if p.rank_department is None or hidden else f"{p.rank_department} de {p.n_department}")
 dept_hidden = disclosure.hides(p.department_count, sensitive)
 d1, d2, d3, _ = st.columns(4)
-d1.metric(f"Tasa de {p.department}", "—" if dept_hidden else fmt.decimal(p.department_rate))
+d1.metric(f"Tasa del {municipality.department_label(p.department)}", "—" if dept_hidden else fmt.decimal(p.department_rate))
 d2.metric("Tasa nacional", "—" if disclosure.hides(p.national_count, sensitive) else fmt.decimal(p.national_rate))
 d3.metric("Personas-año", fmt.integer(p.population), help="Población del periodo sumada año por año.")
 if hidden:
@@ -71,7 +71,7 @@ elif p.rate is not None and p.national_rate and not dept_hidden:
     ratio = p.rate / p.national_rate
     st.markdown(f"La tasa de **{p.name}** es **{fmt.decimal(ratio, 2)} veces** la nacional y "
                 f"**{fmt.decimal(p.rate / p.department_rate, 2) if p.department_rate else '—'} veces** "
-                f"la de {p.department}.")
+                f"la del {municipality.department_label(p.department)}.")
 show_notes(*notes, kind="info")
 muni_gap = coverage.municipality_gaps(f).get(code)
 if muni_gap:

@@ -423,7 +423,8 @@ def test_informes_share_and_change(hw):
     change = reports.run(reports.ReportSpec(measure="change", dims=("municipality",),
                                             filters=Filters(year_from=2020, year_to=2020)))
     got = change.data.set_index("Municipio")
-    for code, label in (("0101", "Alfa (01)"), ("0102", "Beta (01)"), ("0201", "Gamma (02)")):
+    for code, label in (("0101", "Alfa (depto. de Norte)"), ("0102", "Beta (depto. de Norte)"),
+                        ("0201", "Gamma (depto. de Sur)")):
         now = ((c["year"] == 2020) & (c["muni_code"] == code)).sum()
         before = ((c["year"] == 2019) & (c["muni_code"] == code)).sum()
         assert got.loc[label, "Víctimas"] == now

@@ -54,7 +54,7 @@ def test_bulletin_for_the_country_and_a_municipality(fixture):
     assert "Alertas tempranas (12/2021)" in doc and "Sin alertas" in doc  # December 2021: no count reaches 5
     assert "Unidad de conteo" in doc and "Forense" in doc
     muni = bulletin.render(Filters(), "0101")
-    assert "Alfa (Norte)" in muni and ">5<" in muni and "Homicidio doloso" in muni
+    assert "Alfa (depto. de Norte)" in muni and ">5<" in muni and "Homicidio doloso" in muni
     assert "<b>2.5</b>" in muni
     tricky = bulletin.render(Filters(crime_types=("robo",)))
     assert "Robo con violencia" in tricky
