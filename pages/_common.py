@@ -61,9 +61,7 @@ def dataframe(data, **kwargs):
             data = disclosure.as_text(data)
             config |= {c: st.column_config.TextColumn(c) for c in mixed}
         kwargs["column_config"] = config
-        text = [c for c in data.columns if data[c].dtype == object and data[c].isna().any()]
-        if text:  # a missing text reads «—», never «None»
-            data = data.assign(**{c: data[c].where(data[c].notna(), MISSING) for c in text})
+    kwargs.setdefault("placeholder", MISSING)  # a missing value reads «—», never «None»
     return st.dataframe(data, **kwargs)
 
 
@@ -89,15 +87,26 @@ def _is_year(name: str, values: pd.Series) -> bool:
     return ("año" in label or "anio" in label or label == "year") and bool(values.between(1900, 2100).all())
 
 
+def download(where, label: str, data, file_name: str, mime: str, icon: str = ":material/download:", **kwargs) -> None:
+    """A download button (in ``where``: st or a container). It does not rerun the page: a rerun
+    dropped the file behind a deferred download (a callable), so a second download right after a
+    first failed. Its label is never cut (the button is as wide as its text)."""
+    where.download_button(label, data, file_name=file_name, mime=mime, icon=icon, on_click="ignore",
+                          width="content", **kwargs)
+
+
+def download_row():
+    """Download buttons side by side that wrap instead of cutting their labels in a narrow column."""
+    return st.container(horizontal=True, wrap=True, gap="small")
+
+
 def download_buttons(df, stem: str, notes: list[str], sheet: str = "Datos") -> None:
     """CSV and Excel downloads of a table, side by side; the Excel file carries the notes. The
     files are made when clicked (an Excel file of tens of thousands of rows takes seconds)."""
-    left, right, _ = st.columns([1, 1, 3])
-    left.download_button("Descargar CSV", lambda: export.csv_bytes(df), file_name=f"{stem}.csv", mime="text/csv",
-                         icon=":material/download:", key=f"csv_{stem}")
-    right.download_button("Descargar Excel", lambda: export.xlsx_bytes(df, sheet, notes), file_name=f"{stem}.xlsx",
-                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                          icon=":material/download:", key=f"xlsx_{stem}")
+    row = download_row()
+    download(row, "Descargar CSV", lambda: export.csv_bytes(df), f"{stem}.csv", "text/csv", key=f"csv_{stem}")
+    download(row, "Descargar Excel", lambda: export.xlsx_bytes(df, sheet, notes), f"{stem}.xlsx",
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"xlsx_{stem}")
 
 
 def notes_for_download(meta: dict, description: str, *extra: str) -> list[str]:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import bulletin, municipality, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import page_filters
+from pages._common import download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -24,8 +24,8 @@ code = st.selectbox("Territorio", [""] + list(labels), key="bol_muni",
                                                            "departamento de los filtros)"))
 document = bulletin.render(f, code or None)
 name = f"boletin_{code or meta.get('country', 'pais').lower()}_{f.year_from}-{f.year_to}.html"
-st.download_button("Descargar el boletín (HTML)", document.encode("utf-8"), file_name=name, mime="text/html",
-                   icon=":material/description:", type="primary")
+download(st, "Descargar el boletín (HTML)", document.encode("utf-8"), name, "text/html", icon=":material/description:",
+         type="primary")
 st.subheader("Vista previa")
 # an iframe keeps the bulletin's own styles from leaking into the page; the document is generated
 # here and every text from the warehouse in it is HTML-escaped (core/bulletin.py)

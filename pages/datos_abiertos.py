@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import coverage, disclosure, export, methodology, opendata, warehouse
-from pages._common import dataframe, page_filters, show_notes
+from pages._common import dataframe, download, download_row, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -29,18 +29,17 @@ for key, title in opendata.datasets(f).items():
     if key == "limites_municipales":
         st.caption(f"GeoJSON (WGS84) con los límites municipales a resolución completa y, por municipio, {f.noun()}, "
                    "tasas e indicadores de vulnerabilidad.")
-        st.download_button("Descargar GeoJSON", lambda: opendata.boundaries_geojson(f).encode("utf-8"),
-                           file_name=f"{stem}_{key}.geojson", mime="application/geo+json", icon=":material/map:")
+        download(st, "Descargar GeoJSON", lambda: opendata.boundaries_geojson(f).encode("utf-8"),
+                 f"{stem}_{key}.geojson", "application/geo+json", icon=":material/map:")
         show_notes(coverage.left_out(f, "municipio"))
     elif key == "municipio_mes":
         st.caption(f"{opendata.municipality_month_rows(f):,} filas · campos: "
                    + ", ".join(opendata.dictionary(key, f)["campo"]) + ". El archivo se genera al descargarlo.")
-        a, b, _ = st.columns([1, 1, 3])
-        a.download_button("Descargar CSV", lambda: export.csv_bytes(opendata.municipality_month(f)),
-                          file_name=f"{stem}_{key}.csv", mime="text/csv", icon=":material/download:", key=f"csv_{key}")
-        b.download_button("Descargar Parquet", lambda: opendata.parquet_bytes(opendata.municipality_month(f)),
-                          file_name=f"{stem}_{key}.parquet", mime="application/vnd.apache.parquet",
-                          icon=":material/download:", key=f"parquet_{key}")
+        row = download_row()
+        download(row, "Descargar CSV", lambda: export.csv_bytes(opendata.municipality_month(f)), f"{stem}_{key}.csv",
+                 "text/csv", key=f"csv_{key}")
+        download(row, "Descargar Parquet", lambda: opendata.parquet_bytes(opendata.municipality_month(f)),
+                 f"{stem}_{key}.parquet", "application/vnd.apache.parquet", key=f"parquet_{key}")
         show_notes(coverage.left_out(f, "mes"))
     else:
         data = opendata.department_year(f)
@@ -48,17 +47,15 @@ for key, title in opendata.datasets(f).items():
         dataframe(data, hide_index=True, width="stretch", height=280, column_config={
             "tasa_100k": st.column_config.NumberColumn(format="%.1f"),
             "personas_anio": st.column_config.NumberColumn(format="localized")})
-        a, b, _ = st.columns([1, 1, 3])
-        a.download_button("Descargar CSV", export.csv_bytes(data), file_name=f"{stem}_{key}.csv", mime="text/csv",
-                          icon=":material/download:", key=f"csv_{key}")
-        b.download_button("Descargar Parquet", lambda: opendata.parquet_bytes(data), file_name=f"{stem}_{key}.parquet",
-                          mime="application/vnd.apache.parquet", icon=":material/download:", key=f"parquet_{key}")
+        row = download_row()
+        download(row, "Descargar CSV", export.csv_bytes(data), f"{stem}_{key}.csv", "text/csv", key=f"csv_{key}")
+        download(row, "Descargar Parquet", lambda: opendata.parquet_bytes(data), f"{stem}_{key}.parquet",
+                 "application/vnd.apache.parquet", key=f"parquet_{key}")
 
 st.subheader("Diccionario de datos")
 dictionary = opendata.dictionary(f=f)
 dataframe(dictionary, hide_index=True, width="stretch")
-st.download_button("Descargar el diccionario (CSV)", export.csv_bytes(dictionary), file_name="atalaya_diccionario.csv",
-                   mime="text/csv", icon=":material/download:")
+download(st, "Descargar el diccionario (CSV)", export.csv_bytes(dictionary), "atalaya_diccionario.csv", "text/csv")
 
 with st.expander("Metodología", icon=":material/functions:"):
     for term, text in methodology.definitions().items():

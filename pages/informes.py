@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import coverage, reports, warehouse
 from core.reports import DIMENSIONS, MEASURES, ReportSpec, SpecError
-from pages._common import dataframe, download_buttons, notes_for_download, page_filters, show_notes
+from pages._common import dataframe, download, download_buttons, download_row, notes_for_download, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -107,15 +107,15 @@ if report is not None:
     stem = "atalaya_informe_" + "_".join(spec.dims)
     download_buttons(table, stem, notes_for_download(meta, report.title, report.caption, *report.notes, *grain_notes,
                                                      "Especificación: " + spec.to_param()), sheet="Informe")
-    i1, i2, i3, _ = st.columns([1, 1, 1.4, 1.6])
+    row = download_row()
     if chart is not None:
-        i1.download_button("Imagen PNG", lambda: reports.chart_image(report, "png"), file_name=f"{stem}.png",
-                           mime="image/png", icon=":material/image:")
-        i2.download_button("Imagen SVG", lambda: reports.chart_image(report, "svg"), file_name=f"{stem}.svg",
-                           mime="image/svg+xml", icon=":material/image:")
-    i3.download_button("Especificación (JSON)", spec.validate().to_json(), file_name=f"{stem}.json",
-                       mime="application/json", icon=":material/data_object:",
-                       help="Guárdela para reabrir este informe más tarde (arriba: «Abrir una especificación»).")
+        download(row, "Imagen PNG", lambda: reports.chart_image(report, "png"), f"{stem}.png", "image/png",
+                 icon=":material/image:")
+        download(row, "Imagen SVG", lambda: reports.chart_image(report, "svg"), f"{stem}.svg", "image/svg+xml",
+                 icon=":material/image:")
+    download(row, "Especificación (JSON)", spec.validate().to_json(), f"{stem}.json", "application/json",
+             icon=":material/data_object:",
+             help="Guárdela para reabrir este informe más tarde (arriba: «Abrir una especificación»).")
 
 with st.expander("Abrir una especificación guardada (JSON)", icon=":material/upload_file:"):
     st.file_uploader("Especificación", type=["json"], key="inf_subir", on_change=_on_upload,
