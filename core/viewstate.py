@@ -54,6 +54,9 @@ def restore(state: MutableMapping, url: Mapping[str, Any], page: str, controls: 
     saved = state.get(_saved_key(page), {})
     for c in controls:
         if c.key in state:
+            # Re-set: a widget not drawn in a run (the «Medida» box while the map shows another
+            # view) would otherwise lose its value at the end of that run.
+            state[c.key] = state[c.key]
             continue
         value = None
         if c.param in url:

@@ -334,3 +334,17 @@ def test_offline_guard_blocks_and_records_requests_that_leave_localhost(browser,
         assert any(urlparse(u).path == "/_stcore/stream" for u in recorder.local)  # the app's WebSocket
     finally:
         ctx.close()
+
+
+def test_map_measure_survives_switching_views(page, server):
+    """A control hidden by another view keeps its value: Prioridad → Vulnerabilidad → Incidencia
+    used to reset «Medida» (Streamlit drops the state of widgets not drawn in a run)."""
+    open_page(page, server, "mapa?medida=eb", "Mapa nacional")
+    measure = page.get_by_role("combobox", name="Medida", exact=True)
+    expect(measure).to_have_value("Tasa suavizada (Bayes empírico)")
+    for view in ("Índice de prioridad", "Vulnerabilidad", "Incidencia delictiva"):
+        page.get_by_role("combobox", name="Vista", exact=True).click()
+        page.get_by_role("option", name=view, exact=True).click()
+        page.wait_for_selector(IDLE)
+    expect(measure).to_have_value("Tasa suavizada (Bayes empírico)")
+    assert parse_qs(urlparse(page.url).query).get("medida") == ["eb"]
