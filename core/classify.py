@@ -3,7 +3,9 @@
 Three methods, chosen by the user:
 - ``cuantiles``: each class holds about the same number of territories;
 - ``jenks``: Fisher-Jenks natural breaks (minimum variance inside each class);
-- ``media_de``: mean +- one standard deviation (3 classes) or +- 1 and 2 (5 classes).
+- ``media_de``: mean +- one standard deviation (3 classes) or +- 1 and 2 (5 classes);
+- ``umbrales``: fixed thresholds the user sets (e.g. a homicide rate of 10 per 100,000), 2 for 3
+  classes or 4 for 5: the class says where a value stands, not how it ranks among the others.
 
 Class ``i`` holds values in (upper bound of class i-1, upper bound of class i]; the first
 class starts at the minimum. Territories without a value (no population, no indicator)
@@ -22,6 +24,27 @@ METHODS = {
     "cuantiles": "Cuantiles (igual número de territorios por clase)",
     "jenks": "Cortes naturales (Fisher-Jenks)",
     "media_de": "Media ± desviación estándar",
+    "umbrales": "Umbrales fijos",
+}
+# What «Alta» (the top class) means with each method: classes are relative except fixed thresholds.
+MEANINGS = {
+    "cuantiles": "Las clases son relativas: «Alta» reúne el tercio (con 5 clases, el quinto) de los territorios "
+                 "mostrados con los valores más altos, sea cual sea el nivel; siempre hay territorios en «Alta».",
+    "jenks": "Las clases son relativas: agrupan valores parecidos entre los territorios mostrados y cortan donde "
+             "hay saltos; «Alta» es el grupo de valores más altos, no un nivel fijo.",
+    "media_de": "Las clases son relativas: «Alta» es más de una desviación estándar por encima de la media de los "
+                "territorios mostrados; puede quedar vacía.",
+    "umbrales": "Las clases son absolutas: cada territorio cae en la clase que le corresponde según los umbrales "
+                "elegidos, compare con quien compare; una clase puede quedar vacía.",
+}
+THRESHOLDS_FOR = {3: 2, 5: 4}   # classes -> thresholds needed
+RELATIVE_METHODS = {m: METHODS[m] for m in ("cuantiles", "jenks", "media_de")}  # no thresholds to set
+HOW = {
+    "cuantiles": "Cada clase tiene aproximadamente el mismo número de territorios.",
+    "jenks": "Minimiza la varianza dentro de cada clase (algoritmo de Fisher-Jenks).",
+    "media_de": "Cortes en la media ± 1 desviación estándar (3 clases) o ± 1 y 2 (5 clases).",
+    "umbrales": "Cortes en los valores que fija quien consulta (2 umbrales para 3 clases, 4 para 5), por ejemplo "
+                "una tasa de homicidios de 10 por 100.000.",
 }
 LEVELS = {
     3: ("Baja", "Media", "Alta"),
@@ -57,9 +80,10 @@ class Classification:
 
 
 def classify(values: pd.Series, method: str = "cuantiles", k: int = 3, palette: str = "incidencia",
-             reserved: pd.Series | None = None) -> Classification:
+             reserved: pd.Series | None = None, thresholds: tuple[float, ...] = ()) -> Classification:
     """``reserved`` marks territories whose value is hidden (a count from 1 to 4 in public mode):
-    they take no part in the breaks and get their own legend entry instead of "Sin dato"."""
+    they take no part in the breaks and get their own legend entry instead of "Sin dato".
+    ``thresholds``: the increasing upper bounds of the first k-1 classes (method ``umbrales``)."""
     if method not in METHODS:
         raise ValueError(f"método de clasificación desconocido: {method!r} (use uno de {', '.join(METHODS)})")
     if k not in LEVELS:
@@ -67,7 +91,13 @@ def classify(values: pd.Series, method: str = "cuantiles", k: int = 3, palette: 
     values = pd.to_numeric(values, errors="coerce").astype("float64")
     present = values.dropna()
     ranks = pd.Series(-1, index=values.index, dtype="int64")
-    bins, note = _breaks(tuple(present.to_numpy()), method, k) if len(present) else ((), None)
+    if method == "umbrales":
+        thresholds = tuple(float(t) for t in thresholds)
+        if len(thresholds) != THRESHOLDS_FOR[k] or list(thresholds) != sorted(set(thresholds)):
+            raise ValueError(f"con {k} clases se necesitan {THRESHOLDS_FOR[k]} umbrales crecientes")
+        bins, note = (*thresholds, float("inf")), None  # the top class has no upper bound
+    else:
+        bins, note = _breaks(tuple(present.to_numpy()), method, k) if len(present) else ((), None)
     if len(present):
         ranks.loc[present.index] = np.searchsorted(np.asarray(bins), present.to_numpy(), side="left")
     names = _labels_for(len(bins), k)
@@ -179,10 +209,25 @@ def _colors_for(n: int, k: int, palette: str) -> list[str]:
     return [colors[i] for i in _spread(n, k)]
 
 
+def parse_thresholds(text: str) -> tuple[float, ...] | None:
+    """«10, 20» -> (10.0, 20.0): increasing numbers separated by commas or semicolons (a decimal
+    point, thousands without separator); None when the text is not that."""
+    parts = [p.strip() for p in str(text).replace(";", ",").split(",") if p.strip()]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        return None
+    if not values or list(values) != sorted(set(values)) or not all(np.isfinite(values)):
+        return None
+    return values
+
+
 def range_text(lower: float | None, upper: float | None, fmt) -> str:
     """Human-readable bounds of a class: "hasta 12.5" / "más de 12.5 a 30.0"."""
     if upper is None or pd.isna(upper):
         return "—"
+    if np.isinf(upper):
+        return f"más de {fmt(lower)}"
     if lower is None or pd.isna(lower):
         return f"hasta {fmt(upper)}"
     return f"más de {fmt(lower)} a {fmt(upper)}"

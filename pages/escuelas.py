@@ -33,7 +33,7 @@ CONTROLS = [
     Control("esc_niveles", "niveles", [], parse=viewstate.subset_of(school_opts.levels)),
     Control("esc_sectores", "sectores", [], parse=viewstate.subset_of(school_opts.sectors)),
     Control("esc_top", "top", 25, [10, 25, 50, 100]),
-    Control("esc_metodo", "metodo", "cuantiles", list(classify.METHODS)),
+    Control("esc_metodo", "metodo", "cuantiles", list(classify.RELATIVE_METHODS)),
     Control("esc_sel", "escuela", "", parse=lambda t: t or None),
 ] + [Control(f"esc_w_{c.key}", f"p_{c.key}", c.default_weight, parse=viewstate.int_between(0, 100))
      for c in schools.COMPONENTS]
@@ -54,7 +54,8 @@ muni = c1.selectbox("Municipio", [""] + sorted(muni_labels, key=muni_labels.get)
 levels = c2.multiselect("Nivel", school_opts.levels, key="esc_niveles", placeholder="Todos")
 sectors = c3.multiselect("Sector", school_opts.sectors, key="esc_sectores", placeholder="Todos")
 top_n = c4.selectbox("Primeros", [10, 25, 50, 100], key="esc_top", help="Cuántos centros mostrar en la tabla.")
-method = c5.selectbox("Clasificación", list(classify.METHODS), key="esc_metodo", format_func=classify.METHODS.get)
+method = c5.selectbox("Clasificación", list(classify.RELATIVE_METHODS), key="esc_metodo",
+                      format_func=classify.METHODS.get)
 
 with st.expander("Pesos del puntaje de riesgo", icon=":material/tune:"):
     st.caption("Cada peso va de 0 a 100; solo cuenta la proporción entre ellos.")

@@ -36,6 +36,7 @@ CONTROLS = [
     Control("mapa_indicador", "indicador", vulnerability.COMPOSITE, list(INDICATORS)),
     Control("mapa_metodo", "metodo", "cuantiles", list(classify.METHODS)),
     Control("mapa_clases", "clases", 3, [3, 5]),
+    Control("mapa_umbrales", "umbrales", "", parse=lambda t: t if classify.parse_thresholds(t) else None),
     Control("mapa_muni", "muni", "", [""] + list(muni_names)),
 ] + [Control(f"mapa_w_{c.key}", f"p_{c.key}", c.default_weight, parse=viewstate.int_between(0, 100))
      for c in COMPONENTS]
@@ -78,6 +79,14 @@ elif view == "vulnerabilidad":
     indicator = c2.selectbox("Indicador", list(INDICATORS), key="mapa_indicador", format_func=INDICATORS.get)
 method = c4.selectbox("Clasificación", list(classify.METHODS), key="mapa_metodo", format_func=classify.METHODS.get)
 k = c5.radio("Clases", [3, 5], key="mapa_clases", horizontal=True)
+thresholds: tuple[float, ...] = ()
+if method == "umbrales":
+    need = classify.THRESHOLDS_FOR[k]
+    st.text_input(f"Umbrales ({need} valores crecientes separados por comas, en la unidad de la medida)",
+                  key="mapa_umbrales", placeholder="10, 20" if need == 2 else "5, 10, 20, 40",
+                  help="Por ejemplo, con la tasa de homicidios por 100.000 hab.: 10, 20. «Baja» llega hasta el "
+                       "primer umbral incluido; «Alta», por encima del último.")
+    thresholds = classify.parse_thresholds(state["mapa_umbrales"]) or ()
 
 weights = {c.key: state[f"mapa_w_{c.key}"] for c in COMPONENTS}
 if view == "prioridad":
@@ -148,7 +157,12 @@ else:
     notes.extend(result.notes)
     palette = "prioridad"
 
-classes = classify.classify(data["value"], method, k, palette, reserved=reserved)
+if method == "umbrales" and len(thresholds) != classify.THRESHOLDS_FOR[k]:
+    st.warning(f"Escriba {classify.THRESHOLDS_FOR[k]} umbrales crecientes para {k} clases (por ejemplo "
+               f"«{'10, 20' if k == 3 else '5, 10, 20, 40'}»). Mientras tanto el mapa usa cuantiles.",
+               icon=":material/edit:")
+    method = "cuantiles"
+classes = classify.classify(data["value"], method, k, palette, reserved=reserved, thresholds=thresholds)
 data["class"] = classes.labels
 data["position"] = data["value"].rank(ascending=False, method="min").astype("Int64")
 if classes.note:
@@ -182,7 +196,8 @@ with map_col:
 with legend_col:
     st.markdown(f"**{value_name}**")
     legend_table(classes, value_fmt, "N.º")
-    st.caption(f"{classify.METHODS[method]}. N.º = número de {LEVELS[level].lower()} en la clase.")
+    st.caption(f"{classify.METHODS[method]}. {classify.MEANINGS[method]} N.º = número de {LEVELS[level].lower()} "
+               "en la clase.")
     show_notes(*notes, kind="info")
     if view != "incidencia":
         st.caption("Esta vista usa definiciones fijas" + (" (cuenta víctimas)" if view == "prioridad" else "")
@@ -274,8 +289,8 @@ with st.expander("Metodología", icon=":material/functions:"):
         "**Tasa suavizada (Bayes empírico).** Acerca la tasa de cada territorio a la media del conjunto mostrado, "
         "más cuanto menor es su población, para que los municipios pequeños no aparezcan arriba o abajo por azar. "
         f"{methodology.EB_FORMULA}\n\n"
-        f"**Clases.** {classify.METHODS[method]}, {k} clases calculadas sobre los territorios mostrados; "
-        "los territorios sin dato (sin población o sin indicador) quedan en «Sin dato».\n\n"
+        f"**Clases.** {classify.METHODS[method]}, {k} clases. {classify.MEANINGS[method]} Los territorios sin dato "
+        "(sin población o sin indicador) quedan en «Sin dato».\n\n"
         f"**Vulnerabilidad.** {vulnerability.DEFINITION}\n\n"
         f"**Índice de prioridad.** {methodology.PRIORITY_FORMULA}\n\n"
         "Definiciones completas en la página «Metodología y definiciones»."

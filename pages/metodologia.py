@@ -1,6 +1,7 @@
 """Metodología y definiciones: how every figure of the dashboard is counted and computed."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core import (alerts, classify, disclosure, indicators, methodology, priority, quality, schools, vulnerability,
@@ -52,12 +53,9 @@ st.header("Clasificación en alta, media y baja")
 st.markdown("Los territorios se reparten en 3 o 5 clases según el valor mostrado, calculadas sobre los territorios "
             "mostrados. Los que no tienen dato quedan en «Sin dato»; en modo público, los que tienen de 1 a 4 "
             "víctimas quedan en «" + classify.RESERVED + "» y no entran en los cortes.")
-dataframe({"Método": list(classify.METHODS.values()),
-              "Cómo se forman las clases": [
-                  "Cada clase tiene aproximadamente el mismo número de territorios.",
-                  "Minimiza la varianza dentro de cada clase (algoritmo de Fisher-Jenks).",
-                  "Cortes en la media ± 1 desviación estándar (3 clases) o ± 1 y 2 (5 clases)."]},
-             hide_index=True, width="stretch")
+st.table(pd.DataFrame({"Método": list(classify.METHODS.values()),
+                       "Cómo se forman las clases": [classify.HOW[m] for m in classify.METHODS],
+                       "Qué significa «Alta»": [classify.MEANINGS[m] for m in classify.METHODS]}).set_index("Método"))
 
 st.header("Índices")
 st.markdown(f"**Índice de vulnerabilidad.** {vulnerability.DEFINITION}")

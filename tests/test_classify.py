@@ -89,3 +89,20 @@ def test_bad_arguments_are_refused():
 def test_range_text():
     assert classify.range_text(None, 12.5, lambda x: f"{x:.1f}") == "hasta 12.5"
     assert classify.range_text(12.5, 30, lambda x: f"{x:.1f}") == "más de 12.5 a 30.0"
+
+
+def test_fixed_thresholds_say_where_a_value_stands():
+    values = pd.Series([1, 5, 10, 10.5, 19, 20, 25, None])
+    c = classify.classify(values, "umbrales", 3, thresholds=(10, 20))
+    assert c.labels.tolist() == ["Baja", "Baja", "Baja", "Media", "Media", "Media", "Alta", NO_DATA]
+    shown = [classify.range_text(lo, up, lambda v: f"{v:g}") for lo, up in zip(c.legend["lower"], c.legend["upper"])]
+    assert shown == ["hasta 10", "más de 10 a 20", "más de 20", "—"]
+    # absolute, not relative: nobody above the top threshold leaves «Alta» empty (and says so)
+    low = classify.classify(pd.Series([1.0, 2.0, 3.0]), "umbrales", 3, thresholds=(10, 20))
+    assert low.legend["count"].tolist() == [3, 0, 0]
+    five = classify.classify(values, "umbrales", 5, thresholds=(2, 10, 15, 20))
+    assert five.labels.tolist()[:7] == ["Muy baja", "Baja", "Baja", "Media", "Alta", "Alta", "Muy alta"]
+    with pytest.raises(ValueError, match="se necesitan 2 umbrales crecientes"):
+        classify.classify(values, "umbrales", 3, thresholds=(20, 10))
+    assert classify.parse_thresholds("10, 20") == (10.0, 20.0) and classify.parse_thresholds("10;20.5") == (10.0, 20.5)
+    assert classify.parse_thresholds("20, 10") is None and classify.parse_thresholds("diez") is None and classify.parse_thresholds("") is None

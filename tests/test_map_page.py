@@ -119,3 +119,19 @@ def test_filter_grid_runs_without_exceptions(demo, view, filters):
     else:
         expected = 22 if view.get("nivel") else 340
     assert n == expected
+
+
+def test_fixed_thresholds_from_the_url_and_what_classes_mean(demo):
+    at = run_app({"metodo": "umbrales", "umbrales": "300, 600"}, page="mapa")
+    assert not at.exception
+    assert at.text_input(key="mapa_umbrales").value == "300, 600"
+    legend = at.dataframe[0].value
+    assert legend["Rango"].tolist()[:3] == ["hasta 300.0", "más de 300.0 a 600.0", "más de 600.0"]
+    assert any("Las clases son absolutas" in c.value for c in at.caption)
+    # quantiles say that «Alta» is relative
+    at = run_app(page="mapa")
+    assert any("Las clases son relativas" in c.value for c in at.caption)
+    # thresholds missing or not increasing: the map says so and uses quantiles meanwhile
+    at = run_app({"metodo": "umbrales"}, page="mapa")
+    assert not at.exception
+    assert any("Escriba 2 umbrales crecientes" in w.value for w in at.warning)
