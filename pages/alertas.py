@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from core import alerts, coverage, disclosure, fmt, municipality, viewstate, warehouse
@@ -47,6 +48,8 @@ st.info(f"Con {fmt.integer(tested)} comparaciones y un umbral de {threshold:g}, 
 
 out = alerts.protected(f, table)
 out = out[out["alert"]]
+# the expected count of each alert as published (blank where it would give back a small count)
+expected = {(r.code, r.crime_group, r.window): r.expected for r in out.itertuples()}
 out = out.assign(window=out["window"].map(alerts.WINDOWS))[
     ["name", "department", "crime_group", "window", "observed", "expected", "p_value", "z"]].rename(columns={
         "name": "Municipio", "department": "Departamento", "crime_group": "Grupo de delito", "window": "Ventana",
@@ -64,27 +67,48 @@ download_buttons(out, f"atalaya_alertas_{result.latest_month:%Y-%m}", notes_for_
 
 
 
-def _trend(code: str, name: str, department: str, crime_group: str) -> alt.Chart:
-    hist = alerts.protected_history(f, code, crime_group)
+def _trend(row) -> alt.Chart:
+    """The last 48 months of one alert: the counts, the months of its window marked, and the expected
+    count per month there (dashed). Months hidden in public mode are gaps, and the note says so."""
+    hist = alerts.protected_history(f, row.code, row.crime_group)
     hist = disclosure.as_text(hist).assign(value=disclosure.numeric(hist["n"]))
-    return alt.Chart(hist).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=alt.X("month:T", title=None, axis=alt.Axis(format="%Y")), y=alt.Y("value:Q", title=f.unit_label),
-        tooltip=[alt.Tooltip("month:T", title="Mes", format="%m/%Y"), alt.Tooltip("n:N", title=f.unit_label)],
-    ).properties(height=150, title=alt.TitleParams(f"{name} ({department})", subtitle=crime_group, fontSize=12))
+    months = 3 if row.window == "trimestre" else 1
+    per_month = expected.get((row.code, row.crime_group, row.window))
+    marked = hist.tail(months).assign(expected=per_month / months if pd.notna(per_month) else None)
+    x = alt.X("month:T", title=None, axis=alt.Axis(format="%Y", tickCount="year", labelOverlap=True))
+    y = alt.Y("value:Q", title=f.unit_label, axis=alt.Axis(format=",d", tickMinStep=1))
+    line = alt.Chart(hist).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        x=x, y=y, tooltip=[alt.Tooltip("month:T", title="Mes", format="%m/%Y"), alt.Tooltip("n:N", title=f.unit_label)])
+    alert = alt.Chart(marked).mark_point(color="#d62728", size=70, filled=True).encode(
+        x=x, y=y, tooltip=[alt.Tooltip("month:T", title="Mes de la alerta", format="%m/%Y"),
+                           alt.Tooltip("n:N", title=f.unit_label),
+                           alt.Tooltip("expected:Q", title="Esperado por mes", format=",.1f")])
+    layers = [line, alert]
+    if marked["expected"].notna().any():
+        layers.append(alt.Chart(marked).mark_tick(color="#555555", strokeDash=[3, 2], thickness=2, size=18).encode(
+            x=x, y=alt.Y("expected:Q")))
+    title = municipality.place_label(row.name, row.department)
+    return alt.layer(*layers).properties(height=150, title=alt.TitleParams(title, subtitle=row.crime_group,
+                                                                          fontSize=12))
 
 
 if len(found):
     pairs = found.drop_duplicates(["code", "crime_group"])
     st.subheader("Evolución de las alertas (últimos 48 meses)")
+    st.caption("En rojo, el mes (o los 3 meses) de la alerta; la raya gris marca lo esperado por mes en esos meses "
+               "(promedio de los mismos meses de los años anteriores).")
+    if disclosure.is_public():
+        st.caption(f"Modo público: los meses con 1 a 4 {f.noun()} de delitos sensibles no se dibujan (huecos en la "
+                   "línea); su cifra se lee «<5» al pasar el cursor.")
     cols = st.columns(3)
     for i, row in enumerate(pairs.head(12).itertuples()):
-        cols[i % 3].altair_chart(_trend(row.code, row.name, row.department, row.crime_group), width="stretch")
+        cols[i % 3].altair_chart(_trend(row), width="stretch")
     if len(pairs) > 12:
         rest = {f"{r.code}|{r.crime_group}": f"{municipality.place_label(r.name, r.department)} · {r.crime_group}"
                 for r in pairs.iloc[12:].itertuples()}
         chosen = st.selectbox(f"Las otras {len(rest)} alertas", list(rest), format_func=rest.get, key="al_otra")
-        row = pairs[(pairs["code"] + "|" + pairs["crime_group"]) == chosen].iloc[0]
-        st.altair_chart(_trend(row["code"], row["name"], row["department"], row["crime_group"]), width="stretch")
+        row = next(pairs[(pairs["code"] + "|" + pairs["crime_group"]) == chosen].itertuples())
+        st.altair_chart(_trend(row), width="stretch")
 
 with st.expander("Método", icon=":material/functions:", expanded=not len(found)):
     st.markdown(alerts.METHOD)

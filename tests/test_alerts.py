@@ -2,6 +2,7 @@
 import json
 import math
 
+import pyarrow as pa
 import pytest
 from scipy.stats import poisson
 
@@ -90,4 +91,17 @@ def test_alerts_page_on_the_demo_shows_every_alert_trend(demo):
         at.selectbox(key="al_otra").set_value(f"{last['code']}|{last['crime_group']}").run()
         assert not at.exception
         title = json.loads(at.get("vega_lite_chart")[-1].proto.spec)["title"]["text"]
-        assert title == f"{last['name']} ({last['department']})"
+        assert title == f"{last['name']} (depto. de {last['department']})"
+    # each trend marks the months of its alert and draws the expected count there
+    first = found.iloc[0]
+    proto = at.get("vega_lite_chart")[0].proto
+    spec = json.loads(proto.spec)
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks[:2] == ["line", "point"]
+    datasets = {ds.name: pa.ipc.open_stream(ds.data.data).read_pandas() for ds in proto.datasets}
+    marked = datasets[spec["layer"][1]["data"]["name"]]
+    assert len(marked) == (3 if first["window"] == "trimestre" else 1)
+    assert marked["n"].sum() == first["observed"]
+    if "tick" in marks:
+        assert marked["expected"].iloc[-1] == pytest.approx(first["expected"] / len(marked))
+    assert spec["layer"][0]["encoding"]["x"]["axis"]["tickCount"] == "year"
