@@ -4,7 +4,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from core import disclosure, fmt, indicators, quality, warehouse
+from core import charts, disclosure, fmt, indicators, quality, warehouse
 from pages._common import dataframe, download_buttons, notes_for_download, page_filters
 
 f, opts = page_filters()
@@ -124,7 +124,7 @@ else:
         series = alt.Chart(monthly).mark_line().encode(
             x=alt.X("month:T", title="Mes", axis=alt.Axis(format="%Y", tickCount="year")),
             y=alt.Y("value:Q", title=f.unit_label),
-            color=alt.Color("series:N", title="Fuente", legend=alt.Legend(orient="bottom", columns=2, labelLimit=400)),
+            color=charts.category_color("series", "Fuente", list(dict.fromkeys(monthly["series"])), orient="bottom"),
             strokeDash=alt.condition(alt.datum.series == quality.PUBLISHED, alt.value([5, 3]), alt.value([1, 0])),
             tooltip=[alt.Tooltip("month:T", title="Mes", format="%Y-%m"), alt.Tooltip("series:N", title="Fuente"),
                      alt.Tooltip("victims:N", title=f.unit_label)],

@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import classify, coverage, disclosure, fmt, geo, indicators, methodology, municipality, viewstate, warehouse
+from core import charts, classify, coverage, disclosure, fmt, geo, indicators, methodology, municipality, viewstate, warehouse
 from core.viewstate import Control
 from pages._common import (agreed, count_title, dataframe, download_buttons, legend_table, notes_for_download,
                             page_filters, show_notes)
@@ -136,7 +136,7 @@ else:
         x=alt.X("value:Q", title=f.unit_label),
         y=alt.Y("name:N", sort=alt.EncodingSortField("value", order="descending"), title=None,
                 axis=alt.Axis(labelLimit=220)),
-        color=alt.Color("crime_group:N", title="Grupo de delito", legend=alt.Legend(labelLimit=300)),
+        color=charts.category_color("crime_group", "Grupo de delito", sorted(types["crime_group"].unique())),
         tooltip=[alt.Tooltip("name:N", title="Delito"), alt.Tooltip("iccs_code:N", title="Código ICCS"),
                  alt.Tooltip("count_label:N", title=f.unit_label), alt.Tooltip("share:Q", title="%", format=".1f")],
     ).properties(height=24 * len(types) + 40), width="stretch")

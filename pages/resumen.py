@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import coverage, disclosure, fmt, indicators, methodology, warehouse
+from core import charts, coverage, disclosure, fmt, indicators, methodology, warehouse
 from pages._common import agreed, count_title, dataframe, page_filters, show_notes
 
 f, opts = page_filters()
@@ -57,7 +57,7 @@ if granularity == "Anual":
     chart = alt.Chart(disclosure.as_text(series)).mark_line(point=True).encode(
         x=alt.X("Año:O", title="Año", sort=None),
         y=alt.Y("value:Q", title=title),
-        color=alt.Color("crime_group:N", title="Grupo de delito"),
+        color=charts.category_color("crime_group", "Grupo de delito", sorted(series["crime_group"].unique())),
         tooltip=[alt.Tooltip("Año:O"), alt.Tooltip("crime_group:N", title="Grupo"),
                  alt.Tooltip("count_label:N", title=f.unit_label),
                  alt.Tooltip("rate:Q", title="Tasa por 100.000", format=",.1f")],
@@ -71,7 +71,7 @@ else:
     chart = alt.Chart(disclosure.as_text(series)).mark_line().encode(
         x=alt.X("month:T", title="Mes"),
         y=alt.Y("value:Q", title=f.unit_label),
-        color=alt.Color("crime_group:N", title="Grupo de delito"),
+        color=charts.category_color("crime_group", "Grupo de delito", sorted(series["crime_group"].unique())),
         tooltip=[alt.Tooltip("month:T", title="Mes", format="%m/%Y"), alt.Tooltip("crime_group:N", title="Grupo"),
                  alt.Tooltip("count_label:N", title=f.unit_label)],
     )
