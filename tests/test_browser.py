@@ -24,7 +24,7 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from shapely.geometry import Point, shape
 
-from core import fmt, geo, indicators, municipality, warehouse
+from core import alerts, fmt, geo, indicators, municipality, warehouse
 from core.filters import Filters, filter_options
 from core.load.demo import build_demo
 
@@ -49,7 +49,7 @@ PAGES = [
     ("municipio", "Municipio", 1, 4),
     ("escuelas", "Centros educativos", 1, 1),
     ("informes", "Constructor de informes", 0, 1),
-    ("alertas", "Alertas tempranas", 0, 2),
+    ("alertas", "Alertas tempranas", 0, None),  # one trend per alert (up to 12, then one more to choose)
     ("datos_abiertos", "Datos abiertos", 0, 0),
     ("boletin", "Boletín", 0, 0),
     ("calidad", "Calidad de datos", 0, 2),
@@ -201,7 +201,11 @@ def wait_until_drawn(canvas, what: str) -> None:
 
 
 @pytest.mark.parametrize("path,title,maps,charts", PAGES, ids=[p[0] or "resumen" for p in PAGES])
-def test_every_page_draws_its_maps_and_charts(page, server, path, title, maps, charts):
+def test_every_page_draws_its_maps_and_charts(page, server, path, title, maps, charts, request):
+    if charts is None:  # the alerts page: as many trends as the data has alerts
+        request.getfixturevalue("core_on_e2e")
+        pairs = alerts.scan(Filters()).table.query("alert").drop_duplicates(["code", "crime_group"])
+        charts = min(len(pairs), 12) + (len(pairs) > 12)
     open_page(page, server, path, title)
     if maps:
         canvas = page.locator(f"{DECK} canvas")
