@@ -21,6 +21,11 @@ st.set_page_config(
 
 PAGES_DIR = ROOT / "pages"  # absolute: the app can be started from anywhere
 
+# The toolbars Streamlit puts on tables, charts and maps speak English only («Download as CSV»,
+# «Search», «Fullscreen») and cover the controls above them; every table and chart has its own
+# Spanish download buttons instead.
+st.html("<style>[data-testid='stElementToolbar'] { display: none !important; }</style>")
+
 UNIT_HELP = ("Víctimas: personas afectadas. Hechos: sucesos delictivos (un hecho puede tener varias víctimas o "
              "ninguna). Las dos unidades nunca se suman: cada cifra cuenta una sola.")
 

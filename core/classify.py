@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 METHODS = {
-    "cuantiles": "Cuantiles (igual número de territorios por clase)",
-    "jenks": "Cortes naturales (Fisher-Jenks)",
-    "media_de": "Media ± desviación estándar",
+    "cuantiles": "Cuantiles",
+    "jenks": "Cortes naturales (Jenks)",
+    "media_de": "Media ± desv. estándar",
     "umbrales": "Umbrales fijos",
 }
 # What «Alta» (the top class) means with each method: classes are relative except fixed thresholds.

@@ -192,7 +192,8 @@ with map_col:
     st.pydeck_chart(deck, on_select=_on_map_click, selection_mode="single-object", key="mapa_deck",
                     height=geo.MAP_HEIGHT)
     st.caption("Pase el cursor sobre un territorio para ver su valor; haga clic en un municipio para ver su "
-               "detalle" + (" o en un departamento para ver sus municipios." if level == "departamento" else "."))
+               "detalle" + (" o en un departamento para ver sus municipios." if level == "departamento" else ".")
+               + " Las zonas en blanco dentro del país no pertenecen a ningún municipio (lagos).")
 with legend_col:
     st.markdown(f"**{value_name}**")
     legend_table(classes, value_fmt, "N.º")
