@@ -19,7 +19,7 @@ h1{font-size:1.7em;margin-bottom:.1em}h2{font-size:1.2em;border-bottom:2px solid
 margin-top:1.6em}.sub{color:#555}.warn{background:#fff4d6;border:1px solid #e0b000;padding:.6em 1em;margin:1em 0}
 .kpis{display:flex;gap:1em;flex-wrap:wrap}.kpi{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:170px}
 .kpi b{display:block;font-size:1.6em}table{border-collapse:collapse;width:100%;font-size:.92em}
-th,td{border-bottom:1px solid #e5e5e5;padding:.3em .5em;text-align:left}td.n{text-align:right}
+th,td{border-bottom:1px solid #e5e5e5;padding:.3em .5em;text-align:left}td.n,th.n{text-align:right}
 footer{margin-top:2em;font-size:.85em;color:#555}@media print{body{margin:0}h2{break-after:avoid}}
 """
 
@@ -29,7 +29,7 @@ def _e(text) -> str:
 
 
 def _table(df: pd.DataFrame, numeric: set[str]) -> str:
-    head = "".join(f"<th>{_e(c)}</th>" for c in df.columns)
+    head = "".join(f"<th class='n'>{_e(c)}</th>" if c in numeric else f"<th>{_e(c)}</th>" for c in df.columns)
     rows = "".join("<tr>" + "".join(f"<td class='n'>{_e(v)}</td>" if c in numeric else f"<td>{_e(v)}</td>"
                                     for c, v in zip(df.columns, r)) + "</tr>" for r in df.itertuples(index=False))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
@@ -169,7 +169,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     parts.append("<h2>Fuentes y definiciones</h2><ul>" + "".join(
         f"<li>{_e(r.institution)}: {fmt.integer(r.rows_loaded)} registros</li>" for r in src.itertuples()) + "</ul>")
     parts.append("<dl>" + "".join(f"<dt><b>{_e(t)}</b></dt><dd>{_e(d)}</dd>" for t, d in methodology.definitions().items())
-                 + "".join(f"<dt><b>Protección de las víctimas</b></dt><dd>{_e(rule)}</dd>" for rule in disclosure.notes())
+                 + "<dt><b>Protección de las víctimas</b></dt>" + "".join(f"<dd>{_e(rule)}</dd>" for rule in disclosure.notes())
                  + (f"<dt><b>Regla de conteo entre fuentes</b></dt><dd>{_e(meta['counting_rule'])}</dd>"
                     if meta.get("counting_rule") else "") + "</dl>")
     parts.append(f"<footer>Atalaya · observatorio de seguridad ciudadana · generado el {dt.date.today():%d/%m/%Y} "

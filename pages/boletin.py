@@ -29,7 +29,7 @@ download(st, "Descargar el boletín (HTML)", document.encode("utf-8"), name, "te
 st.subheader("Vista previa")
 # an iframe keeps the bulletin's own styles from leaking into the page; the document is generated
 # here and every text from the warehouse in it is HTML-escaped (core/bulletin.py)
-st.iframe(document, height=900)
+st.iframe(document, height="content")  # as tall as the bulletin: nothing cut
 
 viewstate.save(state, "boletin", CONTROLS)
 viewstate.sync_url(st.query_params, viewstate.to_params(state, CONTROLS), CONTROLS)

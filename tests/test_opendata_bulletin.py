@@ -1,11 +1,12 @@
 """Open data downloads and the bulletin, checked against the fixture warehouse."""
 import io
 import json
+import re
 
 import pandas as pd
 import pytest
 
-from core import bulletin, opendata
+from core import bulletin, disclosure, opendata
 from core.filters import Filters
 from tests import fixture_warehouse
 from tests.apptest import run_app
@@ -68,3 +69,16 @@ def test_pages(fixture):
     at = run_app({"muni": "0101"}, page="boletin")
     assert not at.exception and at.selectbox(key="bol_muni").value == "0101"
     assert len(at.get("download_button")) == 1
+
+
+def test_bulletin_states_each_rule_once_and_aligns_numbers(fixture, public_mode):
+    doc = bulletin.render(Filters(), None)
+    assert doc.count("Protección de las víctimas") == 1
+    assert doc.count("<dd>") >= len(disclosure.notes()) + 1
+    # every numeric column is right-aligned, its header too
+    for table in re.findall(r"<table>.*?</table>", doc, flags=re.S):
+        heads = re.findall(r"<th( class='n')?>", table)
+        first_row = re.search(r"<tbody><tr>(.*?)</tr>", table, flags=re.S)
+        if first_row:
+            cells = re.findall(r"<td( class='n')?>", first_row.group(1))
+            assert [bool(h) for h in heads] == [bool(c) for c in cells]
