@@ -58,6 +58,8 @@ PALETTES = {
     "incidencia": {3: ["#ffeda0", "#feb24c", "#f03b20"], 5: ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]},
     "vulnerabilidad": {3: ["#efedf5", "#bcbddc", "#756bb1"], 5: ["#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f"]},
     "prioridad": {3: ["#fee8c8", "#fdbb84", "#e34a33"], 5: ["#fef0d9", "#fdcc8a", "#fc8d59", "#e34a33", "#b30000"]},
+    # points over an incidence background (schools): blues, told apart from the yellow-red below
+    "centros": {3: ["#c6dbef", "#4292c6", "#08306b"], 5: ["#deebf7", "#9ecae1", "#4292c6", "#2171b5", "#08306b"]},
 }
 NO_DATA_COLOR = "#d9d9d9"
 RESERVED_COLOR = "#c6dbef"

@@ -83,12 +83,13 @@ if table.empty:
 # do the aldea rate of an aldea with 1 to 4 victims and the percentile and points of a hidden count.
 shown = disclosure.protect(table, list(schools.NEAR_KEYS), below_municipality=True, complementary=False)
 shown["aldea"] = disclosure.blank_if_small(shown["aldea"], shown["aldea_n"].fillna(0), True)
-classes = classify.classify(table["score"], method, 3, "prioridad")
+classes = classify.classify(table["score"], method, 3, "centros")
 table = shown.assign(klass=classes.labels).sort_values(["rank", "school_code"])
 n_high = int((table["klass"] == "Alta").sum())
 m1, m2, m3 = st.columns(3)
 m1.metric("Centros en la selección", fmt.integer(len(table)))
-m2.metric("Clase alta", fmt.integer(n_high))
+m2.metric("En la clase alta de riesgo", f"{fmt.integer(n_high)} ({fmt.percent(100 * n_high / len(table), 0)})",
+          help=f"{classify.METHODS[method]}: {classify.MEANINGS[method]}")
 m3.metric("Con 3 o más factores de riesgo", fmt.integer(int((table["factors"] >= 3).sum())))
 show_notes(*result.notes, kind="info")
 grain_note = coverage.left_out(f, "municipio", "registro")
@@ -131,9 +132,13 @@ with left:
     st.caption("Puntos: centros educativos coloreados por clase de riesgo; fondo: tasa municipal de víctimas. "
                "Haga clic en un centro para ver la explicación de su puntaje.")
 with right:
-    st.markdown("**Puntaje de riesgo (0-100)**")
+    st.markdown("**Puntos: puntaje de riesgo del centro (0-100)**")
     legend_table(classes, fmt.decimal, "Centros")
-    st.caption(f"{classify.METHODS[method]}. De los filtros compartidos se aplican el periodo y el departamento.")
+    st.caption(f"{classify.METHODS[method]}. {classify.MEANINGS[method]}")
+    st.markdown("**Fondo: tasa municipal por 100.000 hab.**")
+    legend_table(muni_classes, fmt.decimal, "Municipios")
+    st.caption(f"{classify.METHODS['cuantiles']} de la tasa de {f.noun()} de cada municipio. De los filtros "
+               "compartidos se aplican el periodo y el departamento.")
 
 # ---- Top-N table --------------------------------------------------------------------------
 st.subheader(f"Los {min(top_n, len(table))} centros con más riesgo")
