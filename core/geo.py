@@ -6,6 +6,7 @@ so a national layer stays under NATIONAL_VERTEX_BUDGET (4,000) vertices.
 """
 from __future__ import annotations
 
+import html
 import json
 import math
 from typing import Iterable, Mapping, Sequence
@@ -85,7 +86,7 @@ def feature_collection(level: str, values: pd.DataFrame, properties: Sequence[st
     """GeoJSON FeatureCollection of the territories of ``level`` present in ``values``.
 
     ``values`` has a ``code`` column and the ``properties`` columns (plain JSON values; NaN
-    becomes null). Features keep the order of ``values``.
+    becomes null; text HTML-escaped for the tooltip). Features keep the order of ``values``.
     """
     geom = shapes(level).set_index("code")["geometry"]
     rows = values[["code", *[p for p in properties if p != "code"]]]
@@ -99,9 +100,36 @@ def feature_collection(level: str, values: pd.DataFrame, properties: Sequence[st
     return {"type": "FeatureCollection", "features": features}
 
 
+def safe_text(value) -> str:
+    """Text from the data or the configuration as it may enter a map tooltip: HTML-escaped, and
+    braces neutralised (deck.gl fills «{field}» in the template with the feature's value)."""
+    return html.escape(str(value)).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def safe_records(df: pd.DataFrame) -> pd.DataFrame:
+    """The text columns of a layer's data made safe for the tooltip (safe_text)."""
+    text = [c for c in df.columns if (df[c].dtype == object or pd.api.types.is_string_dtype(df[c]))
+            and df[c].map(lambda v: isinstance(v, str)).any()]
+    return df.assign(**{c: df[c].map(lambda v: safe_text(v) if isinstance(v, str) else v) for c in text})
+
+
+def tooltip(*lines: str | tuple[str, str]) -> str:
+    """The tooltip template of a map: each line a property (``"name"``) or a label and a property
+    (``("Clase", "class")``); the first line in bold. Labels are escaped here and the properties
+    by feature_collection / safe_records: no text from the data or the configuration runs as HTML."""
+    out = []
+    for i, line in enumerate(lines):
+        label, field = line if isinstance(line, tuple) else (None, line)
+        value = f"<b>{{{field}}}</b>" if i == 0 or label else f"{{{field}}}"
+        out.append(f"{safe_text(label)}: {value}" if label else value)
+    return "<br/>".join(out)
+
+
 def _json_value(v):
     if v is None:
         return None
+    if isinstance(v, str):
+        return safe_text(v)
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, (float, np.floating)):
@@ -141,7 +169,7 @@ def cells_layer(cells: pd.DataFrame, layer_id: str, cell_deg: float) -> pdk.Laye
     largest = max(float(data["n"].max()), 1.0) if len(data) else 1.0
     half_cell_m = cell_deg * 111_320 / 2
     data["radius"] = np.sqrt(data["n"] / largest) * half_cell_m
-    return pdk.Layer("ScatterplotLayer", data=data[["lon", "lat", "n", "radius", "name", "value_label"]],
+    return pdk.Layer("ScatterplotLayer", data=safe_records(data[["lon", "lat", "n", "radius", "name", "value_label"]]),
                      id=layer_id, get_position="[lon, lat]", get_radius="radius", radius_units=pdk.types.String("meters"),
                      radius_min_pixels=2, get_fill_color=[33, 33, 33, 150], get_line_color=[255, 255, 255, 200],
                      stroked=True, line_width_min_pixels=1, pickable=True)

@@ -109,13 +109,13 @@ points = table.dropna(subset=["lon", "lat"]).assign(
     value_label=lambda d: [f"{lv} · puntaje {fmt.decimal(s)} ({c.lower()}) · puesto {r} · {n} factores"
                            for lv, s, c, r, n in zip(d["level"], d["score"], d["klass"], d["rank"], d["factors"])],
 )[["school_code", "name", "lon", "lat", "color", "value_label"]]
-school_layer = pdk.Layer("ScatterplotLayer", data=points, id="escuelas", get_position="[lon, lat]",
+school_layer = pdk.Layer("ScatterplotLayer", data=geo.safe_records(points), id="escuelas", get_position="[lon, lat]",
                          get_fill_color="color", get_radius=4, radius_units=pdk.types.String("pixels"),
                          get_line_color=[40, 40, 40, 200], stroked=True, line_width_min_pixels=0.5, pickable=True)
 box = (geo.bounds("municipio", [muni]) if muni else
        (float(points["lon"].min()), float(points["lat"].min()), float(points["lon"].max()), float(points["lat"].max()))
        if len(points) else geo.bounds("municipio"))
-deck = geo.choropleth(collection, geo.view_state(box), "<b>{name}</b><br/>{value_label}", "municipios",
+deck = geo.choropleth(collection, geo.view_state(box), geo.tooltip("name", "value_label"), "municipios",
                       extra_layers=[school_layer])
 
 

@@ -183,8 +183,8 @@ props["coverage_label"] = props["coverage"] if "coverage" in props else "Complet
 collection = geo.feature_collection(level, props, ["code", "name", "department", "value_label", "class",
                                                    "position_label", "coverage_label", "fill"])
 box = geo.bounds("municipio", muni_names) if f.dept_code else geo.bounds(level)
-tooltip = ("<b>{name}</b><br/>{department}<br/>" + value_name + ": <b>{value_label}</b><br/>"
-           "Clase: {class}<br/>Puesto: {position_label}<br/>Cobertura: {coverage_label}")
+tooltip = geo.tooltip("name", "department", (value_name, "value_label"), ("Clase", "class"),
+                      ("Puesto", "position_label"), ("Cobertura", "coverage_label"))
 deck = geo.choropleth(collection, geo.view_state(box), tooltip, layer_id, selected=selected)
 
 map_col, legend_col = st.columns([2.6, 1.4])

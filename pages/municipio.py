@@ -249,7 +249,7 @@ else:
     cells["value_label"] = [f"{fmt.integer(n)} en esta celda (~550 m)" for n in cells["n"]]
     layers = [geo.cells_layer(cells, "celdas", municipality.GRID_DEG)] if len(cells) else []
     deck = geo.choropleth(collection, geo.view_state(geo.bounds("aldea", shapes["code"])),
-                          "<b>{name}</b><br/>{value_label}", "aldeas", extra_layers=layers)
+                          geo.tooltip("name", "value_label"), "aldeas", extra_layers=layers)
     map_col, legend_col = st.columns([2.6, 1.4])
     map_col.pydeck_chart(deck, height=geo.MAP_HEIGHT, key="muni_aldeas_deck")
     with legend_col:

@@ -61,3 +61,16 @@ def test_view_state_restores_from_url_then_saved_copy_then_default():
     url = {"vista": "b", "peso": "7", "otro": "1"}
     viewstate.sync_url(url, {"clases": "5"}, CONTROLS)
     assert url == {"clases": "5", "otro": "1"}
+
+
+def test_text_from_the_data_never_runs_in_a_map_tooltip(fixture):
+    hostile = '<img src=x onerror=alert(1)> {code}'
+    values = pd.DataFrame({"code": ["0101"], "name": [hostile], "value": [1.0]})
+    fc = geo.feature_collection("municipio", values, ["code", "name", "value"])
+    name = fc["features"][0]["properties"]["name"]
+    assert "<" not in name and "{" not in name and name.startswith("&lt;img")
+    template = geo.tooltip("name", ("<script>x</script> {value}", "value"), ("Clase", "class"))
+    assert template == ("<b>{name}</b><br/>&lt;script&gt;x&lt;/script&gt; &#123;value&#125;: <b>{value}</b><br/>"
+                        "Clase: <b>{class}</b>")
+    points = geo.safe_records(pd.DataFrame({"name": [hostile], "n": [3]}))
+    assert points["name"].iloc[0] == geo.safe_text(hostile) and points["n"].iloc[0] == 3
