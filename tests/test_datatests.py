@@ -48,6 +48,7 @@ BASE_DEFECTS = {
     "cada_tasa_tiene_poblacion": "DELETE FROM population WHERE code = '0201' AND year = 2021",
     "claves_sin_duplicar": "INSERT INTO incident SELECT * FROM incident WHERE incident_id = 3",
     "conteo_segun_la_regla": "UPDATE incident SET counted = TRUE WHERE source = 'pnc' AND crime_type = 'homicidio'",
+    "textos_sin_marcas": "UPDATE territory SET name = 'Beta ![t](http://example.invalid/t.png)' WHERE code = '0102'",
 }
 DEFECTS = CUBE_DEFECTS | BASE_DEFECTS
 

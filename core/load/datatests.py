@@ -17,6 +17,9 @@ import duckdb
 from core.load.cube import MONTHLY_FACTS_SQL
 
 EXAMPLES = 3
+# What turns a displayed name into code: HTML tags, template braces (map tooltips), backticks, and
+# Markdown images or links (an image is fetched from outside as soon as the page is drawn).
+MARKUP = r"[<>{}`]|!\[|\]\("
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,19 @@ TESTS: tuple[DataTest, ...] = (
         UNION ALL
         SELECT 'source_month ' || source || ' ' || coalesce(muni_code, '-') || ' ' || month FROM source_month
         GROUP BY source, muni_code, month HAVING count(*) > 1
+    """),
+    DataTest("textos_sin_marcas",
+             "ningún nombre que se muestra (territorio, institución, indicador, delito, aldea, centro) contiene "
+             "marcas que una página ejecutaría o cargaría: < > { } ` ni una imagen o enlace Markdown",
+             ("territory", "source", "indicator_meta", "crime_type", "school"), f"""
+        SELECT what || ': ' || text FROM (
+            SELECT 'territory ' || code AS what, name AS text FROM territory
+            UNION ALL SELECT 'source ' || source, institution FROM source
+            UNION ALL SELECT 'indicator_meta ' || indicator, name FROM indicator_meta
+            UNION ALL SELECT 'indicator_meta ' || indicator, source FROM indicator_meta
+            UNION ALL SELECT 'crime_type ' || code, name FROM crime_type
+            UNION ALL SELECT 'school ' || school_code, name FROM school)
+        WHERE regexp_matches(text, '{MARKUP}')
     """),
     DataTest("conteo_segun_la_regla", "solo dejan de contar los registros que la regla de conciliación de su delito "
              "deja para la comparación; con la regla del máximo cuenta una sola fuente por municipio y mes", ("incident", "incident_aggregate", "reconciliation_rule"), """
