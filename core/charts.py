@@ -20,6 +20,18 @@ PALETTE = (
 )
 
 
+@alt.theme.register("atalaya", enable=True)
+def _theme() -> alt.theme.ThemeConfig:
+    """Every chart fits the width of its box and takes the height it needs: with Streamlit's default
+    («fit» both ways) a title with a subtitle, a long legend or 22 heatmap rows were squeezed into the
+    declared height and cut or hidden. (Facets and concatenations set ``autosize=PAD`` themselves.)"""
+    return {"autosize": {"type": "fit-x", "contains": "padding"}}
+
+
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")  # the theme's, where a chart must say it
+PAD = alt.AutoSizeParams(type="pad", contains="padding")  # for faceted charts: fit-x is for single views
+
+
 def safe_fields(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """A copy of ``df`` with columns named f0, f1...; and the map from each original column to its field."""
     fields = {column: f"f{i}" for i, column in enumerate(df.columns)}
@@ -32,6 +44,8 @@ def category_color(field: str, title: str, domain: list, **legend) -> alt.Color:
     colors = list(PALETTE[: max(len(domain), 1)])
     if len(domain) > len(PALETTE):  # more categories than colours: repeat, the legend still tells them apart
         colors = [PALETTE[i % len(PALETTE)] for i in range(len(domain))]
-    columns = 1 if len(domain) <= 12 else 2
+    if len(domain) > 10:  # a long legend goes under the chart, in columns, instead of overflowing its side
+        legend.setdefault("orient", "bottom")
+    columns = 1 if legend.get("orient", "right") in ("right", "left") else min(4, max(len(domain), 1))
     return alt.Color(f"{field}:N", title=title, sort=domain, scale=alt.Scale(domain=domain, range=colors),
                      legend=alt.Legend(labelLimit=0, symbolLimit=0, columns=columns, **legend))

@@ -468,8 +468,10 @@ def chart(report: Report) -> alt.Chart | None:
     x = alt.X(f"{field[x_name]}:N", sort=order, title=x_name, axis=alt.Axis(labelLimit=220))
     if spec.chart == "heatmap":
         ch = base.mark_rect().encode(
-            x=x, y=alt.Y(f"{field[second]}:N", sort=list(dict.fromkeys(data[field[second]])), title=second),
-            color=alt.Color(f"{field[y]}:Q", title=report.value_label, scale=alt.Scale(scheme="orangered")),
+            x=x, y=alt.Y(f"{field[second]}:N", sort=list(dict.fromkeys(data[field[second]])), title=second,
+                         axis=alt.Axis(labelLimit=0)),
+            color=alt.Color(f"{field[y]}:Q", title=report.value_label, scale=alt.Scale(scheme="orangered"),
+                            legend=alt.Legend(titleLimit=0)),
             tooltip=tooltip)
     else:
         mark = {"bar": "bar", "stacked": "bar", "line": "line", "area": "area"}[spec.chart]
@@ -484,12 +486,16 @@ def chart(report: Report) -> alt.Chart | None:
         elif spec.chart in ("line", "area") or (spec.chart == "bar" and second):
             enc["y"] = alt.Y(f"{field[y]}:Q", title=report.value_label, stack=None)
         ch = getattr(base, f"mark_{mark}")(**({"point": True} if mark == "line" else {})).encode(**enc)
-    ch = ch.properties(width="container" if not spec.facet else 260, height=320 if not spec.facet else 200,
+    # a heatmap gives each row of its second dimension the room of a label
+    rows = data[field[second]].nunique() if spec.chart == "heatmap" else 0
+    height = max(320 if not spec.facet else 200, 22 * rows)
+    ch = ch.properties(width="container" if not spec.facet else 260, height=height,
+                       **({} if spec.facet else {"autosize": charts.FIT_WIDTH}),
                        title=alt.TitleParams(report.title, subtitle=[report.caption], anchor="start"))
     if spec.facet:
         facet = DIMENSIONS[spec.facet].label
         ch = ch.facet(facet=alt.Facet(f"{field[facet]}:N", title=facet), columns=3).properties(
-            title=alt.TitleParams(report.title, subtitle=[report.caption], anchor="start"))
+            title=alt.TitleParams(report.title, subtitle=[report.caption], anchor="start"), autosize=charts.PAD)
     return ch
 
 

@@ -200,7 +200,8 @@ def _risk(f: Filters, muni_code: str | None, levels: tuple[str, ...], sectors: t
             columns[f"{key}_pts"] = 100 * w[key] * columns[f"{key}_p"] / present
     points = np.column_stack([columns[f"{k}_pts"] for k in KEYS])
     columns["score"] = np.where(np.isnan(points).all(axis=1), np.nan, np.nansum(points, axis=1))
-    # the component "aldea" (the rate) takes the place of the aldea's name
+    # the component "aldea" is the aldea's rate: its name is kept as aldea_name
+    schools = schools.rename(columns={"aldea": "aldea_name"})
     table = pd.concat([schools.drop(columns=[c for c in columns if c in schools]).reset_index(drop=True),
                        pd.DataFrame(columns)], axis=1)
     table["rank"] = table["score"].rank(ascending=False, method="min").astype("Int64")

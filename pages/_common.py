@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import classify, disclosure, export, methodology
+from core import charts, classify, disclosure, export, methodology  # charts: the chart theme, for every page
 from core.filters import FilterOptions, Filters, filter_options
 
 
@@ -51,9 +51,12 @@ MISSING = "—"
 
 def dataframe(data, **kwargs):
     """st.dataframe with every number in the same convention: counts with thousands separators
-    (12,345), other decimals with one decimal (12.3), years as they are (2021); an explicit
+    (12,345), other decimals with one decimal (12.3), years as they are (2021), months as 03/2021;
+    an empty table is a sentence, not Streamlit's «empty»; an explicit
     ``column_config`` of a column wins. A count column with suppressed cells (public mode, "<5") is
     shown as text; a missing text reads «—». Downloads keep the plain numbers."""
+    if isinstance(data, pd.DataFrame) and data.empty:  # Streamlit would write «empty» in English
+        return st.caption("Sin filas con esta selección.")
     if isinstance(data, pd.DataFrame):
         config = number_formats(data) | dict(kwargs.get("column_config") or {})
         mixed = disclosure.suppressed_columns(data)
@@ -71,6 +74,11 @@ def number_formats(df: pd.DataFrame) -> dict:
     out = {}
     for column in df.columns:
         values = df[column]
+        if pd.api.types.is_datetime64_any_dtype(values):  # a month reads 03/2021, a day 15/03/2021
+            known = values.dropna()
+            monthly = bool(len(known)) and bool((known.dt.day == 1).all())
+            out[column] = st.column_config.DateColumn(format="MM/YYYY" if monthly else "DD/MM/YYYY")
+            continue
         if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
             continue
         known = values.dropna()
@@ -127,5 +135,15 @@ def legend_table(classes, value_fmt, count_label: str) -> None:
         count_label: legend["count"],
     })
     colors = list(legend["color"])
-    st.dataframe(table.style.apply(lambda col: [f"background-color: {c}; color: #111" for c in colors],
-                                   subset=["Clase"]), hide_index=True, width="stretch")
+    # dark text on light classes, white on dark ones (readable on every colour of the palettes)
+    ink = ["#111" if _luminance(c) > 0.35 else "#fff" for c in colors]
+    st.dataframe(table.style.apply(lambda col: [f"background-color: {c}; color: {t}" for c, t in zip(colors, ink)],
+                                   subset=["Clase"]), hide_index=True, width="stretch",
+                 column_config={count_label: st.column_config.NumberColumn(format="%,d")})
+
+
+def _luminance(color: str) -> float:
+    """Relative luminance (0 black, 1 white) of a #rrggbb colour."""
+    r, g, b = (int(color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]

@@ -75,6 +75,7 @@ def _trend(row) -> alt.Chart:
     months = 3 if row.window == "trimestre" else 1
     per_month = expected.get((row.code, row.crime_group, row.window))
     marked = hist.tail(months).assign(expected=per_month / months if pd.notna(per_month) else None)
+    marked = marked[marked["value"].notna()]  # a hidden month is not drawn (an empty layer warns in Vega)
     x = alt.X("month:T", title=None, axis=alt.Axis(format="%Y", tickCount="year", labelOverlap=True))
     y = alt.Y("value:Q", title=f.unit_label, axis=alt.Axis(format=",d", tickMinStep=1))
     line = alt.Chart(hist).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
@@ -83,8 +84,8 @@ def _trend(row) -> alt.Chart:
         x=x, y=y, tooltip=[alt.Tooltip("month:T", title="Mes de la alerta", format="%m/%Y"),
                            alt.Tooltip("n:N", title=f.unit_label),
                            alt.Tooltip("expected:Q", title="Esperado por mes", format=",.1f")])
-    layers = [line, alert]
-    if marked["expected"].notna().any():
+    layers = [line, alert] if len(marked) else [line]
+    if len(marked) and marked["expected"].notna().any():
         layers.append(alt.Chart(marked).mark_tick(color="#555555", strokeDash=[3, 2], thickness=2, size=18).encode(
             x=x, y=alt.Y("expected:Q")))
     title = municipality.place_label(row.name, row.department)

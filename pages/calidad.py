@@ -78,7 +78,8 @@ else:
         tooltip=[alt.Tooltip("source:N", title="Fuente"), alt.Tooltip("field_label:N", title="Campo"),
                  alt.Tooltip("year:O", title="Año"), alt.Tooltip("pct:Q", title="% con dato", format=".1f"),
                  alt.Tooltip("records:Q", title="Registros", format=",")],
-    ).properties(height=160, width=alt.Step(40)).facet(row=alt.Row("source:N", title=None))
+    ).properties(height=160, width=alt.Step(40)).facet(row=alt.Row("source:N", title=None)).properties(
+        autosize=charts.PAD)
     st.altair_chart(chart)
     st.caption("Porcentaje de registros de cada fuente con el campo conocido. Un campo vacío o ilegible cuenta "
                "como sin dato. " + " ".join(f"Año {indicators.year_label(y)}." for y in

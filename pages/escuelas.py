@@ -143,7 +143,7 @@ with right:
 # ---- Top-N table --------------------------------------------------------------------------
 st.subheader(f"Los {min(top_n, len(table))} centros con más riesgo")
 columns = {"rank": "Puesto", "school_code": "Código", "name": "Centro educativo", "level": "Nivel", "sector": "Sector",
-           "municipality": "Municipio", "aldea": "Aldea", "score": "Puntaje", "klass": "Clase",
+           "municipality": "Municipio", "aldea_name": "Aldea", "score": "Puntaje", "klass": "Clase",
            "factors": "Factores de riesgo"} | {c.key: c.name for c in schools.COMPONENTS}
 out = table[list(columns)].rename(columns=columns)
 dataframe(out.head(top_n), hide_index=True, width="stretch", height=420, column_config={
@@ -165,11 +165,11 @@ code = st.selectbox("Explicar el puntaje de", codes, key="esc_sel", format_func=
 row = table.set_index("school_code").loc[code]
 st.subheader(f"{row['name']}")
 st.caption(f"{row['level']} · {row['sector']} · {municipality.place_label(row['municipality'], row['department'])}"
-           + (f" · {row['aldea']}" if pd.notna(row["aldea"]) else "")
+           + (f" · {row['aldea_name']}" if pd.notna(row["aldea_name"]) else "")
            + (f" · matrícula {fmt.integer(row['enrollment'])}" if pd.notna(row["enrollment"]) else ""))
 a, b, c = st.columns(3)
 a.metric("Puntaje de riesgo", fmt.decimal(row["score"]))
-b.metric("Puesto", f"{row['rank']} de {len(table)}")
+b.metric("Puesto", f"{fmt.integer(row['rank'])} de {fmt.integer(len(table))}")
 c.metric("Factores de riesgo presentes", f"{row['factors']} de {sum(1 for k in weights if weights[k] > 0)}")
 hidden_parts = {comp.key for comp in schools.COMPONENTS if disclosure.is_suppressed([row[comp.key]]).iloc[0]}
 explain = pd.DataFrame([

@@ -61,7 +61,7 @@ if "inf_medida" not in state:
 st.title("Constructor de informes")
 st.caption("Elija qué medir, cómo desglosarlo y cómo mostrarlo. Los filtros de la barra lateral se aplican.")
 
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4 = st.columns([1.4, 1, 1, 1])
 measure = c1.selectbox("Medida", list(MEASURES), key="inf_medida",
                        format_func=lambda m: reports.measure_label(m, f))
 dim1 = c2.selectbox("Desglosar por", DIM_OPTIONS, key="inf_dim1", format_func=lambda d: DIMENSIONS[d].label)

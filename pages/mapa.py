@@ -64,7 +64,8 @@ st.title("Mapa nacional")
 st.caption(f.describe(opts))
 
 # ---- Controls -----------------------------------------------------------------------------
-c1, c2, c3, c4, c5 = st.columns([1.1, 1.4, 1.3, 1.4, 0.7])
+c1, c2, c3 = st.columns([1, 1.3, 1.3])
+c4, c5, _ = st.columns([1, 0.8, 1.8])  # a second row: the boxes keep room for their values
 view = c1.selectbox("Vista", list(VIEWS), key="mapa_vista", format_func=VIEWS.get)
 level = "municipio"
 if view == "incidencia":
@@ -240,7 +241,7 @@ if level == "municipio":
             ], columns=["Componente", "Tipo", "Valor", "Normalizado (0-1)", "Puntos del índice", "Peso %"])
             chart = alt.Chart(contrib.dropna(subset=["Puntos del índice"])).mark_bar().encode(
                 x=alt.X("Puntos del índice:Q", title="Puntos que aporta al índice"),
-                y=alt.Y("Componente:N", sort="-x", title=None),
+                y=alt.Y("Componente:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0)),
                 color=alt.Color("Tipo:N", title="Tipo", scale=alt.Scale(range=["#e34a33", "#756bb1"])),
                 tooltip=["Componente", alt.Tooltip("Valor:Q", format=",.2f"),
                          alt.Tooltip("Normalizado (0-1):Q", format=".2f"),

@@ -57,11 +57,13 @@ c1.metric(count_title(f), disclosure.count_text(p.count, sensitive),
 c2.metric("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(p.rate))
 c3.metric("Puesto nacional (por tasa)",
           "—" if p.rank_national is None or hidden else f"{p.rank_national} de {p.n_national}")
-c4.metric(f"Puesto en el {municipality.department_label(p.department)}",
-          "—" if p.rank_department is None or hidden else f"{p.rank_department} de {p.n_department}")
+c4.metric("Puesto en su departamento",
+          "—" if p.rank_department is None or hidden else f"{p.rank_department} de {p.n_department}",
+          help=f"Entre los municipios del {municipality.department_label(p.department)}.")
 dept_hidden = disclosure.hides(p.department_count, sensitive)
 d1, d2, d3, _ = st.columns(4)
-d1.metric(f"Tasa del {municipality.department_label(p.department)}", "—" if dept_hidden else fmt.decimal(p.department_rate))
+d1.metric("Tasa de su departamento", "—" if dept_hidden else fmt.decimal(p.department_rate),
+          help=f"Tasa del {municipality.department_label(p.department)}.")
 d2.metric("Tasa nacional", "—" if disclosure.hides(p.national_count, sensitive) else fmt.decimal(p.national_rate))
 d3.metric("Personas-año", fmt.integer(p.population), help="Población del periodo sumada año por año.")
 if hidden:

@@ -187,7 +187,7 @@ class Sweep:
             if "víctimas" in k.lower() and small_values([v]):
                 self.found.append(f"{where} · {k}: {v}")
         for table in re.findall(r"<table>(.*?)</table>", page, flags=re.S):
-            head = re.findall(r"<th>(.*?)</th>", table)
+            head = re.findall(r"<th[^>]*>(.*?)</th>", table)
             rows = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", table)[1:]]
             self.table(pd.DataFrame(rows, columns=head), where)
 

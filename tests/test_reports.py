@@ -228,3 +228,13 @@ def test_every_chart_of_every_measure_draws_its_marks(hw_reports, measure, chart
         values = {v for m in marks for v in re.findall(re.escape(label) + r": ([^;\"]+)", m)}
         assert len(values) > 1, f"{chart_type}/{measure}: one value only {values}"
     assert "NaN" not in svg and "Infinity" not in svg
+
+
+def test_panels_and_heatmaps_size_themselves(hw_reports):
+    """A faceted report pads (fit-x is for single views); a heatmap gives each row a label's room."""
+    panels = reports.chart(reports.run(ReportSpec("n", ("sex",), facet="year"))).to_dict()
+    assert panels["autosize"]["type"] == "pad" and "autosize" not in panels["spec"]
+    heat = reports.chart(reports.run(ReportSpec("n", ("year", "crime_type"), chart="heatmap"))).to_dict()
+    assert heat["autosize"]["type"] == "fit-x"
+    rows = len(reports.run(ReportSpec("n", ("year", "crime_type"), chart="heatmap")).data["Tipo de delito"].unique())
+    assert heat["height"] >= 22 * rows
