@@ -70,7 +70,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
         hidden = disclosure.hides(p.count, sensitive)
         change_hidden = hidden or disclosure.hides(p.previous_count or 0, sensitive)
         kpis = [(registered, disclosure.count_text(p.count, sensitive)),
-                ("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(p.rate)),
+                ("Tasa anual por 100,000 hab.", "—" if hidden else fmt.decimal(p.rate)),
                 ("Cambio vs " + (p.previous_label or "periodo anterior"),
                  "—" if change_hidden else fmt.percent(p.change_pct, signed=True)),
                 ("Puesto nacional por tasa", f"{p.rank_national} de {p.n_national}" if p.rank_national and not hidden
@@ -81,7 +81,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
         hidden = disclosure.hides(h.count, sensitive)
         change_hidden = any(disclosure.hides(v, sensitive) for v in (h.latest_count, h.previous_count or 0))
         kpis = [(registered, disclosure.count_text(h.count, sensitive)),
-                ("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(h.rate)),
+                ("Tasa anual por 100,000 hab.", "—" if hidden else fmt.decimal(h.rate)),
                 (f"Cambio {h.latest_year} vs {h.latest_year - 1}",
                  "—" if change_hidden else fmt.percent(h.change_pct, signed=True)),
                 (f"Municipios con {f.noun()}", f"{h.municipalities_with_cases} de {h.municipalities}")]
@@ -110,8 +110,8 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     ).properties(width=700, height=220, title=f"{count} por año")
     parts.append("<h2>Evolución</h2>" + _svg(chart))
     parts.append(_table(pd.DataFrame({"Año": series["Año"], count: series["n"].map(disclosure.label),
-                                      "Tasa por 100.000 hab.": series["Tasa"].map(fmt.decimal)}),
-                        {count, "Tasa por 100.000 hab."}))
+                                      "Tasa por 100,000 hab.": series["Tasa"].map(fmt.decimal)}),
+                        {count, "Tasa por 100,000 hab."}))
 
     # ---- where / what
     if muni_code:
@@ -126,7 +126,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
         top = munis.dropna(subset=["rate"]).sort_values(["rate", "code"], ascending=[False, True]).head(10)
         parts.append("<h2>Municipios con la tasa más alta</h2>" + _table(pd.DataFrame({
             "Municipio": top["name"], "Departamento": top["department"], count: top["n"].map(disclosure.label),
-            "Tasa por 100.000 hab.": top["rate"].map(fmt.decimal)}), {count, "Tasa por 100.000 hab."}))
+            "Tasa por 100,000 hab.": top["rate"].map(fmt.decimal)}), {count, "Tasa por 100,000 hab."}))
         left_out = coverage.left_out(scope, "municipio")
         if left_out:
             parts.append(f"<p class='sub'>{_e(left_out)}</p>")

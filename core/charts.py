@@ -1,7 +1,7 @@
 """What every Altair chart shares: field names Vega-Lite reads literally, and one palette policy.
 
 Vega-Lite reads a dot, a bracket or a backslash in a field name as a path into nested data
-(«Tasa por 100.000 hab» is field «000 hab» of «Tasa por 100»): the chart is empty. Charts are
+(«Tasa por 100,000 hab» is field «000 hab» of «Tasa por 100»): the chart is empty. Charts are
 therefore drawn from a copy whose columns are safe identifiers (``safe_fields``), and the human
 labels go in titles and tooltips.
 """

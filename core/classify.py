@@ -44,7 +44,7 @@ HOW = {
     "jenks": "Minimiza la varianza dentro de cada clase (algoritmo de Fisher-Jenks).",
     "media_de": "Cortes en la media ± 1 desviación estándar (3 clases) o ± 1 y 2 (5 clases).",
     "umbrales": "Cortes en los valores que fija quien consulta (2 umbrales para 3 clases, 4 para 5), por ejemplo "
-                "una tasa de homicidios de 10 por 100.000.",
+                "una tasa de homicidios de 10 por 100,000.",
 }
 LEVELS = {
     3: ("Baja", "Media", "Alta"),

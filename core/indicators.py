@@ -23,8 +23,8 @@ from core.filters import Filters, filter_options
 PER = 100_000
 
 DEFINITIONS = {
-    "Tasa por 100.000 habitantes": "Víctimas (o hechos, según la unidad elegida) ÷ (población del periodo) × "
-                                   "100.000. Con varios años, la población se suma año por año (personas-año), de "
+    "Tasa por 100,000 habitantes": "Víctimas (o hechos, según la unidad elegida) ÷ (población del periodo) × "
+                                   "100,000. Con varios años, la población se suma año por año (personas-año), de "
                                    "modo que la tasa es un promedio anual. "
                                    "El denominador corresponde al mismo sexo y grupo de edad que el filtro.",
     "Tasa suavizada (Bayes empírico)": "En municipios con poca población, una o dos víctimas más cambian mucho la "

@@ -14,7 +14,7 @@ EB_FORMULA = (
 )
 RATE_FORMULA = (
     "$\\text{tasa} = \\dfrac{\\text{víctimas}}{\\sum_{\\text{años}} \\text{población} \\times "
-    "\\text{fracción del año cubierta}} \\times 100.000$"
+    "\\text{fracción del año cubierta}} \\times 100{,}000$"
 )
 PRIORITY_FORMULA = (
     "$\\text{índice}_i = 100 \\times \\sum_c w_c\\, s_{ic} / \\sum_c w_c$, donde $s_{ic}$ es el componente $c$ "

@@ -49,15 +49,15 @@ DICTIONARY = [
     ("departamento_anio", "victimas", "entero", "víctimas", "Número de víctimas registradas («<5»: reservada)."),
     ("departamento_anio", "personas_anio", "decimal", "personas-año", "Población del mismo sexo y edad que el filtro, "
                                                                       "por la fracción del año cubierta."),
-    ("departamento_anio", "tasa_100k", "decimal", "por 100.000 hab.", "Víctimas ÷ personas-año × 100.000."),
+    ("departamento_anio", "tasa_100k", "decimal", "por 100,000 hab.", "Víctimas ÷ personas-año × 100,000."),
     ("limites_municipales", "codigo", "texto", "—", "Código oficial del municipio."),
     ("limites_municipales", "municipio", "texto", "—", "Nombre del municipio."),
     ("limites_municipales", "departamento", "texto", "—", "Nombre del departamento."),
     ("limites_municipales", "victimas", "entero", "víctimas", "Víctimas registradas en el periodo («<5»: "
                                                               "reservada)."),
     ("limites_municipales", "personas_anio", "decimal", "personas-año", "Población del periodo sumada año por año."),
-    ("limites_municipales", "tasa_100k", "decimal", "por 100.000 hab.", "Tasa anual promedio del periodo."),
-    ("limites_municipales", "tasa_suavizada_100k", "decimal", "por 100.000 hab.",
+    ("limites_municipales", "tasa_100k", "decimal", "por 100,000 hab.", "Tasa anual promedio del periodo."),
+    ("limites_municipales", "tasa_suavizada_100k", "decimal", "por 100,000 hab.",
      "Tasa suavizada por Bayes empírico (Marshall 1991)."),
     ("limites_municipales", vulnerability.COMPOSITE, "decimal", "0-100", vulnerability.DEFINITION),
 ]

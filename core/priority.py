@@ -41,12 +41,12 @@ class Component:
 
 INCIDENCE = (
     Component("hom", "Tasa de homicidios", "incidencia",
-              "Víctimas de homicidio doloso y femicidio por 100.000 habitantes (tasa suavizada).", 25),
+              "Víctimas de homicidio doloso y femicidio por 100,000 habitantes (tasa suavizada).", 25),
     Component("vcm", "Tasa de violencia contra la mujer", "incidencia",
               "Mujeres víctimas de femicidio, violencia contra la mujer, violencia intrafamiliar, violación y otras "
-              "agresiones sexuales por 100.000 mujeres (tasa suavizada).", 15),
+              "agresiones sexuales por 100,000 mujeres (tasa suavizada).", 15),
     Component("pat", "Tasa de delitos contra el patrimonio", "incidencia",
-              "Víctimas de extorsión, robo, hurto y robo de vehículos por 100.000 habitantes (tasa suavizada).", 10),
+              "Víctimas de extorsión, robo, hurto y robo de vehículos por 100,000 habitantes (tasa suavizada).", 10),
     Component("ten", "Tendencia", "incidencia",
               "Cambio de las víctimas de los tres delitos anteriores: ln((víctimas del último año + 1) ÷ "
               "(promedio anual de los dos años anteriores + 1)); los años parciales se anualizan.", 10),

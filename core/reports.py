@@ -23,7 +23,7 @@ from core.filters import SEX_LABELS, UNITS, Filters, FilterOptions, filter_optio
 
 MEASURES = {
     "n": "Víctimas",
-    "rate": "Tasa por 100.000 hab.",
+    "rate": "Tasa por 100,000 hab.",
     "share": "% del total",
     "change": "Cambio vs periodo anterior (%)",
 }
@@ -106,7 +106,7 @@ class ReportSpec:
         if self.measure == "rate":
             bad = [DIMENSIONS[d].label for d in used if not DIMENSIONS[d].rate_ok]
             if bad:
-                raise SpecError(f"La tasa por 100.000 hab. necesita población anual: no se calcula por "
+                raise SpecError(f"La tasa por 100,000 hab. necesita población anual: no se calcula por "
                                 f"{', '.join(bad).lower()}. Use el conteo o % del total.")
             by_sex, by_age = indicators.population_split()
             if "sex" in used and not by_sex:

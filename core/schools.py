@@ -44,9 +44,9 @@ COMPONENTS = (
     Component("dro500", "Drogas a menos de 500 m", "Hechos de narcomenudeo a menos de 500 m.", 10),
     Component("pat500", "Delitos contra el patrimonio a menos de 500 m",
               "Víctimas de robo, hurto, robo de vehículos y extorsión a menos de 500 m.", 5),
-    Component("aldea", "Tasa de la aldea", "Víctimas por 100.000 habitantes de la aldea de la escuela en el periodo "
+    Component("aldea", "Tasa de la aldea", "Víctimas por 100,000 habitantes de la aldea de la escuela en el periodo "
               "(suavizada por Bayes empírico entre aldeas). Sin dato si la aldea no tiene población.", 10),
-    Component("muni", "Tasa del municipio", "Víctimas por 100.000 habitantes del municipio (suavizada).", 5),
+    Component("muni", "Tasa del municipio", "Víctimas por 100,000 habitantes del municipio (suavizada).", 5),
     Component("vuln", "Vulnerabilidad del municipio", vulnerability.DEFINITION, 15),
 )
 KEYS = tuple(c.key for c in COMPONENTS)

@@ -101,7 +101,7 @@ muni_classes = classify.classify(munis_rate["rate"], "cuantiles", 3, "incidencia
                                  reserved=disclosure.is_suppressed(munis_rate["n"]))
 munis_rate = munis_rate.assign(
     fill=[classify.hex_to_rgba(muni_classes.color_of(c), 90) for c in muni_classes.labels],
-    value_label=[f"Municipio · tasa {fmt.decimal(r)} por 100.000 ({c.lower()})" for r, c in
+    value_label=[f"Municipio · tasa {fmt.decimal(r)} por 100,000 ({c.lower()})" for r, c in
                  zip(munis_rate["rate"], muni_classes.labels)])
 collection = geo.feature_collection("municipio", munis_rate, ["code", "name", "value_label", "fill"])
 points = table.dropna(subset=["lon", "lat"]).assign(
@@ -135,7 +135,7 @@ with right:
     st.markdown("**Puntos: puntaje de riesgo del centro (0-100)**")
     legend_table(classes, fmt.decimal, "Centros")
     st.caption(f"{classify.METHODS[method]}. {classify.MEANINGS[method]}")
-    st.markdown("**Fondo: tasa municipal por 100.000 hab.**")
+    st.markdown("**Fondo: tasa municipal por 100,000 hab.**")
     legend_table(muni_classes, fmt.decimal, "Municipios")
     st.caption(f"{classify.METHODS['cuantiles']} de la tasa de {f.noun()} de cada municipio. De los filtros "
                "compartidos se aplican el periodo y el departamento.")

@@ -18,7 +18,7 @@ state = st.session_state
 
 VIEWS = {"incidencia": "Incidencia delictiva", "vulnerabilidad": "Vulnerabilidad", "prioridad": "Índice de prioridad"}
 LEVELS = {"municipio": "Municipios", "departamento": "Departamentos"}
-MEASURES = {"n": f.unit_label, "tasa": "Tasa por 100.000 hab.", "eb": "Tasa suavizada (Bayes empírico)"}
+MEASURES = {"n": f.unit_label, "tasa": "Tasa por 100,000 hab.", "eb": "Tasa suavizada (Bayes empírico)"}
 COMPONENTS = priority.components()
 INDICATORS = {vulnerability.COMPOSITE: vulnerability.COMPOSITE_NAME} | {
     i.code: f"{i.name} ({i.unit}, {i.year})" for i in vulnerability.catalog()}
@@ -85,7 +85,7 @@ if method == "umbrales":
     need = classify.THRESHOLDS_FOR[k]
     st.text_input(f"Umbrales ({need} valores crecientes separados por comas, en la unidad de la medida)",
                   key="mapa_umbrales", placeholder="10, 20" if need == 2 else "5, 10, 20, 40",
-                  help="Por ejemplo, con la tasa de homicidios por 100.000 hab.: 10, 20. «Baja» llega hasta el "
+                  help="Por ejemplo, con la tasa de homicidios por 100,000 hab.: 10, 20. «Baja» llega hasta el "
                        "primer umbral incluido; «Alta», por encima del último.")
     thresholds = classify.parse_thresholds(state["mapa_umbrales"]) or ()
 
@@ -286,7 +286,7 @@ download_buttons(out, f"atalaya_mapa_{view}_{level}_{f.year_from}-{f.year_to}", 
 # ---- Methodology --------------------------------------------------------------------------
 with st.expander("Metodología", icon=":material/functions:"):
     st.markdown(
-        f"**Tasa por 100.000 habitantes.** {f.unit_label} ÷ personas-año × 100.000, con la población del mismo sexo y "
+        f"**Tasa por 100,000 habitantes.** {f.unit_label} ÷ personas-año × 100,000, con la población del mismo sexo y "
         "grupo de edad que el filtro (o la total, si no hay desagregación, y se indica).\n\n"
         "**Tasa suavizada (Bayes empírico).** Acerca la tasa de cada territorio a la media del conjunto mostrado, "
         "más cuanto menor es su población, para que los municipios pequeños no aparezcan arriba o abajo por azar. "

@@ -37,7 +37,7 @@ st.markdown("**Filtros.** El periodo, los grupos y tipos de delito, el sexo y la
             "se aplican a todas las cifras de incidencia; cada página dice qué filtros no usa.")
 
 st.header("Tasas y denominadores")
-st.markdown(indicators.DEFINITIONS["Tasa por 100.000 habitantes"])
+st.markdown(indicators.DEFINITIONS["Tasa por 100,000 habitantes"])
 st.markdown(methodology.RATE_FORMULA)
 st.markdown("Con un filtro de sexo o edad se usa la población del mismo sexo y grupo de edad; si el almacén no tiene "
             "esa desagregación se usa la población total y la página lo advierte. No hay población para víctimas "

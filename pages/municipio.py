@@ -22,7 +22,7 @@ else:
     top = indicators.by_municipality(f.resolved(opts)).sort_values(["n", "code"], ascending=[False, True])
     default = top["code"].iloc[0] if len(top) else munis["code"].iloc[0]
 SERIES = {"mensual": "Mensual", "anual": "Anual"}
-ALDEA_MEASURES = {"n": f.unit_label, "tasa": "Tasa por 100.000 hab."}
+ALDEA_MEASURES = {"n": f.unit_label, "tasa": "Tasa por 100,000 hab."}
 CONTROLS = [
     Control("muni_sel", "muni", default, list(labels)),
     Control("muni_serie", "serie", "mensual", list(SERIES)),
@@ -54,7 +54,7 @@ c1.metric(count_title(f), disclosure.count_text(p.count, sensitive),
           help=("Cambio frente al periodo anterior de igual duración"
                 + (f" ({p.previous_label}: {disclosure.count_text(p.previous_count, sensitive)} {f.noun()})."
                    if p.previous_label else ": los datos no alcanzan un periodo anterior completo.")))
-c2.metric("Tasa anual por 100.000 hab.", "—" if hidden else fmt.decimal(p.rate))
+c2.metric("Tasa anual por 100,000 hab.", "—" if hidden else fmt.decimal(p.rate))
 c3.metric("Puesto nacional (por tasa)",
           "—" if p.rank_national is None or hidden else f"{p.rank_national} de {p.n_national}")
 c4.metric("Puesto en su departamento",
@@ -96,12 +96,12 @@ else:
     yr = disclosure.protect(municipality.yearly(f, code), "n", sensitive, dims=["year"], derived=["rate"])
     yr["reference_rate"] = disclosure.blank_if_small(yr["reference_rate"], yr["reference_min"], sensitive)
     yr["Año"] = yr["year"].map(indicators.year_label)
-    long = pd.concat([yr.assign(serie="Tasa por 100.000 hab.", valor=yr["rate"]),
+    long = pd.concat([yr.assign(serie="Tasa por 100,000 hab.", valor=yr["rate"]),
                       yr.assign(serie="Promedio de los 3 años anteriores", valor=yr["reference_rate"])])
     x = alt.X("Año:O", title="Año", sort=None)
-    y_title = "Tasa por 100.000 hab."
+    y_title = "Tasa por 100,000 hab."
     table = yr[["Año", "n", "population", "rate", "reference_rate"]].rename(columns={
-        "n": f.unit_label, "population": "Personas-año", "rate": "Tasa por 100.000",
+        "n": f.unit_label, "population": "Personas-año", "rate": "Tasa por 100,000",
         "reference_rate": "Promedio 3 años anteriores"})
 chart = alt.Chart(disclosure.as_text(long.dropna(subset=["valor"]))).mark_line(point=series == "anual").encode(
     x=x, y=alt.Y("valor:Q", title=y_title),
@@ -268,9 +268,9 @@ else:
             st.caption(aldea_note)
         show_notes(record_note)
 aldea_out = aldea_table.rename(columns={"code": "Código", "name": "Aldea", "n": "Total", "population": "Personas-año",
-                                        "rate": "Tasa por 100.000"})
+                                        "rate": "Tasa por 100,000"})
 dataframe(aldea_out, hide_index=True, width="stretch",
-             column_config={"Tasa por 100.000": st.column_config.NumberColumn(format="%.1f"),
+             column_config={"Tasa por 100,000": st.column_config.NumberColumn(format="%.1f"),
                             "Personas-año": st.column_config.NumberColumn(format="localized")})
 download_buttons(aldea_out, f"atalaya_{code}_aldeas", notes_for_download(meta, scope, *([aldea_note] if aldea_note else [])))
 
@@ -281,10 +281,10 @@ protected = disclosure.protect_territories(f, municipality.national_table(f)).se
 peers = peers.assign(**{c: protected.loc[peers["code"], c].to_numpy() for c in ("n", "rate", "rate_eb")})
 peers_out = peers.assign(Municipio=[n + (" ◀" if s else "") for n, s in zip(peers["name"], peers["is_self"])])[
     ["Municipio", "n", "population", "rate", "rate_eb"]].rename(columns={
-        "n": f.unit_label, "population": "Personas-año", "rate": "Tasa por 100.000", "rate_eb": "Tasa suavizada"})
+        "n": f.unit_label, "population": "Personas-año", "rate": "Tasa por 100,000", "rate_eb": "Tasa suavizada"})
 dataframe(peers_out, hide_index=True, width="stretch", column_config={
     "Personas-año": st.column_config.NumberColumn(format="localized"),
-    "Tasa por 100.000": st.column_config.NumberColumn(format="%.1f"),
+    "Tasa por 100,000": st.column_config.NumberColumn(format="%.1f"),
     "Tasa suavizada": st.column_config.NumberColumn(format="%.1f")})
 st.caption("Los cinco municipios del mismo departamento con la población más cercana (en escala logarítmica).")
 download_buttons(peers_out, f"atalaya_{code}_pares", notes_for_download(meta, scope))

@@ -14,7 +14,7 @@ def test_home_page_on_the_demo(demo):
     values = metrics(at)
     h = indicators.headline(Filters())
     assert values["Víctimas registradas"] == fmt.integer(h.count)
-    assert values["Tasa anual por 100.000 hab."] == fmt.decimal(h.rate)
+    assert values["Tasa anual por 100,000 hab."] == fmt.decimal(h.rate)
     assert at.title[0].value == "Resumen"
     assert len(at.get("vega_lite_chart")) == 1
     top = at.dataframe[0].value
@@ -48,10 +48,10 @@ def test_a_shared_url_opens_the_same_view(demo):
 def test_monthly_series_and_rate_ordering(demo):
     at = run_app()
     at.radio(key="resumen_serie").set_value("Mensual").run()
-    at.radio(key="resumen_orden").set_value("Tasa por 100.000 hab.").run()
+    at.radio(key="resumen_orden").set_value("Tasa por 100,000 hab.").run()
     assert not at.exception
     top = at.dataframe[0].value
-    assert top["Tasa por 100.000"].is_monotonic_decreasing
+    assert top["Tasa por 100,000"].is_monotonic_decreasing
 
 
 @pytest.mark.parametrize("groups", [[], ["Drogas"], ["Violencia sexual", "Delitos contra la libertad"]])

@@ -178,7 +178,7 @@ def test_resumen_page_metrics(hw):
     shown = metrics(at)
     py = person_years(hw)["person_years"].sum()
     assert shown["Víctimas registradas"] == fmt.integer(len(c))
-    assert shown["Tasa anual por 100.000 hab."] == fmt.decimal(per_100k(len(c), py))
+    assert shown["Tasa anual por 100,000 hab."] == fmt.decimal(per_100k(len(c), py))
     assert shown["Víctimas en 2021 (parcial)"] == fmt.integer((c["year"] == 2021).sum())
     assert shown["Municipios con víctimas"] == "3 de 3"
 
@@ -405,10 +405,10 @@ def test_informes_rate_by_department_and_sex(hw):
         row = data.loc[(names[dept], SEX_LABELS[sex])]
         assert row["Víctimas"] == n
         if sex == "ND":
-            assert pd.isna(row["Tasa por 100.000 hab."])
+            assert pd.isna(row["Tasa por 100,000 hab."])
         else:
             assert row["Personas-año"] == pytest.approx(py[(dept, sex)])
-            assert row["Tasa por 100.000 hab."] == pytest.approx(per_100k(n, py[(dept, sex)]))
+            assert row["Tasa por 100,000 hab."] == pytest.approx(per_100k(n, py[(dept, sex)]))
     assert report.totals["Víctimas"].iloc[0] == len(c)
 
 
@@ -506,7 +506,7 @@ def test_boletin_key_figures(hw):
     n19, n20 = (c["year"] == 2019).sum(), (c["year"] == 2020).sum()
     assert kpis(page) == {
         "Víctimas registradas": fmt.integer(len(n)),
-        "Tasa anual por 100.000 hab.": fmt.decimal(per_100k(len(n), py)),
+        "Tasa anual por 100,000 hab.": fmt.decimal(per_100k(len(n), py)),
         "Cambio 2020 vs 2019": fmt.percent((n20 - n19) / n19 * 100, signed=True),
         "Municipios con víctimas": "3 de 3",
     }
@@ -516,7 +516,7 @@ def test_boletin_key_figures(hw):
     gamma_py = gamma_py.loc[gamma_py["code"] == "0201", "person_years"].sum()
     shown = kpis(one)
     assert shown["Víctimas registradas"] == fmt.integer(len(gamma))
-    assert shown["Tasa anual por 100.000 hab."] == fmt.decimal(per_100k(len(gamma), gamma_py))
+    assert shown["Tasa anual por 100,000 hab."] == fmt.decimal(per_100k(len(gamma), gamma_py))
     assert "Sin datos de Forense" in one   # the forensic institute never covers Gamma
 
 

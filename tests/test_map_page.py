@@ -99,7 +99,7 @@ def test_hand_figures_on_the_fixture(tmp_path, use_warehouse):
     assert not at.exception
     table = at.dataframe[1].value.set_index("Código")
     # all victims 2020-2021 over person-years: Alfa 5 / 200,000; Beta 3 / 100,000; Gamma 3 / 20,000
-    assert list(table.loc[["0101", "0102", "0201"], "Tasa por 100.000 hab."]) == pytest.approx([2.5, 3.0, 15.0])
+    assert list(table.loc[["0101", "0102", "0201"], "Tasa por 100,000 hab."]) == pytest.approx([2.5, 3.0, 15.0])
     assert list(table.loc[["0101", "0102", "0201"], "Clase"]) == ["Baja", "Media", "Alta"]
     assert list(table["Puesto"]) == [1, 2, 3]
     at.selectbox(key="mapa_muni").set_value("0201").run()

@@ -80,7 +80,7 @@ def test_page_with_aldeas_on_the_fixture(fixture):
     at = run_app({"muni": "0101"}, page="municipio")
     assert not at.exception
     values = metrics(at)
-    assert values["Víctimas registradas"] == "5" and values["Tasa anual por 100.000 hab."] == "2.5"
+    assert values["Víctimas registradas"] == "5" and values["Tasa anual por 100,000 hab."] == "2.5"
     assert values["Puesto nacional (por tasa)"] == "3 de 3" and values["Tasa nacional"] == "3.4"
     spec = deck_spec(at)
     assert [f["properties"]["code"] for f in spec["layers"][0]["data"]["features"]] == ["010101", "010102"]

@@ -50,12 +50,12 @@ def test_rates_shares_and_changes_equal_pandas(fixture):
     r = reports.run(ReportSpec("rate", ("department",)))
     pop = {"Norte": 300_000, "Sur": 20_000}  # person-years 2020-2021
     expected = inc.groupby("dept_code").size().rename({"01": "Norte", "02": "Sur"})
-    got = r.data.set_index("Departamento")["Tasa por 100.000 hab."]
+    got = r.data.set_index("Departamento")["Tasa por 100,000 hab."]
     assert got.to_dict() == pytest.approx({d: expected[d] / pop[d] * 1e5 for d in pop})
-    assert reports.with_totals(r)["Tasa por 100.000 hab."].iloc[-1] == pytest.approx(11 / 320_000 * 1e5)
+    assert reports.with_totals(r)["Tasa por 100,000 hab."].iloc[-1] == pytest.approx(11 / 320_000 * 1e5)
     women = reports.run(ReportSpec("rate", ("year",), filters=Filters(sexes=("M",))))
     by_year = inc[inc["victim_sex"] == "M"].groupby("year").size()
-    assert list(women.data["Tasa por 100.000 hab."]) == pytest.approx([by_year[y] / 80_000 * 1e5 for y in (2020, 2021)])
+    assert list(women.data["Tasa por 100,000 hab."]) == pytest.approx([by_year[y] / 80_000 * 1e5 for y in (2020, 2021)])
     share = reports.run(ReportSpec("share", ("source",)))
     assert share.data["% del total"].sum() == pytest.approx(100)
     change = reports.run(ReportSpec("change", ("crime_group",), filters=Filters(2021, 2021)))
@@ -179,7 +179,7 @@ def test_page_builds_reports_and_shares_them(fixture):
     at.selectbox(key="inf_dim2").set_value("").run()
     table = at.dataframe[0].value
     assert list(table["Departamento"]) == ["Norte", "Sur", "Total"]
-    assert table["Tasa por 100.000 hab."].iloc[-1] == pytest.approx(11 / 320_000 * 1e5)
+    assert table["Tasa por 100,000 hab."].iloc[-1] == pytest.approx(11 / 320_000 * 1e5)
     shared = at.query_params["informe"]
     again = run_app({"informe": shared}, page="informes")
     assert again.selectbox(key="inf_dim1").value == "department" and again.selectbox(key="inf_medida").value == "rate"
@@ -208,7 +208,7 @@ def drawn_marks(svg: str) -> list[str]:
 @pytest.mark.parametrize("chart_type", [c for c in reports.CHARTS if c != "table"])
 def test_every_chart_of_every_measure_draws_its_marks(hw_reports, measure, chart_type):
     """Rendered offline as the PNG/SVG export is: marks are drawn at different heights (a field name
-    with a dot, like «Tasa por 100.000 hab.», once left every rate chart empty)."""
+    with a dot, like «Tasa por 100,000 hab.», once left every rate chart empty)."""
     dims = ("year", "department") if chart_type in ("heatmap", "stacked") else ("year", "sex")
     if measure == "change":
         dims = ("department", "sex") if chart_type in ("heatmap", "stacked") else ("department",)

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="Almacén de demostración: geografía real de Guatemala, datos sintéticos.")
     demo.add_argument("--seed", type=int, default=2024, help="Semilla (misma semilla, mismos datos). Por defecto 2024.")
     demo.add_argument("--scale", type=float, default=1.0,
-                      help="Multiplica el número de incidentes (1 = unos 680.000; 15 = unos 10 millones).")
+                      help="Multiplica el número de incidentes (1 = unos 890,000 registros; 15 = unos 13.4 millones).")
     demo.add_argument("--out", type=Path, default=None,
                       help="Archivo a publicar (por defecto $ATALAYA_WAREHOUSE o data/warehouse.duckdb).")
     demo.add_argument("--if-stale", action="store_true",
