@@ -270,10 +270,13 @@ def test_click_on_the_map_reaches_the_municipality_drilldown(page, server, core_
     open_page(page, server, "mapa", "Mapa nacional")
     canvas = page.locator(f"{DECK} canvas").first
     expect(canvas).to_be_visible()
+    wait_until_drawn(canvas, "el mapa nacional")
+    # the whole map in the window (the controls above it may push it down), then its centre
+    page.locator(DECK).first.evaluate("el => el.scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(500)
     box = canvas.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
-    wait_until_drawn(canvas, "el mapa nacional")
     # deck.gl answers the pointer only once its first frames are in: move again until the tooltip shows.
     tooltip = page.locator(".deck-tooltip")
     for attempt in range(20):
