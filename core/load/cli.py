@@ -69,10 +69,7 @@ def _build(config: Path, target: Path | None) -> int:
     from core.load.config import ConfigError
     from core.load.report import LoadFailed
 
-    try:  # the pre-publication data tests (their message is already in Spanish)
-        from core.load.datatests import DataTestFailed
-    except ImportError:  # pragma: no cover - older layouts without data tests
-        DataTestFailed = ()
+    from core.load.datatests import DataTestFailed  # the data tests before publishing (message in Spanish)
     from core.load.publish import PublishError
 
     check = target is None
