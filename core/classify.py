@@ -3,7 +3,9 @@
 Three methods, chosen by the user:
 - ``cuantiles``: each class holds about the same number of territories;
 - ``jenks``: Fisher-Jenks natural breaks (minimum variance inside each class);
-- ``media_de``: mean +- one standard deviation (3 classes) or +- 1 and 2 (5 classes);
+- ``media_de``: mean +- one standard deviation (3 classes) or +- 1 and 2 (5 classes); the
+  bounds are kept inside the observed range and a class no territory falls in is left out of
+  the legend (counts are skewed: "mean - sd" is often below zero, where nothing can be);
 - ``umbrales``: fixed thresholds the user sets (e.g. a homicide rate of 10 per 100,000), 2 for 3
   classes or 4 for 5: the class says where a value stands, not how it ranks among the others.
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import functools
 import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -33,7 +36,7 @@ MEANINGS = {
     "jenks": "Las clases son relativas: agrupan valores parecidos entre los territorios mostrados y cortan donde "
              "hay saltos; «Alta» es el grupo de valores más altos, no un nivel fijo.",
     "media_de": "Las clases son relativas: «Alta» es más de una desviación estándar por encima de la media de los "
-                "territorios mostrados; puede quedar vacía.",
+                "territorios mostrados; una clase en la que no cae ningún territorio no se muestra.",
     "umbrales": "Las clases son absolutas: cada territorio cae en la clase que le corresponde según los umbrales "
                 "elegidos, compare con quien compare; una clase puede quedar vacía.",
 }
@@ -42,7 +45,8 @@ RELATIVE_METHODS = {m: METHODS[m] for m in ("cuantiles", "jenks", "media_de")}  
 HOW = {
     "cuantiles": "Cada clase tiene aproximadamente el mismo número de territorios.",
     "jenks": "Minimiza la varianza dentro de cada clase (algoritmo de Fisher-Jenks).",
-    "media_de": "Cortes en la media ± 1 desviación estándar (3 clases) o ± 1 y 2 (5 clases).",
+    "media_de": "Cortes en la media ± 1 desviación estándar (3 clases) o ± 1 y 2 (5 clases), dentro de los valores "
+                "observados; las clases sin ningún territorio no se muestran.",
     "umbrales": "Cortes en los valores que fija quien consulta (2 umbrales para 3 clases, 4 para 5), por ejemplo "
                 "una tasa de homicidios de 10 por 100,000.",
 }
@@ -97,21 +101,21 @@ def classify(values: pd.Series, method: str = "cuantiles", k: int = 3, palette: 
         thresholds = tuple(float(t) for t in thresholds)
         if len(thresholds) != THRESHOLDS_FOR[k] or list(thresholds) != sorted(set(thresholds)):
             raise ValueError(f"con {k} clases se necesitan {THRESHOLDS_FOR[k]} umbrales crecientes")
-        bins, note = (*thresholds, float("inf")), None  # the top class has no upper bound
+        found = _Breaks((*thresholds, float("inf")))  # the top class has no upper bound
     else:
-        bins, note = _breaks(tuple(present.to_numpy()), method, k) if len(present) else ((), None)
+        found = _breaks(tuple(present.to_numpy()), method, k) if len(present) else _Breaks(())
+    bins, note, levels = found.bins, found.note, found.levels
     if len(present):
         ranks.loc[present.index] = np.searchsorted(np.asarray(bins), present.to_numpy(), side="left")
-    names = _labels_for(len(bins), k)
-    colors = _colors_for(len(bins), k, palette)
+    names = _labels_for(len(bins), k, levels)
+    colors = _colors_for(len(bins), k, palette, levels)
     if reserved is not None:
         ranks[np.asarray(reserved, dtype=bool) & (ranks < 0).to_numpy()] = -2
     labels = ranks.map(lambda r: names[r] if r >= 0 else (RESERVED if r == -2 else NO_DATA))
     rows = []
-    lower = None
+    lowers = found.lowers or (None, *(float(b) for b in bins[:-1]))
     for i, upper in enumerate(bins):
-        rows.append((names[i], lower, float(upper), int((ranks == i).sum()), colors[i]))
-        lower = float(upper)
+        rows.append((names[i], lowers[i], float(upper), int((ranks == i).sum()), colors[i]))
     hidden = int((ranks == -2).sum())
     if hidden:
         rows.append((RESERVED, None, None, hidden, RESERVED_COLOR))
@@ -122,8 +126,15 @@ def classify(values: pd.Series, method: str = "cuantiles", k: int = 3, palette: 
     return Classification(labels, ranks, legend, method, k, note)
 
 
+class _Breaks(NamedTuple):
+    bins: tuple[float, ...]                      # upper bound of each class (inclusive)
+    note: str | None = None                      # why fewer classes than requested, if so
+    levels: tuple[int, ...] | None = None        # which of the k levels each class is (None: _spread)
+    lowers: tuple[float | None, ...] | None = None  # lower bounds (None: the previous upper bound)
+
+
 @functools.lru_cache(maxsize=256)
-def _breaks(values: tuple[float, ...], method: str, k: int) -> tuple[tuple[float, ...], str | None]:
+def _breaks(values: tuple[float, ...], method: str, k: int) -> _Breaks:
     """Upper bounds of the classes (the last one is the maximum) and a note if fewer than k."""
     import mapclassify  # imported lazily: it is slow to import and only the map pages need it
 
@@ -133,7 +144,7 @@ def _breaks(values: tuple[float, ...], method: str, k: int) -> tuple[tuple[float
         # Too few distinct values to form k classes: each distinct value is its own class.
         note = None if len(unique) == k else (
             f"Solo hay {len(unique)} valor(es) distinto(s): se forman {len(unique)} clase(s) en lugar de {k}.")
-        return tuple(float(u) for u in unique), note
+        return _Breaks(tuple(float(u) for u in unique), note)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if method == "cuantiles":
@@ -147,13 +158,33 @@ def _breaks(values: tuple[float, ...], method: str, k: int) -> tuple[tuple[float
     bins = np.asarray(bins, dtype="float64")
     bins[-1] = y.max()
     if method == "media_de":
-        # Keep all k classes (some may be empty: that is information), but never above the maximum.
-        bins = np.minimum(bins, y.max())
-        return tuple(float(b) for b in bins), None
+        return _mean_sd_classes(y, bins, k)
     bins = np.unique(bins)
     note = None if len(bins) == k else (
         f"Muchos territorios comparten el mismo valor: se forman {len(bins)} clases en lugar de {k}.")
-    return tuple(float(b) for b in bins), note
+    return _Breaks(tuple(float(b) for b in bins), note)
+
+
+def _mean_sd_classes(y: np.ndarray, bins: np.ndarray, k: int) -> _Breaks:
+    """Mean +- sd classes shown only where territories are: a class no value falls in (a bound
+    below the minimum, e.g. "mean - sd" of skewed counts, or above the maximum, or a gap in the
+    values) is left out. The classes that remain keep their level, their colour and their own
+    bounds (a class just above the mean is «Media» whatever was dropped below it, and it starts
+    at "mean - sd", not lower); the first one shown starts at the minimum ("hasta ..."). So every
+    bound shown lies between the minimum and the maximum of the values."""
+    # Clipping at the maximum moves no value; a bound below the minimum is not raised to it (the
+    # minimum would change class): its class is empty and dropped below.
+    bins = np.minimum(bins, y.max())
+    ranks = np.searchsorted(bins, y, side="left")
+    kept = tuple(int(i) for i in range(k) if (ranks == i).any())
+    note = None
+    if len(kept) < k:
+        empty = [f"«{LEVELS[k][i]}»" for i in range(k) if i not in kept]
+        listed = " ni ".join([", ".join(empty[:-1]), empty[-1]]) if len(empty) > 1 else empty[0]
+        note = (f"Ningún territorio cae en {listed} (media ± desviación estándar): "
+                f"{'esa clase no se muestra' if len(empty) == 1 else 'esas clases no se muestran'}.")
+    lowers = tuple(None if j == 0 else float(bins[i - 1]) for j, i in enumerate(kept))
+    return _Breaks(tuple(float(bins[i]) for i in kept), note, kept, lowers)
 
 
 def fisher_jenks(y: np.ndarray, k: int) -> np.ndarray:
@@ -202,13 +233,13 @@ def _spread(n: int, k: int) -> list[int]:
     return [int(round(i * (k - 1) / (n - 1))) for i in range(n)]
 
 
-def _labels_for(n: int, k: int) -> list[str]:
-    return [LEVELS[k][i] for i in _spread(n, k)]
+def _labels_for(n: int, k: int, levels: tuple[int, ...] | None = None) -> list[str]:
+    return [LEVELS[k][i] for i in (levels if levels is not None else _spread(n, k))]
 
 
-def _colors_for(n: int, k: int, palette: str) -> list[str]:
+def _colors_for(n: int, k: int, palette: str, levels: tuple[int, ...] | None = None) -> list[str]:
     colors = PALETTES[palette][k]
-    return [colors[i] for i in _spread(n, k)]
+    return [colors[i] for i in (levels if levels is not None else _spread(n, k))]
 
 
 def parse_thresholds(text: str) -> tuple[float, ...] | None:

@@ -27,15 +27,56 @@ def test_natural_breaks_find_separated_groups():
 
 
 def test_mean_sd_bounds():
-    values = pd.Series([0, 1, 2, 3, 4, 5, 6, 7, 8, 30], dtype=float)
+    values = pd.Series([0, 5, 9, 9, 9, 10, 10, 11, 11, 11, 15, 20], dtype=float)  # mean 10, sd 4.6
     mean, sd = values.mean(), values.std(ddof=0)
     c = classify.classify(values, "media_de", 3)
-    assert list(c.legend["upper"][:2]) == pytest.approx([mean - sd, mean + sd])
+    assert list(c.legend["upper"]) == pytest.approx([mean - sd, mean + sd, 20])
     expected = ["Baja" if v <= mean - sd else "Media" if v <= mean + sd else "Alta" for v in values]
-    assert list(c.labels) == expected
+    assert list(c.labels) == expected and c.note is None
     five = classify.classify(values, "media_de", 5)
-    assert len(five.legend) == 5 and five.legend["count"].sum() == len(values)
-    assert five.labels.iloc[-1] == "Muy alta"  # 30 is more than 2 sd above the mean
+    assert five.legend["label"].tolist() == ["Muy baja", "Baja", "Media", "Alta", "Muy alta"]
+    assert five.legend["count"].tolist() == [1, 1, 8, 1, 1] and five.labels.iloc[-1] == "Muy alta"
+    assert list(five.legend["upper"]) == pytest.approx([mean - 2 * sd, mean - sd, mean + sd, mean + 2 * sd, 20])
+
+
+def test_mean_sd_on_skewed_counts_keeps_bounds_in_the_data_and_shows_no_empty_class():
+    # Counts of victims: mean 6.0, sd 11.6, so "mean - sd" is -5.6 (and -17.2 for 2 sd): nobody is there.
+    counts = pd.Series([0, 0, 0, 1, 1, 2, 3, 5, 8, 40], dtype=float)
+    mean, sd = counts.mean(), counts.std(ddof=0)
+    assert mean - sd < 0
+    for k in (3, 5):
+        c = classify.classify(counts, "media_de", k)
+        bounds = pd.concat([c.legend["lower"], c.legend["upper"]]).dropna()
+        assert (bounds >= counts.min()).all() and (bounds <= counts.max()).all()
+        assert (c.legend["count"] > 0).all() and c.legend["count"].sum() == len(counts)
+        assert c.legend["upper"].iloc[-1] == 40
+        # the classes left keep their meaning and their colour: 0 is within one sd of the mean
+        assert c.labels.iloc[0] == "Media" and c.color_of("Media") == classify.PALETTES["incidencia"][k][k // 2]
+        assert set(c.labels) == set(c.legend["label"])
+    three = classify.classify(counts, "media_de", 3)
+    assert three.legend["label"].tolist() == ["Media", "Alta"]
+    assert three.legend["upper"].tolist() == pytest.approx([mean + sd, 40])
+    assert three.note == "Ningún territorio cae en «Baja» (media ± desviación estándar): esa clase no se muestra."
+    shown = [classify.range_text(lo, up, lambda v: f"{v:,.1f}")
+             for lo, up in zip(three.legend["lower"], three.legend["upper"])]
+    assert shown == ["hasta 17.6", "más de 17.6 a 40.0"]
+    five = classify.classify(counts, "media_de", 5)
+    assert five.legend["label"].tolist() == ["Media", "Muy alta"]  # 40 is more than 2 sd above the mean
+    assert "«Muy baja», «Baja» ni «Alta»" in five.note
+
+
+def test_mean_sd_leaves_out_an_empty_class_between_two_full_ones_with_its_interval():
+    # mean 20, sd 9.2: nobody between 2 sd and 1 sd below the mean («Baja») nor 1 to 2 sd above («Alta»).
+    values = pd.Series([0, 16, 18, 20, 20, 20, 20, 22, 24, 40], dtype=float)
+    mean, sd = values.mean(), values.std(ddof=0)
+    c = classify.classify(values, "media_de", 5)
+    assert c.legend["label"].tolist() == ["Muy baja", "Media", "Muy alta"] and c.legend["count"].tolist() == [1, 8, 1]
+    assert c.labels.tolist() == ["Muy baja"] + ["Media"] * 8 + ["Muy alta"]
+    # each class keeps its own bounds: «Media» starts at mean - sd, not where «Muy baja» ends
+    assert c.legend["lower"].tolist()[1:] == pytest.approx([mean - sd, mean + 2 * sd])
+    assert c.legend["upper"].tolist() == pytest.approx([mean - 2 * sd, mean + sd, 40])
+    assert c.note == ("Ningún territorio cae en «Baja» ni «Alta» (media ± desviación estándar): "
+                      "esas clases no se muestran.")
 
 
 def test_missing_values_have_no_class():
