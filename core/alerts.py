@@ -8,6 +8,10 @@ window of the latest three months):
 - p = P(X >= observed) for X ~ Poisson(expected): the chance of a count at least this high if
   nothing had changed; z = (observed - expected) / sqrt(expected);
 - an alert when p < threshold and observed >= the minimum count.
+When the baseline months had no case at all, expected = 0: Poisson(0) never gives a case, so
+p = 0 and any count from the minimum up is an alert. The probability then measures nothing
+(three years of zeros do not make a case impossible); the pages say so next to the row
+(``notes``) instead of showing «Esperado 0.0» and a «less than one in a million» chance.
 The shared filters (crime types, sex, age, department) narrow the counts; the period's last
 year sets the latest month.
 """
@@ -20,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import poisson
 
-from core import disclosure, indicators, warehouse
+from core import disclosure, fmt, indicators, warehouse
 from core.filters import Filters, filter_options
 
 BASELINE_YEARS = 3
@@ -33,8 +37,32 @@ METHOD = (
     "mismos meses de los tres años anteriores. **Esperado** = promedio de esos años. **Probabilidad** = "
     "probabilidad de observar al menos esa cifra si el número de víctimas (o de hechos) siguiera una distribución de Poisson "
     "con media igual al esperado; **z** = (observado − esperado) ÷ √esperado. Hay **alerta** cuando la "
-    "probabilidad es menor que el umbral y la cifra observada alcanza el mínimo."
+    "probabilidad es menor que el umbral y la cifra observada alcanza el mínimo. Si en esos meses de los años "
+    "anteriores no se registró ningún caso, el esperado es 0: cualquier cifra que alcance el mínimo da alerta y la "
+    "probabilidad no se puede calcular (no mide cuán inusual es la cifra)."
 )
+
+
+def zero_baseline_note(years: str, min_count: int) -> str:
+    """Why a row shows «Esperado 0» (no case in the baseline months) and what it means."""
+    listed = " y ".join(years.rsplit(", ", 1))
+    return (f"Sin casos registrados en los mismos meses de {listed}: con un esperado de 0, cualquier cifra desde "
+            f"el mínimo ({min_count}) da alerta; la probabilidad no se puede calcular.")
+
+
+def notes(table: pd.DataFrame, min_count: int) -> pd.Series:
+    """The note of each row of a (protected) scan table: the zero-baseline explanation where the
+    expected count is published and is 0 with baseline years to compare with; "" elsewhere."""
+    zero = (table["expected"] == 0) & (table["years"] != "")
+    return pd.Series([zero_baseline_note(y, min_count) if z else "" for z, y in zip(zero, table["years"])],
+                     index=table.index, dtype="str")
+
+
+def expected_label(value) -> str:
+    """The expected count as read on screen: «0» (exactly none, not a rounded 0.0), else one decimal."""
+    if value is None or pd.isna(value):
+        return "—"
+    return fmt.integer(value) if value == 0 else fmt.decimal(value)
 
 
 @dataclass(frozen=True)

@@ -50,14 +50,24 @@ out = alerts.protected(f, table)
 out = out[out["alert"]]
 # the expected count of each alert as published (blank where it would give back a small count)
 expected = {(r.code, r.crime_group, r.window): r.expected for r in out.itertuples()}
-out = out.assign(window=out["window"].map(alerts.WINDOWS))[
-    ["name", "department", "crime_group", "window", "observed", "expected", "p_value", "z"]].rename(columns={
+out = out.assign(window=out["window"].map(alerts.WINDOWS), note=alerts.notes(out, min_count))[
+    ["name", "department", "crime_group", "window", "observed", "expected", "p_value", "z", "note"]].rename(columns={
         "name": "Municipio", "department": "Departamento", "crime_group": "Grupo de delito", "window": "Ventana",
-        "observed": "Observado", "expected": "Esperado", "p_value": "Probabilidad", "z": "z"})
+        "observed": "Observado", "expected": "Esperado", "p_value": "Probabilidad", "z": "z", "note": "Nota"})
 out.insert(0, "Puesto", range(1, len(out) + 1))
-dataframe(out.assign(Probabilidad=out["Probabilidad"].map(fmt.chance)), hide_index=True, width="stretch",
+no_history = out["Nota"] != ""
+if no_history.any():
+    st.warning(f"{fmt.integer(no_history.sum())} alerta(s) sin casos registrados en los mismos meses de los años "
+               "anteriores (esperado 0): cualquier cifra desde el mínimo da alerta y la probabilidad no se puede "
+               "calcular. Véase la columna «Nota».", icon=":material/info:")
+shown = out.assign(Esperado=out["Esperado"].map(alerts.expected_label),
+                   Probabilidad=[("—" if none else fmt.chance(p)) for p, none in zip(out["Probabilidad"], no_history)])
+if not no_history.any():
+    shown = shown.drop(columns="Nota")
+dataframe(shown, hide_index=True, width="stretch",
           height=min(420, 38 + 35 * max(len(out), 1)), column_config={
-              "Esperado": st.column_config.NumberColumn(format="%,.1f"),
+              "Esperado": st.column_config.TextColumn(
+                  help="Promedio de los mismos meses de los años anteriores."),
               "Probabilidad": st.column_config.TextColumn(
                   help="Probabilidad de una cifra al menos así de alta si nada hubiera cambiado."),
               "z": st.column_config.NumberColumn(format="%.1f")})

@@ -80,6 +80,33 @@ def test_alerts_page(history):
     assert not at.exception
 
 
+def test_a_zero_expected_count_is_explained_not_shown_as_a_rounded_zero(history):
+    r = alerts.scan(Filters(), min_count=4)
+    t = r.table[(r.table["crime_group"] == "Delitos contra el patrimonio") & (r.table["window"] == "mes")]
+    gamma = t[t["code"] == "0201"]
+    # no robbery in the Decembers of 2018-2020: expected 0, and Poisson(0) calls 4 cases impossible
+    assert gamma["expected"].tolist() == [0] and gamma["p_value"].tolist() == [0] and gamma["alert"].all()
+    note = alerts.notes(gamma, 4).iloc[0]
+    assert note == ("Sin casos registrados en los mismos meses de 2018, 2019 y 2020: con un esperado de 0, "
+                    "cualquier cifra desde el mínimo (4) da alerta; la probabilidad no se puede calcular.")
+    alfa = t[t["code"] == "0101"]
+    assert (alerts.notes(alfa, 4) == "").all()  # expected 3: nothing to explain
+    assert alerts.expected_label(0.0) == "0" and alerts.expected_label(1 / 3) == "0.3"
+    assert alerts.expected_label(1234.5) == "1,234.5" and alerts.expected_label(float("nan")) == "—"
+    no_years = gamma.assign(years="")  # no baseline at all: no expected value, nothing to say about it
+    assert (alerts.notes(no_years.assign(expected=float("nan")), 4) == "").all()
+
+    at = run_app({"minimo": "4"}, page="alertas")
+    assert not at.exception
+    table = at.dataframe[0].value.set_index(["Municipio", "Ventana"])
+    row = table.loc[("Gamma", "Último mes")]
+    assert (row["Observado"], row["Esperado"], row["Probabilidad"]) == (4, "0", "—")
+    assert row["Nota"].startswith("Sin casos registrados en los mismos meses de 2018, 2019 y 2020")
+    alfa_row = table.loc[("Alfa", "Último mes")]
+    assert (alfa_row["Esperado"], alfa_row["Nota"]) == ("3.0", "")
+    assert any("2 alerta(s) sin casos registrados" in w.value for w in at.warning)
+
+
 def test_alerts_page_on_the_demo_shows_every_alert_trend(demo):
     at = run_app(page="alertas")
     assert not at.exception
