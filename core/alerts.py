@@ -101,11 +101,11 @@ def scan(f: Filters, threshold: float = DEFAULT_THRESHOLD, min_count: int = DEFA
     months = [dt.date(y - (month.year - m.year), m.month, 1) for y in (month.year, *baseline) for m in window]
     # every year of the comparison must be in the counts, whatever the period filter says
     where, params = replace(f, year_from=None, year_to=None).where("cube")
-    counts = warehouse.query(f"""
-        SELECT muni_code AS code, crime_group, month, sum(n)::BIGINT AS n FROM incident_cube
+    counts = disclosure.published(warehouse.query(f"""
+        SELECT muni_code AS code, crime_group, month, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_cube
         WHERE {where} AND month IN (SELECT unnest(?::DATE[]))
         GROUP BY ALL
-    """, params + [months])
+    """, params + [months]))
     munis = indicators.municipalities_by_code()
     if f.dept_code:
         munis = munis[munis["dept_code"] == f.dept_code]
@@ -162,10 +162,10 @@ def history(f: Filters, code: str, crime_group: str, months: int = 48) -> pd.Dat
     first = _month_add(month, -(months - 1))
     where, params = replace(f.resolved(filter_options()), year_from=None, year_to=None, dept_code=None,
                             crime_groups=(crime_group,)).where("cube")
-    df = warehouse.query(f"""
-        SELECT month, sum(n)::BIGINT AS n FROM incident_cube
+    df = disclosure.published(warehouse.query(f"""
+        SELECT month, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_cube
         WHERE {where} AND muni_code = ? AND month BETWEEN ? AND ? GROUP BY month
-    """, params + [code, first, month])
+    """, params + [code, first, month]))
     full = pd.DataFrame({"month": pd.date_range(pd.Timestamp(first), pd.Timestamp(month), freq="MS")})
     df["month"] = pd.to_datetime(df["month"])
     out = full.merge(df, on="month", how="left").fillna({"n": 0})

@@ -127,12 +127,13 @@ def left_out_counts(f: Filters, need: str) -> pd.DataFrame:
     Columns: source, institution, n."""
     cond, _ = NEEDS[need]
     where, params = f.resolved(filter_options()).where("cube")
-    return warehouse.query(f"""
-        SELECT c.source, s.institution, sum(c.n)::BIGINT AS n
+    df = disclosure.published(warehouse.query(f"""
+        SELECT c.source, s.institution, sum(c.n)::BIGINT AS n, sum(c.ck)::BIGINT AS ck
         FROM incident_year_cube c JOIN source s ON s.source = c.source
         WHERE {where} AND {cond}
-        GROUP BY ALL HAVING sum(c.n) > 0 ORDER BY n DESC, c.source
-    """, params)
+        GROUP BY ALL HAVING sum(c.n) > 0
+    """, params))
+    return df.sort_values(["n", "source"], ascending=[False, True], ignore_index=True)
 
 
 def _count(f: Filters, n: int) -> str:
@@ -163,8 +164,9 @@ def left_out(f: Filters, *needs: str) -> str | None:
 def department_only(f: Filters, dept_code: str) -> int:
     """The count a source gives only by department for ``dept_code`` (not assigned to any municipality)."""
     where, params = f.resolved(filter_options()).where("cube")
-    return int(warehouse.scalar(f"SELECT coalesce(sum(n), 0) FROM incident_year_cube WHERE {where} "
-                                "AND muni_code IS NULL AND dept_code = ?", params + [dept_code]))
+    row = warehouse.query(f"SELECT coalesce(sum(n), 0) AS n, coalesce(sum(ck), 0) AS ck FROM incident_year_cube "
+                          f"WHERE {where} AND muni_code IS NULL AND dept_code = ?", params + [dept_code]).iloc[0]
+    return disclosure.published_count(row["n"], row["ck"])
 
 
 def department_only_note(f: Filters, dept_code: str, dept_name: str) -> str | None:
@@ -185,7 +187,9 @@ def other_unit_count(f: Filters) -> tuple[str, int]:
     if other is None:
         return f.unit, 0
     where, params = replace(f, unit=other).where("cube")
-    return other, int(warehouse.scalar(f"SELECT coalesce(sum(n), 0) FROM incident_year_cube WHERE {where}", params))
+    row = warehouse.query(f"SELECT coalesce(sum(n), 0) AS n, coalesce(sum(ck), 0) AS ck FROM incident_year_cube "
+                          f"WHERE {where}", params).iloc[0]
+    return other, disclosure.published_count(row["n"], row["ck"])
 
 
 def other_unit(f: Filters) -> str | None:

@@ -4,7 +4,10 @@ Deployment mode (``mode()``): ``publico`` (the default) or ``interno``, from the
 variable ``ATALAYA_MODO`` or, if it is not set, the key ``modo`` of ``.streamlit/secrets.toml``.
 
 Rules in public mode (shown to users in ``RULES``):
-- A count from 1 to 4 is shown as "<5" when the crime types it covers include a sensitive
+- Every count of victims or hechos is published with its cell-key adjustment (core/cellkey.py),
+  applied where the core reads it (``published``): the same records always get the same
+  adjustment, and a difference of two published counts never gives a hidden one back.
+- A count (adjusted) from 1 to 4 is shown as "<5" when the crime types it covers include a sensitive
   type (``crime_type.sensitive``: sexual violence, violence against women and in the family,
   femicide), when it counts only minors (age groups entirely under 18: the age filter or the
   row's own age group), or when it is a count below the municipality (aldea, ~550 m cell, surroundings of a
@@ -21,82 +24,59 @@ Internal mode shows every figure.
 """
 from __future__ import annotations
 
-import functools
-import os
-import tomllib
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from core import fmt, warehouse
+from core import cellkey, fmt, warehouse
 from core.filters import Filters, filter_options
-
-ENV_VAR = "ATALAYA_MODO"
-SECRETS_KEY = "modo"
-PUBLIC, INTERNAL = "publico", "interno"
-_ALIASES = {"publico": PUBLIC, "público": PUBLIC, "public": PUBLIC,
-            "interno": INTERNAL, "internal": INTERNAL}
+from core.deployment import ENV_VAR, INTERNAL, PUBLIC, SECRETS_KEY, ModeError, is_public, mode  # noqa: F401
 SUPPRESSED = "<5"
 MIN_COUNT = 5
 
 RULES = (
-    "Modo público: las cifras de 1 a 4 víctimas se muestran como «<5» cuando pueden incluir delitos sensibles "
+    "Modo público: cada cifra de víctimas o hechos lleva un ajuste pequeño y consistente (método de la clave de "
+    "celda, el de las tablas a medida de las oficinas de estadística de Australia y del Reino Unido): entre −3 y +3, "
+    "el 0 sigue siendo 0, una cifra distinta de 0 no pasa a 0, y las mismas víctimas reciben siempre el mismo ajuste, "
+    "se pida la cifra como se pida. Así la resta de dos cifras publicadas (p. ej. violencia letal menos homicidio, o "
+    "2013-2022 menos 2013-2021) no devuelve una cifra reservada; por eso un total puede no coincidir exactamente con "
+    "la suma de sus partes.",
+    "Las cifras (ya ajustadas) de 1 a 4 víctimas se muestran como «<5» cuando pueden incluir delitos sensibles "
     "(violencia sexual, violencia contra la mujer e intrafamiliar, femicidio), cuando cuentan solo a menores de "
     "18 años (filtro de edad o fila de un grupo de edad de menores) y en todo conteo por debajo del municipio "
     "(aldea, celda de ~550 m, entorno de un centro educativo).",
     "Supresión complementaria: en cada fila o columna cuya suma se publica, si queda una sola cifra reservada se "
     "reserva también la menor de las demás, para que el total no permita deducirla.",
-    "Las tasas, porcentajes y tasas suavizadas de una cifra reservada no se muestran; el cero sí se muestra.",
+    "Las tasas, porcentajes y tasas suavizadas se calculan con las cifras ajustadas; las de una cifra reservada no "
+    "se muestran; el cero sí se muestra.",
     "No se publican registros individuales: las víctimas con coordenadas solo se muestran sumadas en celdas.",
 )
 
 
-class ModeError(ValueError):
-    """The deployment mode is set to a value that is neither 'publico' nor 'interno'."""
+# --------------------------------------------------------------------------------------
+# Published counts: the cell-key adjustment (core/cellkey.py)
+# --------------------------------------------------------------------------------------
+
+def published(df: pd.DataFrame, keys: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Counts as the mode in force publishes them: in public mode each count column gets its
+    cell-key adjustment; the key columns are dropped in both modes. ``keys``: {count column: the
+    column with the sum of its record keys}, by default {"n": "ck"}. Every core query that counts
+    victims or hechos selects ``sum(ck)`` next to ``sum(n)`` and passes its result here."""
+    keys = dict(keys or {"n": "ck"})
+    out = df.drop(columns=list(keys.values()))
+    if is_public() and not df.empty:
+        for count, key in keys.items():
+            n = pd.to_numeric(df[count], errors="coerce").fillna(0).astype("int64")
+            ck = pd.to_numeric(df[key], errors="coerce").fillna(0).astype("int64")
+            out[count] = cellkey.perturb(n.to_numpy(), ck.to_numpy())
+    return out
 
 
-def _secrets_paths() -> list[Path]:
-    return [Path.cwd() / ".streamlit" / "secrets.toml", warehouse.PROJECT_ROOT / ".streamlit" / "secrets.toml",
-            Path.home() / ".streamlit" / "secrets.toml"]
-
-
-@functools.lru_cache(maxsize=8)
-def _secrets_mode(path: Path, mtime: float) -> str | None:
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ModeError(f"{path}: no es TOML válido ({exc}).") from None
-    value = data.get(SECRETS_KEY)
-    if value is None:
-        return None
-    return _normalise(value, f"{path}, clave '{SECRETS_KEY}'")
-
-
-def _normalise(value, where: str) -> str:
-    mode = _ALIASES.get(str(value).strip().lower())
-    if mode is None:
-        raise ModeError(f"{where} = {value!r}: se esperaba 'publico' o 'interno'.")
-    return mode
-
-
-def mode() -> str:
-    """'publico' or 'interno': the environment variable wins over the secrets file; default public."""
-    value = os.environ.get(ENV_VAR, "").strip()
-    if value:
-        return _normalise(value, f"Variable de entorno {ENV_VAR}")
-    for path in _secrets_paths():
-        if path.is_file():
-            found = _secrets_mode(path, path.stat().st_mtime)
-            if found is not None:
-                return found
-    return PUBLIC
-
-
-def is_public() -> bool:
-    return mode() == PUBLIC
+def published_count(n, ck) -> int:
+    """One count as the mode in force publishes it (see ``published``)."""
+    n, ck = int(n or 0), int(ck or 0)
+    return int(cellkey.perturb(n, ck)) if is_public() else n
 
 
 # --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
+from core.cellkey import RECORD_KEY_SQL
 from core import warehouse
 
 SEX_LABELS = {"H": "Hombres", "M": "Mujeres", "ND": "Sin dato"}
@@ -49,6 +50,15 @@ class Filters:
             return "sum(n)"
         if table == "incident":
             return "sum(victims)" if self.unit == "victimas" else "count(*)"
+        raise ValueError(f"unknown table {table!r}")
+
+    def key_sum(self, table: str = "cube") -> str:
+        """SQL aggregate of the record keys of what ``measure`` counts (core/cellkey.py): every
+        count query selects it as ``ck`` next to the count, for ``disclosure.published``."""
+        if table == "cube":
+            return "sum(ck)"
+        if table == "incident":
+            return f"sum({RECORD_KEY_SQL})"
         raise ValueError(f"unknown table {table!r}")
 
     def where(self, table: str = "cube", counted_only: bool = True) -> tuple[str, list[Any]]:

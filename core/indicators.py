@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from core import warehouse
+from core import disclosure, warehouse
 from core.filters import Filters, filter_options
 
 PER = 100_000
@@ -220,7 +220,9 @@ def rate(count: float, denominator: float | None) -> float | None:
 @warehouse.cached
 def total_count(f: Filters) -> int:
     where, params = f.where("cube")
-    return int(warehouse.scalar(f"SELECT coalesce(sum(n), 0) FROM incident_year_cube WHERE {where}", params))
+    row = warehouse.query(f"SELECT coalesce(sum(n), 0) AS n, coalesce(sum(ck), 0) AS ck FROM incident_year_cube "
+                          f"WHERE {where}", params).iloc[0]
+    return disclosure.published_count(row["n"], row["ck"])
 
 
 @warehouse.cached
@@ -256,8 +258,9 @@ def yearly(f: Filters, by: str | None = "crime_group") -> pd.DataFrame:
     f = f.resolved(filter_options())
     where, params = f.where("cube")
     key = f", {by}" if by else ""
-    counts = warehouse.query(f"SELECT year{key}, sum(n)::BIGINT AS n FROM incident_year_cube WHERE {where} "
-                             f"GROUP BY ALL ORDER BY ALL", params)
+    counts = disclosure.published(warehouse.query(
+        f"SELECT year{key}, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_year_cube WHERE {where} "
+        f"GROUP BY ALL ORDER BY ALL", params))
     pops = person_years_by_year(f)
     if by:
         # every year x category, zeros included, so that lines do not skip empty years
@@ -280,8 +283,9 @@ def monthly(f: Filters, by: str | None = "crime_group") -> pd.DataFrame:
         raise ValueError(f"unsupported breakdown {by!r}")
     where, params = f.resolved(filter_options()).where("cube")
     key = f", {by}" if by else ""
-    return warehouse.query(f"SELECT month{key}, sum(n)::BIGINT AS n FROM incident_cube WHERE {where} "
-                           f"GROUP BY ALL ORDER BY ALL", params)
+    return disclosure.published(warehouse.query(
+        f"SELECT month{key}, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_cube WHERE {where} "
+        f"GROUP BY ALL ORDER BY ALL", params))
 
 
 def eb_smooth(n, population) -> "np.ndarray":
@@ -357,12 +361,14 @@ def by_municipality_many(fs: tuple[Filters, ...]) -> tuple[pd.DataFrame, ...]:
     sums, params = [], []
     for k, f in enumerate(fs):
         where, p = f.where("cube")
-        sums.append(f"coalesce(sum(n) FILTER (WHERE {where}), 0)::BIGINT AS n{k}")
-        params += p
-    counts = warehouse.query(f"""
+        sums.append(f"coalesce(sum(n) FILTER (WHERE {where}), 0)::BIGINT AS n{k}, "
+                    f"coalesce(sum(ck) FILTER (WHERE {where}), 0)::BIGINT AS ck{k}")
+        params += p + p
+    counts = disclosure.published(warehouse.query(f"""
         SELECT muni_code AS code, {", ".join(sums)} FROM incident_year_cube
         WHERE counted AND year BETWEEN ? AND ? GROUP BY muni_code
-    """, params + [min(f.year_from for f in fs), max(f.year_to for f in fs)]).set_index("code")
+    """, params + [min(f.year_from for f in fs), max(f.year_to for f in fs)]),
+        {f"n{k}": f"ck{k}" for k in range(len(fs))}).set_index("code")
     out = []
     for k, f in enumerate(fs):
         df = municipalities_by_code()
@@ -382,8 +388,9 @@ def municipality_year_counts(f: Filters) -> pd.DataFrame:
     """Victims of every municipality in scope (rows, by code) in each year of the period (columns)."""
     f = f.resolved(filter_options())
     where, params = f.where("cube")
-    counts = warehouse.query(f"SELECT muni_code AS code, year::INTEGER AS year, sum(n)::BIGINT AS n "
-                             f"FROM incident_year_cube WHERE {where} GROUP BY ALL", params)
+    counts = disclosure.published(warehouse.query(
+        f"SELECT muni_code AS code, year::INTEGER AS year, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck "
+        f"FROM incident_year_cube WHERE {where} GROUP BY ALL", params))
     munis = municipalities_by_code()
     codes = munis.loc[munis["dept_code"] == f.dept_code, "code"] if f.dept_code else munis["code"]
     wide = counts.pivot(index="code", columns="year", values="n")
@@ -450,8 +457,9 @@ def by_department(f: Filters) -> pd.DataFrame:
     """
     f = f.resolved(filter_options())
     where, params = f.where("cube")
-    counts = warehouse.query(f"SELECT dept_code AS code, sum(n)::BIGINT AS n FROM incident_year_cube "
-                             f"WHERE {where} GROUP BY dept_code", params).set_index("code")["n"]
+    counts = disclosure.published(warehouse.query(
+        f"SELECT dept_code AS code, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_year_cube "
+        f"WHERE {where} GROUP BY dept_code", params)).set_index("code")["n"]
     depts = warehouse.query("SELECT code, name FROM territory WHERE level = 'departamento' ORDER BY code")
     if f.dept_code:
         depts = depts[depts["code"] == f.dept_code].reset_index(drop=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from core import indicators, warehouse
+from core import disclosure, indicators, warehouse
 from core.filters import Filters, filter_options
 
 WEEKDAYS = ("Lunes", "Martes", "Miércoles", "Jueves", "Viernes", "Sábado", "Domingo")
@@ -128,8 +128,9 @@ def monthly(f: Filters, code: str) -> pd.DataFrame:
     opts = filter_options()
     everything = replace(f, year_from=opts.min_year, year_to=opts.max_year)
     where, params = _where(everything, code)
-    counts = warehouse.query(f"SELECT month, sum(n)::BIGINT AS n FROM incident_cube WHERE {where} GROUP BY month",
-                             params)
+    counts = disclosure.published(warehouse.query(
+        f"SELECT month, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_cube WHERE {where} GROUP BY month",
+        params))
     start, end = indicators.data_period()
     months = pd.date_range(pd.Timestamp(start.replace(day=1)), pd.Timestamp(end), freq="MS")
     grid = pd.DataFrame({"month": months})
@@ -171,12 +172,13 @@ def by_crime_type(f: Filters, code: str) -> pd.DataFrame:
     """Columns: crime_type, name, crime_group, iccs_code, iccs_section, n, share (%)."""
     where, params = _where(f, code)
     # filter first, join after: the filter's column names must not meet the joined table's
-    df = warehouse.query(f"""
-        WITH c AS (SELECT crime_type, sum(n)::BIGINT AS n FROM incident_year_cube WHERE {where} GROUP BY crime_type)
-        SELECT c.crime_type, t.name, t.crime_group, t.iccs_code, t.iccs_section, c.n
+    df = disclosure.published(warehouse.query(f"""
+        WITH c AS (SELECT crime_type, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_year_cube
+                   WHERE {where} GROUP BY crime_type)
+        SELECT c.crime_type, t.name, t.crime_group, t.iccs_code, t.iccs_section, c.n, c.ck
         FROM c JOIN crime_type t ON t.code = c.crime_type
-        ORDER BY c.n DESC, t.name
-    """, params)
+    """, params))
+    df = df.sort_values(["n", "name"], ascending=[False, True], ignore_index=True)
     df["share"] = df["n"] / df["n"].sum() * 100 if len(df) else []
     return df
 
@@ -186,24 +188,26 @@ def pyramid(f: Filters, code: str) -> pd.DataFrame:
     """Victims by sex and age group (every age group, zeros included).
     Columns: age_group, label, sort_order, victim_sex, n."""
     where, params = _where(f, code)
-    return warehouse.query(f"""
-        WITH c AS (SELECT age_group, victim_sex, sum(n)::BIGINT AS n FROM incident_year_cube WHERE {where} GROUP BY ALL)
-        SELECT a.code AS age_group, a.label, a.sort_order, s.sex AS victim_sex, coalesce(c.n, 0)::BIGINT AS n
+    return disclosure.published(warehouse.query(f"""
+        WITH c AS (SELECT age_group, victim_sex, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_year_cube
+                   WHERE {where} GROUP BY ALL)
+        SELECT a.code AS age_group, a.label, a.sort_order, s.sex AS victim_sex, coalesce(c.n, 0)::BIGINT AS n,
+               coalesce(c.ck, 0)::BIGINT AS ck
         FROM age_group a CROSS JOIN (VALUES ('H'), ('M'), ('ND')) s(sex)
         LEFT JOIN c ON c.age_group = a.code AND c.victim_sex = s.sex
         ORDER BY a.sort_order, s.sex
-    """, params)
+    """, params))
 
 
 @warehouse.cached
 def weekday_hour(f: Filters, code: str) -> pd.DataFrame:
     """Victims by weekday (0 = Monday) and hour (-1 = unknown hour). Columns: weekday, day, hour, n."""
     where, params = _where(f, code, table="incident")
-    df = warehouse.query(f"""
+    df = disclosure.published(warehouse.query(f"""
         SELECT (isodow(occurred_on) - 1)::INTEGER AS weekday, coalesce(occurred_hour, -1)::INTEGER AS hour,
-               {f.measure("incident")}::BIGINT AS n
+               {f.measure("incident")}::BIGINT AS n, {f.key_sum("incident")}::BIGINT AS ck
         FROM incident WHERE {where} GROUP BY ALL ORDER BY ALL
-    """, params)
+    """, params))
     df["day"] = df["weekday"].map(dict(enumerate(WEEKDAYS)))
     return df
 
@@ -211,8 +215,10 @@ def weekday_hour(f: Filters, code: str) -> pd.DataFrame:
 @warehouse.cached
 def by_weapon(f: Filters, code: str) -> pd.DataFrame:
     where, params = _where(f, code, table="incident")
-    return warehouse.query(f"SELECT weapon, {f.measure('incident')}::BIGINT AS n FROM incident WHERE {where} "
-                           "GROUP BY weapon HAVING n > 0 ORDER BY n DESC, weapon", params)
+    df = disclosure.published(warehouse.query(
+        f"SELECT weapon, {f.measure('incident')}::BIGINT AS n, {f.key_sum('incident')}::BIGINT AS ck "
+        f"FROM incident WHERE {where} GROUP BY weapon HAVING n > 0", params))
+    return df.sort_values(["n", "weapon"], ascending=[False, True], ignore_index=True)
 
 
 @warehouse.cached
@@ -220,13 +226,16 @@ def by_source(f: Filters, code: str) -> pd.DataFrame:
     """Records per institution, and how many count in the published figure.
     Columns: source, institution, records, counted."""
     where, params = _where(f, code, counted_only=False)
-    return warehouse.query(f"""
-        WITH c AS (SELECT source, sum(n)::BIGINT AS records, (sum(n) FILTER (WHERE counted))::BIGINT AS counted
+    df = disclosure.published(warehouse.query(f"""
+        WITH c AS (SELECT source, sum(n)::BIGINT AS records, sum(ck)::BIGINT AS ck_records,
+                          (sum(n) FILTER (WHERE counted))::BIGINT AS counted,
+                          (sum(ck) FILTER (WHERE counted))::BIGINT AS ck_counted
                    FROM incident_year_cube WHERE {where} GROUP BY source)
-        SELECT c.source, s.institution, c.records, coalesce(c.counted, 0)::BIGINT AS counted
+        SELECT c.source, s.institution, c.records, c.ck_records, coalesce(c.counted, 0)::BIGINT AS counted,
+               coalesce(c.ck_counted, 0)::BIGINT AS ck_counted
         FROM c JOIN source s ON s.source = c.source
-        ORDER BY c.records DESC
-    """, params)
+    """, params), {"records": "ck_records", "counted": "ck_counted"})
+    return df.sort_values("records", ascending=False, ignore_index=True)
 
 
 @warehouse.cached
@@ -239,10 +248,10 @@ def aldeas(f: Filters, code: str) -> tuple[pd.DataFrame, str | None]:
     """
     f = _scope(f)
     where, params = _where(f, code)
-    counts = warehouse.query(f"""
-        SELECT aldea_code AS code, crime_group, sum(n)::BIGINT AS n FROM incident_aldea_cube
+    counts = disclosure.published(warehouse.query(f"""
+        SELECT aldea_code AS code, crime_group, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_aldea_cube
         WHERE {where} GROUP BY ALL
-    """, params)
+    """, params))
     names = warehouse.query("SELECT code, name FROM territory WHERE level = 'aldea' AND parent_code = ? ORDER BY code",
                             [code])
     note = None
@@ -275,12 +284,13 @@ def incident_cells(f: Filters, code: str) -> pd.DataFrame:
     """Geocoded victims aggregated into cells of GRID_DEG degrees (never single records).
     Columns: lon, lat (cell centre), n."""
     where, params = _where(f, code, table="incident")
-    return warehouse.query(f"""
+    df = disclosure.published(warehouse.query(f"""
         SELECT (floor(lon / ?) + 0.5) * ? AS lon, (floor(lat / ?) + 0.5) * ? AS lat,
-               {f.measure("incident")}::BIGINT AS n
+               {f.measure("incident")}::BIGINT AS n, {f.key_sum("incident")}::BIGINT AS ck
         FROM incident WHERE {where} AND lon IS NOT NULL AND lat IS NOT NULL
-        GROUP BY ALL HAVING n > 0 ORDER BY n DESC
-    """, [GRID_DEG, GRID_DEG, GRID_DEG, GRID_DEG] + params)
+        GROUP BY ALL HAVING n > 0
+    """, [GRID_DEG, GRID_DEG, GRID_DEG, GRID_DEG] + params))
+    return df.sort_values(["n", "lon", "lat"], ascending=[False, True, True], ignore_index=True)
 
 
 def national_table(f: Filters) -> pd.DataFrame:

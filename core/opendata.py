@@ -110,20 +110,21 @@ def _municipality_month_published(f: Filters, public: bool) -> pd.DataFrame:
 @warehouse.cached
 def _municipality_month(f: Filters) -> pd.DataFrame:
     where, params = f.resolved(filter_options()).where("cube")
-    return warehouse.query(f"""
-        WITH c AS (SELECT month, dept_code, muni_code, crime_type, victim_sex, age_group, sum(n)::BIGINT AS n
+    return disclosure.published(warehouse.query(f"""
+        WITH c AS (SELECT month, dept_code, muni_code, crime_type, victim_sex, age_group, sum(n)::BIGINT AS n,
+                          sum(ck)::BIGINT AS ck
                    FROM incident_cube WHERE {where} GROUP BY ALL)
         SELECT c.month AS mes, c.dept_code AS codigo_departamento, d.name AS departamento,
                c.muni_code AS codigo_municipio,
                coalesce(m.name, 'Sin municipio (la fuente da solo el departamento)') AS municipio, c.crime_type AS tipo_delito, k.name AS delito,
                k.crime_group AS grupo_delito, k.iccs_code AS codigo_iccs, c.victim_sex AS sexo,
-               c.age_group AS grupo_edad, c.n AS victimas
+               c.age_group AS grupo_edad, c.n AS victimas, c.ck
         FROM c
         LEFT JOIN territory m ON m.code = c.muni_code AND m.level = 'municipio'
         JOIN territory d ON d.code = c.dept_code AND d.level = 'departamento'
         JOIN crime_type k ON k.code = c.crime_type
         ORDER BY ALL
-    """, params)
+    """, params), {"victimas": "ck"})
 
 
 @warehouse.cached

@@ -139,6 +139,20 @@ def reconciliation_summary(f: Filters) -> pd.DataFrame:
     return out
 
 
+def _by_source(every: list[str]) -> str:
+    """One count column per source (s0, s1...: the ids are data, not SQL) with its key sum."""
+    return ", ".join(f"coalesce(sum(n) FILTER (WHERE source = ?), 0)::BIGINT AS s{i}, "
+                     f"coalesce(sum(ck) FILTER (WHERE source = ?), 0)::BIGINT AS ck{i}" for i in range(len(every)))
+
+
+def _source_params(every: list[str]) -> list[str]:
+    return [source for source in every for _ in range(2)]
+
+
+def _source_keys(every: list[str]) -> dict[str, str]:
+    return {f"s{i}": f"ck{i}" for i in range(len(every))} | {"published": "ck_published"}
+
+
 _SUMMARY_FIXED = ("crime_type", "crime", "rule_label", "reference", "published", "cells", "cells_differ", "differ_pct")
 
 
@@ -146,11 +160,11 @@ _SUMMARY_FIXED = ("crime_type", "crime", "rule_label", "reference", "published",
 def _reconciliation_summary(f: Filters) -> pd.DataFrame:
     where, params = f.where("cube", counted_only=False)
     every = list(sources()["source"])
-    by_source = ", ".join(f"coalesce(sum(n) FILTER (WHERE source = ?), 0)::BIGINT AS s{i}" for i in range(len(every)))
-    totals = warehouse.query(f"""
-        SELECT crime_type, {by_source}, coalesce(sum(n) FILTER (WHERE counted), 0)::BIGINT AS published
+    totals = disclosure.published(warehouse.query(f"""
+        SELECT crime_type, {_by_source(every)}, coalesce(sum(n) FILTER (WHERE counted), 0)::BIGINT AS published,
+               coalesce(sum(ck) FILTER (WHERE counted), 0)::BIGINT AS ck_published
         FROM reconciliation_cube WHERE {where} GROUP BY crime_type
-    """, every + params)
+    """, _source_params(every) + params), _source_keys(every))
     gaps = warehouse.query(f"""
         WITH cells AS (SELECT crime_type, muni_code, month, source, sum(n) AS n
                        FROM reconciliation_cube WHERE {where} GROUP BY ALL),
@@ -190,16 +204,16 @@ def _types(crime_type: str | None) -> list[str]:
 def _reconciliation_monthly(f: Filters, crime_type: str | None) -> pd.DataFrame:
     types = _types(crime_type)
     where, params = f.where("cube", counted_only=False)
-    return warehouse.query(f"""
-        SELECT month, source AS series, sum(n) AS victims
+    return disclosure.published(warehouse.query(f"""
+        SELECT month, source AS series, sum(n) AS victims, sum(ck) AS ck
         FROM reconciliation_cube WHERE {where} AND crime_type IN (SELECT unnest(?::VARCHAR[]))
         GROUP BY ALL
         UNION ALL
-        SELECT month, ? AS series, sum(n) AS victims
+        SELECT month, ? AS series, sum(n) AS victims, sum(ck) AS ck
         FROM reconciliation_cube WHERE {where} AND counted AND crime_type IN (SELECT unnest(?::VARCHAR[]))
         GROUP BY ALL
         ORDER BY month, series
-    """, params + [types, PUBLISHED] + params + [types])
+    """, params + [types, PUBLISHED] + params + [types]), {"victims": "ck"})
 
 
 def reconciliation_by_municipality(f: Filters, crime_type: str | None = None) -> pd.DataFrame:
@@ -215,25 +229,28 @@ def _reconciliation_by_municipality(f: Filters, public: bool, crime_type: str | 
     types = _types(crime_type)
     where, params = f.where("cube", counted_only=False)
     every = list(sources()["source"])  # ordered by source
-    # one column per source (s0, s1...: the ids are data, not SQL), then the published figure
-    by_source = ", ".join(f"coalesce(sum(n) FILTER (WHERE source = ?), 0)::BIGINT AS s{i}" for i in range(len(every)))
     wide = warehouse.query(f"""
-        WITH c AS (SELECT muni_code, month, {by_source},
-                          coalesce(sum(n) FILTER (WHERE counted), 0)::BIGINT AS published
+        WITH c AS (SELECT muni_code, month, {_by_source(every)},
+                          coalesce(sum(n) FILTER (WHERE counted), 0)::BIGINT AS published,
+                          coalesce(sum(ck) FILTER (WHERE counted), 0)::BIGINT AS ck_published
                    FROM reconciliation_cube WHERE {where} AND crime_type IN (SELECT unnest(?::VARCHAR[]))
                    GROUP BY muni_code, month)
         SELECT c.*, t.name AS municipality
         FROM c JOIN territory t ON t.code = c.muni_code
         ORDER BY c.muni_code, c.month
-    """, every + params + [types])
+    """, _source_params(every) + params + [types])
     if wide.empty:
         return pd.DataFrame(columns=["muni_code", "municipality", "month", "published", "divergence"])
-    wide = wide.rename(columns={f"s{i}": source for i, source in enumerate(every)})
-    names = [source for source in every if wide[source].sum() > 0]  # the sources with records here
+    # the divergence of the exact counts (two sources with the same victims differ by 0), then
+    # the counts as published
+    exact = wide[[f"s{i}" for i in range(len(every))]].to_numpy()
+    present = exact.sum(axis=0) > 0
+    divergence = exact[:, present].max(axis=1) - exact[:, present].min(axis=1) if present.any() else 0
+    wide = disclosure.published(wide, _source_keys(every)).rename(columns={f"s{i}": source for i, source in enumerate(every)})
+    names = [source for source, here in zip(every, present) if here]  # the sources with records here
     keys = ["muni_code", "municipality", "month"]
     out = wide[keys + names + ["published"]].copy()
-    counts = out[names].to_numpy()
-    out["divergence"] = counts.max(axis=1) - counts.min(axis=1)
+    out["divergence"] = divergence
     if public:
         sensitive = disclosure.covers_sensitive(f, crime_types=types)
         cells = out.melt(id_vars=keys, value_vars=names, var_name="source", value_name="victims")

@@ -264,10 +264,10 @@ def counts(spec: ReportSpec, f: Filters) -> pd.DataFrame:
     where, params = f.where("incident" if table == "incident" else "cube")
     exprs = [(DIMENSIONS[d].incident if table == "incident" else DIMENSIONS[d].cube) for d in cols]
     select = ", ".join(f"{e} AS d{i}" for i, e in enumerate(exprs))
-    total = f.measure("incident" if table == "incident" else "cube")
-    sql = (f"SELECT {select}, {total}::BIGINT AS n FROM {table} c WHERE {where} "
-           f"GROUP BY {', '.join(f'd{i}' for i in range(len(cols)))}")
-    return warehouse.query(sql, params)
+    grain = "incident" if table == "incident" else "cube"
+    sql = (f"SELECT {select}, {f.measure(grain)}::BIGINT AS n, {f.key_sum(grain)}::BIGINT AS ck FROM {table} c "
+           f"WHERE {where} GROUP BY {', '.join(f'd{i}' for i in range(len(cols)))}")
+    return disclosure.published(warehouse.query(sql, params))
 
 
 @warehouse.cached

@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from core import indicators, vulnerability, warehouse
+from core import disclosure, indicators, vulnerability, warehouse
 from core.filters import Filters, filter_options
 
 FACTOR_PERCENTILE = 0.75
@@ -114,13 +114,16 @@ def exposure(year_from: int, year_to: int) -> pd.DataFrame:
     for key, (radius, group, column) in _NEAR.items():
         condition = "radius_m = ?" + (" AND crime_group = ?" if group else "")
         params += [radius] + ([group] if group else [])
-        columns.append(f"coalesce(sum(e.{column}) FILTER (WHERE {condition}), 0)::BIGINT AS {key}")
-    return warehouse.query(f"""
+        key_column = column.replace("victims", "ck")
+        columns.append(f"coalesce(sum(e.{column}) FILTER (WHERE {condition}), 0)::BIGINT AS {key}, "
+                       f"coalesce(sum(e.{key_column}) FILTER (WHERE {condition}), 0)::BIGINT AS ck_{key}")
+        params += [radius] + ([group] if group else [])
+    return disclosure.published(warehouse.query(f"""
         SELECT s.school_code, {", ".join(columns)}
         FROM school s LEFT JOIN school_exposure e
           ON e.school_code = s.school_code AND e.year BETWEEN ? AND ?
         GROUP BY s.school_code ORDER BY s.school_code
-    """, params + [year_from, year_to]).set_index("school_code")
+    """, params + [year_from, year_to]), {key: f"ck_{key}" for key in _NEAR}).set_index("school_code")
 
 
 @warehouse.cached
@@ -128,11 +131,11 @@ def aldea_rates(f: Filters) -> pd.DataFrame:
     """Every aldea with population: code, n (counted victims of the period), population
     (person-years), rate and rate_eb per 100,000."""
     f = f.resolved(filter_options())
-    counts = warehouse.query("""
-        SELECT aldea_code AS code, sum(n)::BIGINT AS n FROM incident_aldea_cube
+    counts = disclosure.published(warehouse.query("""
+        SELECT aldea_code AS code, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_aldea_cube
         WHERE counted AND unit = 'victimas' AND aldea_code IS NOT NULL AND year BETWEEN ? AND ?
         GROUP BY aldea_code
-    """, [f.year_from, f.year_to])
+    """, [f.year_from, f.year_to]))
     df = indicators.aldea_person_years(f.year_from, f.year_to)[["code", "population"]].merge(counts, on="code", how="left")
     df["n"] = df["n"].fillna(0).astype("int64")
     df["rate"] = [indicators.rate(n, p) for n, p in zip(df["n"], df["population"])]

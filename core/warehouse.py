@@ -17,7 +17,9 @@ from typing import Any, Callable, Sequence
 import duckdb
 import pandas as pd
 
-SCHEMA_VERSION = "6"
+from core import deployment
+
+SCHEMA_VERSION = "7"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = PROJECT_ROOT / "data" / "warehouse.duckdb"
 BUILD_COMMAND = "make demo   (o bien: atalaya-load demo)"
@@ -60,6 +62,8 @@ _CUBE_COLUMNS = [
     ("unit", "VARCHAR NOT NULL CHECK (unit IN ('victimas','hechos'))",
      "What n counts: victimas (victims) or hechos (events). Never added together."),
     ("n", "INTEGER NOT NULL", "Count, in unit."),
+    ("ck", "BIGINT NOT NULL", "Sum of the record keys of the records counted (core/cellkey.py): the cell key "
+                              "of any sum of cells is the sum of their ck, modulo 256."),
 ]
 
 
@@ -190,12 +194,12 @@ SCHEMA: tuple[Table, ...] = (
     _t("incident_year_cube", "incident_cube summed over months, plus the counts of sources dated only by year: "
        "the yearly figures (map, summary, rankings) read 7 times fewer rows. Sorted by municipality and year.", _cube_columns(
         "year", "dept_code", "muni_code", "crime_type", "crime_group", "victim_sex", "age_group", "source", "counted",
-        "unit", "n", ("months", "SMALLINT NOT NULL", "Months of the year with records in the cell (rows of the monthly "
+        "unit", "n", "ck", ("months", "SMALLINT NOT NULL", "Months of the year with records in the cell (rows of the monthly "
                                         "open-data table)."))),
     _t("incident_aldea_cube", "Victims per aldea and year with the filter columns (the aldea table of a "
        "municipality, the aldea rates of the school ranking). Sorted by municipality, aldea and year.", _cube_columns(
         "year", "dept_code", "muni_code", ("aldea_code", "VARCHAR", "Aldea code (NULL when not recorded)."),
-        "crime_type", "crime_group", "victim_sex", "age_group", "counted", "unit", "n")),
+        "crime_type", "crime_group", "victim_sex", "age_group", "counted", "unit", "n", "ck")),
     _t("source_month", "Records per source, municipality and month (all records, counted or not): where and "
        "when each source has data, for the coverage flags.", [
         ("source", "VARCHAR NOT NULL", "source.source"),
@@ -222,6 +226,8 @@ SCHEMA: tuple[Table, ...] = (
         ("radius_m", "SMALLINT NOT NULL", "Radius in metres: 100, 500 or 1000."),
         ("victims", "INTEGER NOT NULL", "Counted victims geocoded within the radius."),
         ("victims_10_19", "INTEGER NOT NULL", "Of them, victims aged 10 to 19."),
+        ("ck", "BIGINT NOT NULL", "Sum of the record keys of the victims (core/cellkey.py)."),
+        ("ck_10_19", "BIGINT NOT NULL", "Sum of the record keys of the victims aged 10 to 19."),
     ], "PRIMARY KEY (school_code, year, crime_group, radius_m)"),
     _t("indicator", "Vulnerability indicator values by territory.", [
         ("code", "VARCHAR NOT NULL", "territory.code"),
@@ -444,14 +450,16 @@ _cache: OrderedDict[tuple, Any] = OrderedDict()
 
 
 def cached(func: Callable) -> Callable:
-    """Memoise a core query function on (warehouse version, arguments).
+    """Memoise a core query function on (warehouse version, deployment mode, arguments): a
+    result computed for internal mode is never served in public mode.
 
     Arguments must be hashable (use tuples and frozen dataclasses). Results are shared:
     callers must treat returned DataFrames as read-only (copy before mutating).
     """
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        key = (func.__module__, func.__qualname__, current_version(), args, tuple(sorted(kwargs.items())))
+        key = (func.__module__, func.__qualname__, current_version(), deployment.mode(), args,
+               tuple(sorted(kwargs.items())))
         with _lock:
             if key in _cache:
                 _cache.move_to_end(key)

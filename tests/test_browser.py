@@ -24,7 +24,7 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from shapely.geometry import Point, shape
 
-from core import alerts, fmt, geo, indicators, municipality, warehouse
+from core import alerts, disclosure, fmt, geo, indicators, municipality, warehouse
 from core.filters import Filters, filter_options
 from core.load.demo import build_demo
 
@@ -164,7 +164,8 @@ def page(context) -> Page:
 
 @pytest.fixture(scope="module")
 def core_on_e2e(e2e_warehouse):
-    """The core of this test process reading the same warehouse as the server, for expected figures."""
+    """The core of this test process reading the same warehouse as the server, for expected figures
+    (tests that use it also take ``public_mode``: the server publishes in public mode)."""
     previous = os.environ.get("ATALAYA_WAREHOUSE")
     os.environ["ATALAYA_WAREHOUSE"] = str(e2e_warehouse)
     warehouse.close_all()
@@ -231,7 +232,7 @@ def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
-def test_changing_a_filter_updates_the_page_and_the_url(page, server, core_on_e2e):
+def test_changing_a_filter_updates_the_page_and_the_url(page, server, core_on_e2e, public_mode):
     opts = filter_options()
     everyone = indicators.total_count(Filters().resolved(opts))
     women = indicators.total_count(Filters(sexes=("M",)).resolved(opts))
@@ -263,7 +264,7 @@ def _municipality_at(lon: float, lat: float) -> tuple[str, str]:
     raise AssertionError(f"ningún municipio contiene ({lon}, {lat})")
 
 
-def test_click_on_the_map_reaches_the_municipality_drilldown(page, server, core_on_e2e):
+def test_click_on_the_map_reaches_the_municipality_drilldown(page, server, core_on_e2e, public_mode):
     view = geo.view_state(geo.bounds("municipio"))
     code, label = _municipality_at(view.longitude, view.latitude)  # the centre of the canvas
     name = municipality.municipalities().set_index("code").loc[code, "name"]
@@ -306,9 +307,10 @@ def test_click_on_the_map_reaches_the_municipality_drilldown(page, server, core_
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
-def test_csv_download_holds_the_table_shown(page, server, core_on_e2e, tmp_path):
+def test_csv_download_holds_the_table_shown(page, server, core_on_e2e, public_mode, tmp_path):
     opts = filter_options()
-    table = indicators.by_municipality(Filters().resolved(opts))
+    f = Filters().resolved(opts)
+    table = disclosure.protect_territories(f, indicators.by_municipality(f))  # as the page publishes it
     open_page(page, server, "mapa", "Mapa nacional")
     with page.expect_download() as info:
         page.get_by_role("button", name="Descargar CSV").first.click()
@@ -318,11 +320,11 @@ def test_csv_download_holds_the_table_shown(page, server, core_on_e2e, tmp_path)
     download.save_as(target)
     raw = target.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel in Spanish
-    csv = pd.read_csv(target, encoding="utf-8-sig", dtype={"Código": str})
+    csv = pd.read_csv(target, encoding="utf-8-sig", dtype={"Código": str, "Víctimas": str})
     assert len(csv) == len(table) == 340
     by_code = table.set_index("code")
-    assert dict(zip(csv["Código"], csv["Víctimas"])) == {c: int(n) for c, n in by_code["n"].items()}
-    assert csv["Víctimas"].sum() == indicators.total_count(Filters().resolved(opts))
+    assert dict(zip(csv["Código"], csv["Víctimas"])) == {c: str(n) for c, n in by_code["n"].items()}
+    assert csv["Víctimas"].str.fullmatch(r"\d+|<5").all()  # plain integers (no separators) or the reserved mark
 
 
 def test_offline_guard_blocks_and_records_requests_that_leave_localhost(browser, server):

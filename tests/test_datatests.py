@@ -33,6 +33,7 @@ def built(tmp_path_factory) -> Path:
 # tables are followed by a rebuild of the cubes, so that only the test written for them fails.
 CUBE_DEFECTS = {
     "cubo_mensual_suma_los_hechos": "UPDATE incident_cube SET n = n + 1 WHERE crime_type = 'robo'",
+    "claves_de_celda": "UPDATE incident_cube SET ck = ck + 1 WHERE crime_type = 'robo'",
     "cubo_anual_suma_el_mensual": "UPDATE incident_year_cube SET n = n + 1 WHERE crime_type = 'robo' AND year = 2020 "
                                   "AND muni_code = '0101'",
     "cubo_de_aldeas_suma_los_registros": "DELETE FROM incident_aldea_cube WHERE crime_type = 'hurto'",

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import classify, disclosure
+from core import classify, deployment, disclosure
 from core.filters import Filters
 from tests import fixture_warehouse
 
@@ -24,51 +24,51 @@ SUPPRESSED = disclosure.SUPPRESSED
 @pytest.fixture()
 def no_env(monkeypatch, tmp_path):
     """No environment variable and no secrets file anywhere but the ones a test writes."""
-    monkeypatch.delenv(disclosure.ENV_VAR, raising=False)
-    monkeypatch.setattr(disclosure, "_secrets_paths", lambda: [tmp_path / ".streamlit" / "secrets.toml"])
+    monkeypatch.delenv(deployment.ENV_VAR, raising=False)
+    monkeypatch.setattr(deployment, "_secrets_paths", lambda: [tmp_path / ".streamlit" / "secrets.toml"])
     return tmp_path / ".streamlit" / "secrets.toml"
 
 
 def test_public_is_the_default(no_env):
-    assert disclosure.mode() == "publico"
-    assert disclosure.is_public()
+    assert deployment.mode() == "publico"
+    assert deployment.is_public()
 
 
 @pytest.mark.parametrize("value,expected", [("interno", "interno"), ("internal", "interno"), (" Interno ", "interno"),
                                             ("publico", "publico"), ("público", "publico"), ("public", "publico")])
 def test_environment_variable(no_env, monkeypatch, value, expected):
-    monkeypatch.setenv(disclosure.ENV_VAR, value)
-    assert disclosure.mode() == expected
+    monkeypatch.setenv(deployment.ENV_VAR, value)
+    assert deployment.mode() == expected
 
 
 def test_secrets_file_and_the_variable_wins(no_env, monkeypatch):
     no_env.parent.mkdir()
     no_env.write_text('modo = "interno"\n', encoding="utf-8")
-    assert disclosure.mode() == "interno"
-    monkeypatch.setenv(disclosure.ENV_VAR, "publico")
-    assert disclosure.mode() == "publico"
+    assert deployment.mode() == "interno"
+    monkeypatch.setenv(deployment.ENV_VAR, "publico")
+    assert deployment.mode() == "publico"
 
 
 def test_secrets_file_in_the_working_directory(monkeypatch, tmp_path):
-    monkeypatch.delenv(disclosure.ENV_VAR, raising=False)
+    monkeypatch.delenv(deployment.ENV_VAR, raising=False)
     (tmp_path / ".streamlit").mkdir()
     (tmp_path / ".streamlit" / "secrets.toml").write_text('otra = 1\nmodo = "internal"\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    assert disclosure.mode() == "interno"
+    assert deployment.mode() == "interno"
 
 
 def test_bad_values_name_where_they_come_from(no_env, monkeypatch):
-    monkeypatch.setenv(disclosure.ENV_VAR, "abierto")
-    with pytest.raises(disclosure.ModeError, match="ATALAYA_MODO.*'abierto'.*publico.*interno"):
-        disclosure.mode()
-    monkeypatch.delenv(disclosure.ENV_VAR)
+    monkeypatch.setenv(deployment.ENV_VAR, "abierto")
+    with pytest.raises(deployment.ModeError, match="ATALAYA_MODO.*'abierto'.*publico.*interno"):
+        deployment.mode()
+    monkeypatch.delenv(deployment.ENV_VAR)
     no_env.parent.mkdir()
     no_env.write_text('modo = "todo"\n', encoding="utf-8")
-    with pytest.raises(disclosure.ModeError, match=r"secrets\.toml, clave 'modo'.*'todo'"):
-        disclosure.mode()
+    with pytest.raises(deployment.ModeError, match=r"secrets\.toml, clave 'modo'.*'todo'"):
+        deployment.mode()
     no_env.write_text('modo = "interno\n', encoding="utf-8")
-    with pytest.raises(disclosure.ModeError, match="no es TOML válido"):
-        disclosure.mode()
+    with pytest.raises(deployment.ModeError, match="no es TOML válido"):
+        deployment.mode()
 
 
 # --------------------------------------------------------------------------------------
@@ -142,11 +142,11 @@ def test_no_total_reveals_a_cell_in_a_two_way_table(rows, cols, data):
     sensitive = data.draw(st.lists(st.booleans(), min_size=rows * cols, max_size=rows * cols))
     frame = pd.DataFrame({"r": np.repeat(range(rows), cols), "c": np.tile(range(cols), rows), "n": values,
                           "dept": np.repeat(range(rows), cols) % 2})
-    os.environ[disclosure.ENV_VAR] = "publico"  # hypothesis does not re-run function-scoped fixtures
+    os.environ[deployment.ENV_VAR] = "publico"  # hypothesis does not re-run function-scoped fixtures
     try:
         mask = disclosure.suppression_mask(frame, "n", np.array(sensitive), dims=["r", "c"], lines=[["dept", "c"]])
     finally:
-        os.environ[disclosure.ENV_VAR] = "interno"
+        os.environ[deployment.ENV_VAR] = "interno"
     v = np.asarray(values)
     primary = (v >= 1) & (v <= 4) & np.asarray(sensitive)
     assert mask[primary].all()                                   # every small sensitive cell is hidden

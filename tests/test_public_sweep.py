@@ -21,7 +21,7 @@ import pytest
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from core import disclosure
+from core import deployment, disclosure
 from core.reports import ReportSpec
 from tests import fixture_warehouse
 from tests.apptest import run_app
@@ -252,6 +252,6 @@ def test_public_pages_and_downloads_show_no_count_from_1_to_4(page, params, ware
 
 def test_internal_mode_does_show_them(warehouse_path, group_names, downloads, use_warehouse):
     use_warehouse(warehouse_path)
-    assert os.environ[disclosure.ENV_VAR] == "interno"
+    assert os.environ[deployment.ENV_VAR] == "interno"
     found = {f"{page}": sweep_page(page, params, group_names, downloads).found for page, params in INTERNAL_CASES}
     assert all(found.values()), {p: len(v) for p, v in found.items()}

@@ -17,25 +17,30 @@ from typing import Sequence
 
 import duckdb
 
-# Every fact with a month, with its unit, from both fact tables (a record counts its victims,
-# and one hecho when it is an event).
-MONTHLY_FACTS_SQL = """
+from core.cellkey import AGGREGATE_KEY_SQL, RECORD_KEY_SQL
+
+# Every fact with a month, with its unit and record key (core/cellkey.py), from both fact tables
+# (a record counts its victims, and one hecho when it is an event).
+MONTHLY_FACTS_SQL = f"""
     SELECT date_trunc('month', occurred_on)::DATE AS month, year(occurred_on)::SMALLINT AS year, dept_code,
-           muni_code, crime_type, victim_sex, age_group, source, counted, 'victimas' AS unit, victims AS n
+           muni_code, crime_type, victim_sex, age_group, source, counted, 'victimas' AS unit, victims AS n,
+           {RECORD_KEY_SQL} AS ck
     FROM incident
     UNION ALL
     SELECT date_trunc('month', occurred_on)::DATE, year(occurred_on)::SMALLINT, dept_code, muni_code, crime_type,
-           victim_sex, age_group, source, counted, 'hechos', 1
+           victim_sex, age_group, source, counted, 'hechos', 1, {RECORD_KEY_SQL}
     FROM incident WHERE is_event
     UNION ALL
-    SELECT month, year, dept_code, muni_code, crime_type, victim_sex, age_group, source, counted, unit, n
+    SELECT month, year, dept_code, muni_code, crime_type, victim_sex, age_group, source, counted, unit, n,
+           {AGGREGATE_KEY_SQL}
     FROM incident_aggregate WHERE month IS NOT NULL
 """
 
 CUBE_SQL = f"""
 INSERT INTO incident_cube
 SELECT f.month, f.year, f.dept_code, f.muni_code, f.crime_type, c.crime_group,
-       f.victim_sex, f.age_group, f.source, f.counted, f.unit, sum(f.n)::INTEGER AS n
+       f.victim_sex, f.age_group, f.source, f.counted, f.unit, sum(f.n)::INTEGER AS n,
+       sum(f.ck)::BIGINT AS ck
 FROM ({MONTHLY_FACTS_SQL}) f JOIN crime_type c ON c.code = f.crime_type
 GROUP BY ALL
 HAVING sum(f.n) > 0
@@ -43,18 +48,18 @@ ORDER BY muni_code, month, crime_type, victim_sex, age_group, source, counted, u
 """
 
 # The monthly cube summed over months, plus the counts dated only by year (months = 0).
-YEAR_CUBE_SQL = """
+YEAR_CUBE_SQL = f"""
 INSERT INTO incident_year_cube
 SELECT year, dept_code, muni_code, crime_type, crime_group, victim_sex, age_group, source, counted, unit,
-       sum(n)::INTEGER AS n, count(DISTINCT month)::SMALLINT AS months
+       sum(n)::INTEGER AS n, sum(ck)::BIGINT AS ck, count(DISTINCT month)::SMALLINT AS months
 FROM (
     SELECT year, dept_code, muni_code, crime_type, crime_group, victim_sex, age_group, source, counted, unit,
-           month, n
+           month, n, ck
     FROM incident_cube
     UNION ALL
     SELECT a.year, a.dept_code, a.muni_code, a.crime_type, c.crime_group, a.victim_sex, a.age_group, a.source,
-           a.counted, a.unit, NULL, a.n
-    FROM incident_aggregate a JOIN crime_type c ON c.code = a.crime_type
+           a.counted, a.unit, NULL, a.n, a.ck
+    FROM (SELECT *, {AGGREGATE_KEY_SQL} AS ck FROM incident_aggregate) a JOIN crime_type c ON c.code = a.crime_type
     WHERE a.month IS NULL
 )
 GROUP BY ALL
@@ -62,15 +67,15 @@ HAVING sum(n) > 0
 ORDER BY muni_code, year, crime_type, victim_sex, age_group, source, counted, unit
 """
 
-ALDEA_CUBE_SQL = """
+ALDEA_CUBE_SQL = f"""
 INSERT INTO incident_aldea_cube
 SELECT year, dept_code, muni_code, aldea_code, i.crime_type, c.crime_group, victim_sex, age_group, counted, unit,
-       sum(n)::INTEGER AS n
+       sum(n)::INTEGER AS n, sum(ck)::BIGINT AS ck
 FROM (SELECT year(occurred_on)::SMALLINT AS year, dept_code, muni_code, aldea_code, crime_type, victim_sex,
-             age_group, counted, 'victimas' AS unit, victims AS n FROM incident
+             age_group, counted, 'victimas' AS unit, victims AS n, {RECORD_KEY_SQL} AS ck FROM incident
       UNION ALL
       SELECT year(occurred_on)::SMALLINT, dept_code, muni_code, aldea_code, crime_type, victim_sex, age_group,
-             counted, 'hechos', 1 FROM incident WHERE is_event) i
+             counted, 'hechos', 1, {RECORD_KEY_SQL} FROM incident WHERE is_event) i
 JOIN crime_type c ON c.code = i.crime_type
 GROUP BY ALL
 HAVING sum(n) > 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from core.cellkey import AGGREGATE_KEY_SQL
 from core.load.cube import MONTHLY_FACTS_SQL
 
 EXAMPLES = 3
@@ -52,6 +53,7 @@ def _sums_equal(left: str, right: str, keys: str, label: str) -> str:
 
 _FACT_KEYS = "year, dept_code, muni_code, crime_type, source, counted, unit"
 _CUBE_DIMS = "month, dept_code, muni_code, crime_type, victim_sex, age_group, source, counted, unit"
+_YEAR_DIMS = "year, dept_code, muni_code, crime_type, victim_sex, age_group, source, counted, unit"
 
 TESTS: tuple[DataTest, ...] = (
     DataTest("cubo_mensual_suma_los_hechos", "el cubo mensual suma exactamente los registros y conteos con mes",
@@ -65,6 +67,22 @@ TESTS: tuple[DataTest, ...] = (
                          UNION ALL SELECT {_FACT_KEYS}, n FROM incident_aggregate WHERE month IS NULL) GROUP BY ALL""",
                  f"SELECT {_FACT_KEYS}, sum(n) AS n FROM incident_year_cube GROUP BY ALL", _FACT_KEYS,
                  "mensual + anual ≠ cubo anual:")),
+    DataTest("claves_de_celda", "cada celda de los cubos lleva la suma de las claves de sus registros (el ajuste "
+             "del modo público depende solo de los registros contados)",
+             ("incident", "incident_aggregate", "incident_cube", "incident_year_cube"), _sums_equal(
+                 f"""SELECT {_FACT_KEYS}, sum(k) AS n FROM (
+                         SELECT year, {_CUBE_DIMS}, sum(ck) AS k FROM ({MONTHLY_FACTS_SQL}) GROUP BY ALL HAVING sum(n) > 0)
+                     GROUP BY ALL""",
+                 f"SELECT {_FACT_KEYS}, sum(ck) AS n FROM incident_cube GROUP BY ALL", _FACT_KEYS,
+                 "claves de los registros ≠ claves del cubo mensual:") + " UNION ALL " + _sums_equal(
+                 f"""SELECT {_FACT_KEYS}, sum(k) AS n FROM (
+                         SELECT {_YEAR_DIMS}, sum(ck) AS k, sum(n) AS n FROM (
+                             SELECT {_YEAR_DIMS}, n, ck FROM incident_cube
+                             UNION ALL SELECT {_YEAR_DIMS}, n, {AGGREGATE_KEY_SQL} FROM incident_aggregate
+                             WHERE month IS NULL) GROUP BY ALL HAVING sum(n) > 0)
+                     GROUP BY ALL""",
+                 f"SELECT {_FACT_KEYS}, sum(ck) AS n FROM incident_year_cube GROUP BY ALL", _FACT_KEYS,
+                 "claves del cubo mensual y de los conteos anuales ≠ claves del cubo anual:")),
     DataTest("cubo_de_aldeas_suma_los_registros", "el cubo de aldeas suma los registros por año",
              ("incident", "incident_aldea_cube"), _sums_equal(
                  """SELECT year, muni_code, crime_type, counted, unit, sum(n) AS n FROM (

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from core.cellkey import RECORD_KEY_SQL
 from core.load.publish import insert_frame
 
 RADII_M = (100, 500, 1000)
@@ -45,11 +46,12 @@ def build_school_exposure(con) -> int:
     total = 0
     for year in years:  # one year at a time keeps memory flat at 10M+ records
         inc = con.execute("""
-            WITH i AS (SELECT lon, lat, crime_type, victim_age, victims FROM incident
+            WITH i AS (SELECT lon, lat, crime_type, victim_age, victims, {RECORD_KEY_SQL} AS rk FROM incident
                        WHERE counted AND victims > 0 AND lon IS NOT NULL AND lat IS NOT NULL
                          AND occurred_on >= make_date(?, 1, 1) AND occurred_on < make_date(? + 1, 1, 1))
-            SELECT i.lon, i.lat, t.crime_group, i.victim_age, i.victims FROM i JOIN crime_type t ON t.code = i.crime_type
-        """, [year, year]).df()
+            SELECT i.lon, i.lat, t.crime_group, i.victim_age, i.victims, i.rk FROM i
+            JOIN crime_type t ON t.code = i.crime_type
+        """.format(RECORD_KEY_SQL=RECORD_KEY_SQL), [year, year]).df()
         if inc.empty:
             continue
         pairs = school_tree.sparse_distance_matrix(cKDTree(unit_vectors(inc["lon"], inc["lat"])),
@@ -61,13 +63,16 @@ def build_school_exposure(con) -> int:
         age = inc["victim_age"].to_numpy(dtype="float64")[pairs["j"]]
         # An event record counts its victims (a victim record counts 1).
         weight = inc["victims"].to_numpy(dtype="int64")[pairs["j"]]
-        youth = ((age >= YOUTH_AGES[0]) & (age <= YOUTH_AGES[1])) * weight
+        is_youth = (age >= YOUTH_AGES[0]) & (age <= YOUTH_AGES[1])
+        youth = is_youth * weight
+        key = inc["rk"].to_numpy(dtype="int64")[pairs["j"]]
         frames = []
         for radius in RADII_M:
             inside = distance <= radius
             df = pd.DataFrame({"school": pairs["i"][inside], "group": group_idx[inside], "weight": weight[inside],
-                               "youth": youth[inside]})
-            agg = df.groupby(["school", "group"], sort=True).agg(victims=("weight", "sum"), victims_10_19=("youth", "sum"))
+                               "youth": youth[inside], "key": key[inside], "youth_key": (key * is_youth)[inside]})
+            agg = df.groupby(["school", "group"], sort=True).agg(victims=("weight", "sum"), victims_10_19=("youth", "sum"),
+                                                                 ck=("key", "sum"), ck_10_19=("youth_key", "sum"))
             agg = agg.reset_index()
             agg["radius_m"] = radius
             frames.append(agg)
@@ -76,6 +81,6 @@ def build_school_exposure(con) -> int:
         out["crime_group"] = np.asarray(groups, dtype=object)[out["group"]]
         out["year"] = year
         insert_frame(con, "school_exposure", out[["school_code", "year", "crime_group", "radius_m", "victims",
-                                                  "victims_10_19"]])
+                                                  "victims_10_19", "ck", "ck_10_19"]])
         total += len(out)
     return total
