@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core import indicators, warehouse
+from core import cellkey, disclosure, indicators, warehouse
 
 EB_FORMULA = (
     "Con $r_i = n_i/P_i$, $b = \\sum n / \\sum P$, $s^2 = \\sum P_i (r_i-b)^2 / \\sum P$ y "
@@ -118,3 +118,21 @@ def denominators() -> dict[str, str]:
         "Desagregación": split,
         "Aldeas con población": f"{aldeas:,}" if aldeas else "ninguna (por aldea solo hay conteos)",
     }
+
+
+def adjustment_table() -> pd.DataFrame:
+    """The cell-key adjustment as probabilities: one row per exact count (1, 2, 3, 4 or more),
+    one column per adjustment, in %."""
+    rows = []
+    for n, label in ((1, "1"), (2, "2"), (3, "3"), (4, "4 o más")):
+        dist = cellkey.noise_distribution(n)
+        rows.append({"Cifra exacta": label} | {f"{v:+d}" if v else "0": round(100 * dist.get(v, 0.0), 1)
+                                              for v in range(-cellkey.MAX_ADJUSTMENT, cellkey.MAX_ADJUSTMENT + 1)})
+    return pd.DataFrame(rows)
+
+
+def information_loss() -> pd.DataFrame:
+    """disclosure.information_loss with Spanish column names."""
+    return disclosure.information_loss().rename(columns={
+        "level": "Tabla", "cells": "Celdas con víctimas", "altered_pct": "% ajustadas", "hidden_pct": "% reservadas",
+        "mean_abs": "Ajuste medio (víctimas)", "mean_rel_pct": "Ajuste medio (% de la cifra)"})

@@ -100,5 +100,11 @@ st.markdown(f"Modo de este despliegue: **{'público' if disclosure.is_public() e
             "`.streamlit/secrets.toml`).")
 for rule in disclosure.RULES:
     st.markdown(f"- {rule}")
+st.markdown("**Ajuste de cada cifra** (probabilidad de cada ajuste según la cifra exacta; la clave de la celda, "
+            "suma de las claves de sus registros, decide cuál le toca):")
+dataframe(methodology.adjustment_table(), hide_index=True, width="content")
+st.markdown("**Información que cambia el modo público en este almacén** (celdas con víctimas; «ajustadas»: la "
+            "cifra publicada no es la exacta; «reservadas»: se muestran como «<5»):")
+dataframe(methodology.information_loss(), hide_index=True, width="stretch")
 st.markdown("- El modo interno muestra todas las cifras y está pensado para el personal del observatorio; no debe "
             "publicarse.")

@@ -54,3 +54,22 @@ def test_internal_mode_is_exact(demo):
     row = warehouse.query("SELECT sum(n) AS n FROM incident_year_cube WHERE counted AND unit = 'victimas' "
                           "AND year = 2020").iloc[0]
     assert indicators.total_count(Filters(year_from=2020, year_to=2020)) == int(row["n"])
+
+
+def test_methodology_states_the_table_and_the_measured_information_loss(demo, public_mode):
+    from tests.apptest import run_app
+
+    loss = disclosure.information_loss().set_index("level")
+    assert list(loss["cells"]) and (loss["cells"] > 100).all()
+    assert loss["altered_pct"].between(40, 80).all()   # about 64 % of counts of 4 or more move, fewer of 1 or 2
+    assert (loss["mean_abs"] < 1.2).all()
+    municipal = loss.loc[loss.index.str.startswith("Municipal")].iloc[0]
+    assert 0 < municipal["hidden_pct"] < 50
+    at = run_app(page="metodologia")
+    assert not at.exception
+    tables = [t.value for t in at.dataframe]
+    shown = next(t for t in tables if "% ajustadas" in t.columns)
+    assert len(shown) == 2
+    adjustments = next(t for t in tables if "Cifra exacta" in t.columns)
+    assert list(adjustments["Cifra exacta"]) == ["1", "2", "3", "4 o más"]
+    assert adjustments.drop(columns="Cifra exacta").sum(axis=1).between(99.8, 100.2).all()  # rounded to 0.1
