@@ -1,16 +1,18 @@
 """Atalaya: entry point of the dashboard. Page config, data banner, shared filters, navigation."""
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitAuthError
 
 ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # pages import pages/_common.py and core/ wherever the app is started from
     sys.path.insert(0, str(ROOT))
 
-from core import disclosure, warehouse
+from core import auth, disclosure, warehouse
 from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, UNITS, Filters, filter_options
 
 st.set_page_config(
@@ -25,6 +27,20 @@ PAGES_DIR = ROOT / "pages"  # absolute: the app can be started from anywhere
 # «Search», «Fullscreen») and cover the controls above them; every table and chart has its own
 # Spanish download buttons instead.
 st.html("<style>[data-testid='stElementToolbar'] { display: none !important; }</style>")
+
+LOG = logging.getLogger("atalaya")
+LOGIN_USER = "auth_user"  # session_state key: the local account logged in to this browser session
+TESTING_KEY = "$$STREAMLIT_INTERNAL_KEY_TESTING"  # set in session_state by streamlit.testing's AppTest only
+PAGE_ERROR = ("Esta página no pudo completarse por un error interno. Pruebe con otros filtros o vuelva a cargar "
+              "la página; si el problema sigue, avise al equipo del observatorio.")
+NO_LOGIN_CONFIGURED = (
+    "El modo interno muestra cifras exactas y solo se abre con usuario y contraseña, pero no hay ninguna forma de "
+    "entrar configurada. Quien administra el servidor debe crear cuentas locales: ejecutar "
+    "`python -m core.auth nueva-cuenta USUARIO` y pegar la línea que imprime bajo `[cuentas]` en "
+    "`.streamlit/secrets.toml`; o configurar el proveedor de identidad del ministerio en la tabla `[auth]` del "
+    "mismo archivo. Vea la sección «Inicio de sesión y despliegue» del README.")
+BAD_ACCOUNTS = ("Las cuentas locales de `.streamlit/secrets.toml` tienen un error, así que nadie puede entrar. "
+                "El registro del servidor dice cuál; genere cada línea con `python -m core.auth nueva-cuenta USUARIO`.")
 
 UNIT_HELP = ("Víctimas: personas afectadas. Hechos: sucesos delictivos (un hecho puede tener varias víctimas o "
              "ninguna). Las dos unidades nunca se suman: cada cifra cuenta una sola.")
@@ -89,16 +105,94 @@ def sidebar_filters() -> Filters:
     return filters
 
 
-def main() -> None:
+def _read_secrets() -> dict:
+    """The secrets as a plain dict; {} when there is no secrets file or it cannot be read (logged)."""
     try:
-        synthetic = warehouse.is_synthetic()
-    except warehouse.WarehouseError as exc:
-        st.error(str(exc))
+        return st.secrets.to_dict()
+    except FileNotFoundError as exc:  # streamlit's StreamlitSecretNotFoundError: missing or not valid TOML
+        LOG.warning("Secretos no disponibles: %s", exc)
+        return {}
+
+
+def _login_form(accounts: dict) -> None:
+    st.title("Atalaya · acceso interno")
+    st.caption("Este tablero muestra cifras exactas, sin protección estadística: solo para personal autorizado.")
+    with st.form("login", enter_to_submit=True):
+        name = st.text_input("Usuario", autocomplete="username")
+        password = st.text_input("Contraseña", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Entrar", type="primary")
+    if submitted:
+        result = auth.attempt_login(accounts, auth.THROTTLE, name, password)
+        if result.ok:
+            st.session_state[LOGIN_USER] = result.user
+            LOG.info("Inicio de sesión: %s", result.user)
+            st.rerun()
+        LOG.warning("Inicio de sesión fallido para %r", auth.normalise_user(name)[:64])
+        st.error(result.message)
+
+
+def require_login() -> tuple[str, str]:
+    """Internal mode: (who is logged in, how: 'oidc' or 'local'); otherwise draw the way in and stop.
+
+    Nothing else (banner, filters, pages) runs before this returns."""
+    secrets = _read_secrets()
+    if TESTING_KEY in st.session_state and auth.OIDC_KEY not in secrets and auth.ACCOUNTS_KEY not in secrets:
+        # streamlit.testing's AppTest (the page tests run in internal mode for exact figures) with neither [auth]
+        # nor [cuentas] in at.secrets; never true for a served app, where no client can set this key.
+        return "prueba", "local"
+    if auth.oidc_configured(secrets):
+        if st.user.get("is_logged_in", False):
+            return str(st.user.get("name") or st.user.get("email") or "usuario"), "oidc"
+        st.title("Atalaya · acceso interno")
+        st.caption("Este tablero muestra cifras exactas, sin protección estadística: solo para personal autorizado.")
+        if st.button("Entrar con la cuenta institucional", type="primary", icon=":material/login:"):
+            try:
+                st.login()
+            except StreamlitAuthError as exc:
+                LOG.error("st.login: %s", exc)
+                st.error("El inicio de sesión institucional no está bien configurado (tabla [auth] de "
+                         "secrets.toml, paquete Authlib). El registro del servidor tiene el detalle.")
         st.stop()
+    try:
+        accounts = auth.load_accounts(secrets)
+    except auth.AccountError as exc:
+        LOG.error("Cuentas locales: %s", exc)
+        st.error(BAD_ACCOUNTS)
+        st.stop()
+    if not accounts:
+        st.error(NO_LOGIN_CONFIGURED)
+        st.stop()
+    user = st.session_state.get(LOGIN_USER)
+    if user in accounts:  # an account removed from secrets.toml is logged out at its next rerun
+        return user, "local"
+    _login_form(accounts)
+    st.stop()
+
+
+def logout_button(user: str, how: str) -> None:
+    with st.sidebar:
+        st.caption(f"Sesión iniciada: **{user}**")
+        if st.button("Salir", icon=":material/logout:", key="logout"):
+            LOG.info("Cierre de sesión: %s", user)
+            if how == "oidc":
+                st.logout()
+            else:
+                st.session_state.clear()
+                st.rerun()
+
+
+def main() -> None:
     try:
         public = disclosure.is_public()
     except disclosure.ModeError as exc:
         st.error(f"Configuración del modo de despliegue: {exc}")
+        st.stop()
+    if not public:
+        logout_button(*require_login())
+    try:
+        synthetic = warehouse.is_synthetic()
+    except warehouse.WarehouseError as exc:
+        st.error(str(exc))
         st.stop()
     if synthetic:
         st.warning(warehouse.synthetic_notice(), icon=":material/science:")
@@ -122,7 +216,19 @@ def main() -> None:
         st.Page(PAGES_DIR / "calidad.py", title="Calidad de datos", icon=":material/fact_check:"),
         st.Page(PAGES_DIR / "metodologia.py", title="Metodología y definiciones", icon=":material/menu_book:"),
     ]
-    st.navigation(pages).run()
+    navigation = st.navigation(pages)
+    try:
+        navigation.run()
+    except Exception as exc:  # st.stop/st.rerun are BaseException and pass through
+        # Never a path, SQL or traceback on screen in public mode (client.showErrorDetails = "none" covers what
+        # escapes this, e.g. callbacks): a Spanish message here, the detail in the server log.
+        LOG.exception("Error en la página %s", navigation.title)
+        st.error(PAGE_ERROR, icon=":material/error:")
+        if TESTING_KEY in st.session_state:
+            raise  # AppTest: the page tests must still see the exception (at.exception)
+        if not public:
+            with st.expander("Detalle técnico (solo modo interno)"):
+                st.exception(exc)
 
 
 main()
