@@ -3,6 +3,7 @@
 Not a page itself: app.py registers the pages explicitly."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -58,6 +59,7 @@ def dataframe(data, **kwargs):
     if isinstance(data, pd.DataFrame) and data.empty:  # Streamlit would write «empty» in English
         return st.caption("Sin filas con esta selección.")
     if isinstance(data, pd.DataFrame):
+        data = _numbers_as_numbers(data)
         config = number_formats(data) | dict(kwargs.get("column_config") or {})
         mixed = disclosure.suppressed_columns(data)
         if mixed:
@@ -66,6 +68,17 @@ def dataframe(data, **kwargs):
         kwargs["column_config"] = config
     kwargs.setdefault("placeholder", MISSING)  # a missing value reads «—», never «None»
     return st.dataframe(data, **kwargs)
+
+
+def _numbers_as_numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns of Python objects that hold only numbers (a protected count column of rows none of
+    which is reserved) back to a numeric type, so that they get the number format."""
+    def only_numbers(values: pd.Series) -> bool:
+        known = values.dropna()
+        return bool(len(known)) and known.map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
+                                              and not isinstance(v, (bool, np.bool_))).all()
+    numeric = [c for c in df.columns if df[c].dtype == object and only_numbers(df[c])]
+    return df.assign(**{c: pd.to_numeric(df[c]) for c in numeric}) if numeric else df
 
 
 def number_formats(df: pd.DataFrame) -> dict:
