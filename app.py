@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
@@ -41,6 +42,20 @@ NO_LOGIN_CONFIGURED = (
     "mismo archivo. Vea la sección «Inicio de sesión y despliegue» del README.")
 BAD_ACCOUNTS = ("Las cuentas locales de `.streamlit/secrets.toml` tienen un error, así que nadie puede entrar. "
                 "El registro del servidor dice cuál; genere cada línea con `python -m core.auth nueva-cuenta USUARIO`.")
+
+# (file in pages/ and URL path, title, icon) of every page; the first is the default.
+PAGES = [
+    ("resumen", "Resumen", ":material/dashboard:"),
+    ("mapa", "Mapa nacional", ":material/map:"),
+    ("municipio", "Municipio", ":material/location_city:"),
+    ("escuelas", "Centros educativos", ":material/school:"),
+    ("informes", "Constructor de informes", ":material/query_stats:"),
+    ("alertas", "Alertas tempranas", ":material/notifications_active:"),
+    ("datos_abiertos", "Datos abiertos", ":material/download:"),
+    ("boletin", "Boletín", ":material/description:"),
+    ("calidad", "Calidad de datos", ":material/fact_check:"),
+    ("metodologia", "Metodología y definiciones", ":material/menu_book:"),
+]
 
 UNIT_HELP = ("Víctimas: personas afectadas. Hechos: sucesos delictivos (un hecho puede tener varias víctimas o "
              "ninguna). Las dos unidades nunca se suman: cada cifra cuenta una sola.")
@@ -114,9 +129,33 @@ def _read_secrets() -> dict:
         return {}
 
 
-def _login_form(accounts: dict) -> None:
+def _only(draw) -> NoReturn:
+    """Draw ``draw`` in place of every page, then stop. Before the login the sidebar lists no page (without
+    st.navigation Streamlit would list the files of pages/), a deep link (/mapa?muni=0108) shows the login
+    at its own address and, once logged in, opens the page it asked for."""
+    st.navigation([st.Page(draw, title="Acceso", url_path=stem, default=stem == PAGES[0][0])
+                   for stem, _, _ in PAGES], position="hidden").run()
+    st.stop()
+
+
+def _login_header() -> None:
     st.title("Atalaya · acceso interno")
     st.caption("Este tablero muestra cifras exactas, sin protección estadística: solo para personal autorizado.")
+
+
+def _oidc_login() -> None:
+    _login_header()
+    if st.button("Entrar con la cuenta institucional", type="primary", icon=":material/login:"):
+        try:
+            st.login()
+        except StreamlitAuthError as exc:
+            LOG.error("st.login: %s", exc)
+            st.error("El inicio de sesión institucional no está bien configurado (tabla [auth] de "
+                     "secrets.toml, paquete Authlib). El registro del servidor tiene el detalle.")
+
+
+def _login_form(accounts: dict) -> None:
+    _login_header()
     with st.form("login", enter_to_submit=True):
         name = st.text_input("Usuario", autocomplete="username")
         password = st.text_input("Contraseña", type="password", autocomplete="current-password")
@@ -143,30 +182,18 @@ def require_login() -> tuple[str, str]:
     if auth.oidc_configured(secrets):
         if st.user.get("is_logged_in", False):
             return str(st.user.get("name") or st.user.get("email") or "usuario"), "oidc"
-        st.title("Atalaya · acceso interno")
-        st.caption("Este tablero muestra cifras exactas, sin protección estadística: solo para personal autorizado.")
-        if st.button("Entrar con la cuenta institucional", type="primary", icon=":material/login:"):
-            try:
-                st.login()
-            except StreamlitAuthError as exc:
-                LOG.error("st.login: %s", exc)
-                st.error("El inicio de sesión institucional no está bien configurado (tabla [auth] de "
-                         "secrets.toml, paquete Authlib). El registro del servidor tiene el detalle.")
-        st.stop()
+        _only(_oidc_login)
     try:
         accounts = auth.load_accounts(secrets)
     except auth.AccountError as exc:
         LOG.error("Cuentas locales: %s", exc)
-        st.error(BAD_ACCOUNTS)
-        st.stop()
+        _only(lambda: st.error(BAD_ACCOUNTS))
     if not accounts:
-        st.error(NO_LOGIN_CONFIGURED)
-        st.stop()
+        _only(lambda: st.error(NO_LOGIN_CONFIGURED))
     user = st.session_state.get(LOGIN_USER)
     if user in accounts:  # an account removed from secrets.toml is logged out at its next rerun
         return user, "local"
-    _login_form(accounts)
-    st.stop()
+    _only(lambda: _login_form(accounts))
 
 
 def logout_button(user: str, how: str) -> None:
@@ -204,31 +231,30 @@ def main() -> None:
         else:
             st.warning("Modo interno: se muestran todas las cifras, también las menores que 5. No publique "
                        "esta vista.", icon=":material/lock_open:")
-    pages = [
-        st.Page(PAGES_DIR / "resumen.py", title="Resumen", icon=":material/dashboard:", default=True),
-        st.Page(PAGES_DIR / "mapa.py", title="Mapa nacional", icon=":material/map:"),
-        st.Page(PAGES_DIR / "municipio.py", title="Municipio", icon=":material/location_city:"),
-        st.Page(PAGES_DIR / "escuelas.py", title="Centros educativos", icon=":material/school:"),
-        st.Page(PAGES_DIR / "informes.py", title="Constructor de informes", icon=":material/query_stats:"),
-        st.Page(PAGES_DIR / "alertas.py", title="Alertas tempranas", icon=":material/notifications_active:"),
-        st.Page(PAGES_DIR / "datos_abiertos.py", title="Datos abiertos", icon=":material/download:"),
-        st.Page(PAGES_DIR / "boletin.py", title="Boletín", icon=":material/description:"),
-        st.Page(PAGES_DIR / "calidad.py", title="Calidad de datos", icon=":material/fact_check:"),
-        st.Page(PAGES_DIR / "metodologia.py", title="Metodología y definiciones", icon=":material/menu_book:"),
-    ]
-    navigation = st.navigation(pages)
+    pages = [st.Page(PAGES_DIR / f"{stem}.py", title=title, icon=icon, default=stem == PAGES[0][0])
+             for stem, title, icon in PAGES]
+    st.navigation(pages).run()
+
+
+def run_safely() -> None:
+    """main(), with any exception (shared filters or page) shown as a Spanish message.
+
+    Never a path, SQL or traceback on screen in public mode: the detail goes to the server log
+    (client.showErrorDetails = "none" covers what escapes this, e.g. widget callbacks)."""
     try:
-        navigation.run()
+        main()
     except Exception as exc:  # st.stop/st.rerun are BaseException and pass through
-        # Never a path, SQL or traceback on screen in public mode (client.showErrorDetails = "none" covers what
-        # escapes this, e.g. callbacks): a Spanish message here, the detail in the server log.
-        LOG.exception("Error en la página %s", navigation.title)
+        LOG.exception("Error al dibujar la página")
         st.error(PAGE_ERROR, icon=":material/error:")
         if TESTING_KEY in st.session_state:
             raise  # AppTest: the page tests must still see the exception (at.exception)
-        if not public:
+        try:
+            public = disclosure.is_public()
+        except disclosure.ModeError:
+            public = True
+        if not public:  # staff behind the login see the detail, folded
             with st.expander("Detalle técnico (solo modo interno)"):
                 st.exception(exc)
 
 
-main()
+run_safely()
