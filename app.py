@@ -34,6 +34,8 @@ LOGIN_USER = "auth_user"  # session_state key: the local account logged in to th
 TESTING_KEY = "$$STREAMLIT_INTERNAL_KEY_TESTING"  # set in session_state by streamlit.testing's AppTest only
 PAGE_ERROR = ("Esta página no pudo completarse por un error interno. Pruebe con otros filtros o vuelva a cargar "
               "la página; si el problema sigue, avise al equipo del observatorio.")
+WAREHOUSE_UNAVAILABLE = ("Los datos del observatorio no están disponibles en este momento. Vuelva a intentarlo más "
+                         "tarde; el equipo del observatorio tiene el detalle en el registro del servidor.")
 NO_LOGIN_CONFIGURED = (
     "El modo interno muestra cifras exactas y solo se abre con usuario y contraseña, pero no hay ninguna forma de "
     "entrar configurada. Quien administra el servidor debe crear cuentas locales: ejecutar "
@@ -219,7 +221,11 @@ def main() -> None:
     try:
         synthetic = warehouse.is_synthetic()
     except warehouse.WarehouseError as exc:
-        st.error(str(exc))
+        if public:  # the message names the file's path on the server: only in the log
+            LOG.error("Almacén no disponible: %s", exc)
+            st.error(WAREHOUSE_UNAVAILABLE)
+        else:
+            st.error(str(exc))
         st.stop()
     if synthetic:
         st.warning(warehouse.synthetic_notice(), icon=":material/science:")

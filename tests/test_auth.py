@@ -226,3 +226,12 @@ def test_public_mode_needs_no_login(demo, public_mode):
     at.run()
     assert not at.exception
     assert at.title[0].value == "Resumen" and at.metric
+
+
+def test_public_mode_does_not_show_the_warehouse_path(tmp_path, use_warehouse, public_mode):
+    missing = use_warehouse(tmp_path / "no-existe.duckdb")
+    at = _app({})
+    at.run()
+    assert not at.exception
+    assert "no están disponibles" in at.error[0].value
+    assert str(missing) not in at.error[0].value and "atalaya-load" not in at.error[0].value
