@@ -15,6 +15,7 @@ if str(ROOT) not in sys.path:  # pages import pages/_common.py and core/ whereve
 
 from core import auth, disclosure, warehouse
 from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, UNITS, Filters, filter_options
+from pages._common import multiselect
 
 st.set_page_config(
     page_title="Atalaya · Observatorio de seguridad ciudadana",
@@ -87,14 +88,14 @@ def sidebar_filters() -> Filters:
         else:
             st.caption(f"Periodo: {opts.min_year}")
             years = (opts.min_year, opts.max_year)
-        groups = st.multiselect("Grupos de delito", opts.crime_groups, key="f_groups", placeholder="Todos")
+        groups = multiselect(st, "Grupos de delito", opts.crime_groups, key="f_groups", placeholder="Todos")
         type_options = [t for t in opts.crime_type_names if not groups or opts.crime_group_of[t] in groups]
         state["f_types"] = [t for t in state["f_types"] if t in type_options]
-        types = st.multiselect("Tipos de delito", type_options, key="f_types", placeholder="Todos",
+        types = multiselect(st, "Tipos de delito", type_options, key="f_types", placeholder="Todos",
                                format_func=opts.crime_type_names.get)
-        sexes = st.multiselect("Sexo de la víctima", list(SEX_LABELS), key="f_sexes", placeholder="Todos",
+        sexes = multiselect(st, "Sexo de la víctima", list(SEX_LABELS), key="f_sexes", placeholder="Todos",
                                format_func=SEX_LABELS.get)
-        ages = st.multiselect("Edad de la víctima", list(opts.age_group_labels), key="f_ages", placeholder="Todas",
+        ages = multiselect(st, "Edad de la víctima", list(opts.age_group_labels), key="f_ages", placeholder="Todas",
                               format_func=opts.age_group_labels.get)
         dept = st.selectbox("Departamento", [""] + list(opts.departments), key="f_dept",
                             format_func=lambda c: opts.departments.get(c, "Todo el país"))

@@ -35,8 +35,15 @@ def plain(df: pd.DataFrame, literal_text: bool = True) -> pd.DataFrame:
             else:
                 out[column] = values.round(DECIMALS)
         elif literal_text and (values.dtype == object or pd.api.types.is_string_dtype(values)):
-            out[column] = values.map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v)
+            out[column] = values.map(literal)
+    if literal_text:  # column titles can come from the data too (an institution, an indicator)
+        out.columns = [literal(c) for c in out.columns]
     return out
+
+
+def literal(value):
+    """Text that a spreadsheet would run as a formula, prefixed with an apostrophe («this is text»)."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
@@ -63,5 +70,9 @@ def xlsx_bytes(df: pd.DataFrame, sheet: str = "Datos", notes: Iterable[str] = ()
         notes = list(notes)
         if notes:
             pd.DataFrame({"Notas": notes}).to_excel(writer, sheet_name="Notas", index=False)
+            for row in writer.sheets["Notas"].iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
             writer.sheets["Notas"].column_dimensions["A"].width = 120
     return buffer.getvalue()

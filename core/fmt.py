@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import math
+import re
+
+# Every ASCII punctuation mark CommonMark lets a backslash escape (links, images, emphasis,
+# headings, lists, tables, HTML, Streamlit's :color[...] directives, LaTeX $...$, autolinks).
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
 
 def _missing(x) -> bool:
@@ -32,3 +37,16 @@ def chance(p) -> str:
         return "menos de 1 en un millón"
     one_in = float(f"{1 / p:.2g}")  # two significant figures
     return f"1 en {int(one_in):,}"
+
+
+def literal_markdown(text) -> str:
+    """Text from the data (a name, an institution, a rule written at load time) as Markdown that
+    shows exactly that text: every punctuation mark backslash-escaped, so that no name becomes a
+    link (not even a bare URL), an image, a heading, a colour directive or a formula."""
+    escaped = _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
+    # Streamlit's Markdown turns URLs and e-mail addresses into links after escapes are read
+    # (GFM autolink literals): an invisible word joiner (U+2060) inside «://», «www.» and «@»
+    # keeps them text
+    joiner = "\u2060"
+    escaped = escaped.replace("\\:\\/\\/", "\\:" + joiner + "\\/\\/").replace("\\@", "\\@" + joiner)
+    return re.sub(r"(www)(\\\.)", r"\1" + joiner + r"\2", escaped, flags=re.IGNORECASE)

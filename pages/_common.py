@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import charts, classify, disclosure, export, methodology  # charts: the chart theme, for every page
+from core import charts, classify, disclosure, export, fmt, methodology  # charts: the chart theme, for every page
 from core.filters import FilterOptions, Filters, filter_options
 
 
@@ -68,6 +68,21 @@ def dataframe(data, **kwargs):
         kwargs["column_config"] = config
     kwargs.setdefault("placeholder", MISSING)  # a missing value reads «—», never «None»
     return st.dataframe(data, **kwargs)
+
+
+def counting_rule(meta: dict) -> str | None:
+    """The rule that decides which institution's records count (written at load time, with the
+    institutions' names), as Markdown that shows it literally; None when the warehouse has none."""
+    rule = meta.get("counting_rule")
+    return f"**Regla de conteo entre fuentes.** {fmt.literal_markdown(rule)}" if rule else None
+
+
+def multiselect(where, label: str, options, **kwargs):
+    """st.multiselect (in ``where``: st, st.sidebar or a container) without Streamlit's bulk action,
+    which reads «Select all» in English whatever the page's language; an empty choice means «all»
+    on every page (the placeholder says so)."""
+    kwargs.setdefault("select_all", False)
+    return where.multiselect(label, options, **kwargs)
 
 
 def _numbers_as_numbers(df: pd.DataFrame) -> pd.DataFrame:

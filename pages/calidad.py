@@ -5,7 +5,7 @@ import altair as alt
 import streamlit as st
 
 from core import charts, disclosure, fmt, indicators, quality, warehouse
-from pages._common import dataframe, download_buttons, notes_for_download, page_filters
+from pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -45,8 +45,8 @@ else:
               column_config={"Filas": st.column_config.NumberColumn(format="localized")})
     download_buttons(scope_table, "atalaya_calidad_fuera_de_alcance",
                      notes_for_download(meta, "Filas fuera de alcance de la selección declarada"), sheet="Fuera de alcance")
-if meta.get("counting_rule"):
-    st.caption(f"**Regla de conteo entre fuentes.** {meta['counting_rule']}")
+if counting_rule(meta):
+    st.caption(counting_rule(meta))
 
 st.subheader("Hallazgos")
 found = quality.issues()

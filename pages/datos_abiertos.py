@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import coverage, disclosure, export, methodology, opendata, warehouse
-from pages._common import dataframe, download, download_row, page_filters, show_notes
+from pages._common import counting_rule, dataframe, download, download_row, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -60,5 +60,5 @@ download(st, "Descargar el diccionario (CSV)", export.csv_bytes(dictionary), "at
 with st.expander("Metodología", icon=":material/functions:"):
     for term, text in methodology.definitions().items():
         st.markdown(f"**{term}.** {text}")
-    if meta.get("counting_rule"):
-        st.markdown(f"**Regla de conteo entre fuentes.** {meta['counting_rule']}")
+    if counting_rule(meta):
+        st.markdown(counting_rule(meta))

@@ -10,7 +10,8 @@ import streamlit as st
 
 from core import classify, coverage, disclosure, fmt, geo, indicators, municipality, schools, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters, show_notes
+from pages._common import (dataframe, download_buttons, legend_table, multiselect, notes_for_download, page_filters,
+                           show_notes)
 
 f, opts = page_filters()
 # Schools' risk counts victims by definition (victims near a school, rates of victims), whatever the
@@ -51,8 +52,8 @@ if chosen_unit != f.unit:
 c1, c2, c3, c4, c5 = st.columns([1.6, 1.3, 1.3, 0.8, 1.3])
 muni = c1.selectbox("Municipio", [""] + sorted(muni_labels, key=muni_labels.get), key="esc_muni",
                     format_func=lambda c: muni_labels.get(c, "Todos"))
-levels = c2.multiselect("Nivel", school_opts.levels, key="esc_niveles", placeholder="Todos")
-sectors = c3.multiselect("Sector", school_opts.sectors, key="esc_sectores", placeholder="Todos")
+levels = multiselect(c2, "Nivel", school_opts.levels, key="esc_niveles", placeholder="Todos")
+sectors = multiselect(c3, "Sector", school_opts.sectors, key="esc_sectores", placeholder="Todos")
 top_n = c4.selectbox("Primeros", [10, 25, 50, 100], key="esc_top", help="Cuántos centros mostrar en la tabla.")
 method = c5.selectbox("Clasificación", list(classify.RELATIVE_METHODS), key="esc_metodo",
                       format_func=classify.METHODS.get)
@@ -163,7 +164,7 @@ if state["esc_sel"] not in labels:
     state["esc_sel"] = codes[0]
 code = st.selectbox("Explicar el puntaje de", codes, key="esc_sel", format_func=labels.get)
 row = table.set_index("school_code").loc[code]
-st.subheader(f"{row['name']}")
+st.subheader(fmt.literal_markdown(row["name"]))
 st.caption(f"{row['level']} · {row['sector']} · {municipality.place_label(row['municipality'], row['department'])}"
            + (f" · {row['aldea_name']}" if pd.notna(row["aldea_name"]) else "")
            + (f" · matrícula {fmt.integer(row['enrollment'])}" if pd.notna(row["enrollment"]) else ""))

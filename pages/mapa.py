@@ -196,7 +196,7 @@ with map_col:
                "detalle" + (" o en un departamento para ver sus municipios." if level == "departamento" else ".")
                + " Las zonas en blanco dentro del país no pertenecen a ningún municipio (lagos).")
 with legend_col:
-    st.markdown(f"**{value_name}**")
+    st.markdown(f"**{fmt.literal_markdown(value_name)}**")
     legend_table(classes, value_fmt, "N.º")
     st.caption(f"{classify.METHODS[method]}. {classify.MEANINGS[method]} N.º = número de {LEVELS[level].lower()} "
                "en la clase.")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import (alerts, classify, disclosure, indicators, methodology, priority, quality, schools, vulnerability,
                   warehouse)
-from pages._common import dataframe, download_buttons, notes_for_download, page_filters
+from pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters
 
 page_filters()
 meta = warehouse.meta()
@@ -31,8 +31,8 @@ else:
         ["Delito", "Regla", "Fuente de referencia"]], hide_index=True, width="stretch")
     for label in dict.fromkeys(rules["rule_label"]):
         st.markdown(f"**{label}.** {methodology.RECONCILIATION_RULES.get(label, '')}")
-if meta.get("counting_rule"):
-    st.caption(f"**Regla de conteo entre fuentes.** {meta['counting_rule']}")
+if counting_rule(meta):
+    st.caption(counting_rule(meta))
 st.markdown("**Filtros.** El periodo, los grupos y tipos de delito, el sexo y la edad de la víctima y el departamento "
             "se aplican a todas las cifras de incidencia; cada página dice qué filtros no usa.")
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import charts, classify, coverage, disclosure, fmt, geo, indicators, methodology, municipality, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import (agreed, count_title, dataframe, download_buttons, legend_table, notes_for_download,
+from pages._common import (agreed, count_title, counting_rule, dataframe, download_buttons, legend_table, notes_for_download,
                             page_filters, show_notes)
 
 f, opts = page_filters()
@@ -210,8 +210,8 @@ with right:
     src = src.drop(columns="source")
     dataframe(src, hide_index=True, width="stretch")
     download_buttons(src, f"atalaya_{code}_fuentes", notes_for_download(meta, scope, *filter(None, [meta.get("counting_rule")])))
-    if meta.get("counting_rule"):
-        st.caption(meta["counting_rule"])
+    if counting_rule(meta):
+        st.caption(counting_rule(meta))
 
 record_note = coverage.left_out(f, "registro")
 show_notes(record_note)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts, coverage, disclosure, fmt, indicators, methodology, warehouse
-from pages._common import agreed, count_title, dataframe, page_filters, show_notes
+from pages._common import agreed, count_title, counting_rule, dataframe, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -135,5 +135,5 @@ dataframe(
 with st.expander("Definiciones"):
     for term, text in methodology.definitions().items():
         st.markdown(f"**{term}.** {text}")
-    if meta.get("counting_rule"):
-        st.markdown(f"**Regla de conteo entre fuentes.** {meta['counting_rule']}")
+    if counting_rule(meta):
+        st.markdown(counting_rule(meta))

@@ -13,10 +13,10 @@
    mode, the pages that show those names raise no dialog, make no request outside localhost, log no
    console error and show each name as the literal text it is.
 
-Two defects found here are written as strict xfails (they fail the suite as soon as they are fixed, so
-the marker goes): a name that is a CSV column title (institutions in the reconciliation tables, the
-indicator in the map table) reaches the CSV as a live formula, and a URL inside a name that a page
-writes with st.markdown / st.caption / st.subheader becomes a link to another site.
+Also checked: a name that is a CSV column title (institutions in the reconciliation tables, the
+indicator in the map table) is neutralised like any cell (core/export.py), and a URL inside a name
+that a page writes with st.markdown / st.caption / st.subheader stays text, not a link to another
+site (core/fmt.literal_markdown).
 
 The country is the tiny synthetic one of the loader tests (tests/source_files.py: 2 departments x 2
 municipalities, squares), with two institutions that both register homicides (a reconciliation
@@ -305,9 +305,6 @@ def test_csv_downloads_neutralise_the_names_in_their_cells(downloads):
     assert seen == {INSTITUTION_LINK, INSTITUTION_SUM, SCHOOL_PLUS, SCHOOL_SUM, SCHOOL_LINK}
 
 
-@pytest.mark.xfail(strict=True, reason="DEFECTO en core/export.py (plain/csv_bytes): los títulos de columna no se "
-                                       "neutralizan; un nombre de institución o de indicador que es título de columna "
-                                       "llega al CSV como fórmula")
 def test_csv_downloads_neutralise_the_names_in_their_column_titles(downloads):
     """Institution names are column titles of the reconciliation tables, the indicator name of the map
     table: a CSV header cell is a cell like any other for the spreadsheet that opens it."""
@@ -393,9 +390,6 @@ def test_pages_show_the_names_as_text_and_run_nothing(watched, context, server, 
     assert context.recorder.external == [], f"peticiones fuera de localhost: {context.recorder.external}"
 
 
-@pytest.mark.xfail(strict=True, reason="DEFECTO: los nombres de los datos se pasan sin escapar a st.markdown / "
-                                       "st.caption / st.subheader (pages/calidad.py, pages/mapa.py, pages/escuelas.py), "
-                                       "que convierten la URL de un nombre en un enlace a otro sitio")
 @pytest.mark.parametrize("path,title,names,hover", BROWSER_PAGES, ids=["calidad", "mapa_vulnerabilidad", "escuelas"])
 def test_names_in_the_page_text_are_not_turned_into_links(page, server, path, title, names, hover):
     open_page(page, server, path, title)

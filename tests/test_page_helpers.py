@@ -23,3 +23,30 @@ def test_a_protected_count_column_without_reserved_rows_gets_the_count_format():
 def test_text_and_reserved_columns_stay_text():
     df = pd.DataFrame({"Víctimas": pd.Series([4165, "<5"], dtype=object), "Código": ["0101", "0102"]})
     assert _common._numbers_as_numbers(df) is df
+
+
+def test_no_page_draws_a_multiselect_with_the_english_bulk_action():
+    """Every multiselect goes through _common.multiselect (no «Select all» in English)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for path in [root / "app.py", *sorted((root / "pages").glob("*.py"))]:
+        if path.name == "_common.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "multiselect":
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, offenders
+
+
+def test_literal_markdown_escapes_every_markup_and_breaks_autolinks():
+    from core import fmt
+
+    text = fmt.literal_markdown('=HYPERLINK("http://x.invalid") *a* :red[b] $c$ www.d.org e@f.org # g')
+    for raw in ("*a*", ":red[", "$c$", "http://", "www.", "e@f", "# g"):
+        assert raw not in text
+    # what a reader sees is the same text (escapes and the invisible word joiner aside)
+    assert text.replace("\\", "").replace("\u2060", "") == \
+        '=HYPERLINK("http://x.invalid") *a* :red[b] $c$ www.d.org e@f.org # g'
