@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from core import disclosure, fmt, indicators, warehouse
+from core import disclosure, indicators, warehouse
 from core.filters import UNIT_NOUNS, UNITS, Filters, filter_options
 
 
@@ -81,7 +81,7 @@ def year_flags(f: Filters) -> dict[int, str]:
     gaps = month_gaps(f)
     out = {}
     for year, group in gaps.groupby(gaps["month"].dt.year):
-        out[int(year)] = "; ".join(f"{fmt.literal_markdown(inst)}: {len(g)} mes(es) sin datos" for inst, g in group.groupby("institution"))
+        out[int(year)] = "; ".join(f"{inst}: {len(g)} mes(es) sin datos" for inst, g in group.groupby("institution"))
     return out
 
 
@@ -153,7 +153,7 @@ def left_out(f: Filters, *needs: str) -> str | None:
         df = df[~df["source"].isin(seen)]
         seen.update(df["source"])
         _, why = NEEDS[need]
-        parts += [f"{_count(f, n)} {f.noun(n)} de {fmt.literal_markdown(inst)} ({why})" for inst, n in zip(df["institution"], df["n"])]
+        parts += [f"{_count(f, n)} {f.noun(n)} de {inst} ({why})" for inst, n in zip(df["institution"], df["n"])]
     if not parts:
         return None
     view = NEED_VIEWS[needs[0]] if len(needs) == 1 else "esta vista no incluye"

@@ -135,4 +135,4 @@ def information_loss() -> pd.DataFrame:
     """disclosure.information_loss with Spanish column names."""
     return disclosure.information_loss().rename(columns={
         "level": "Tabla", "cells": "Celdas con víctimas", "altered_pct": "% ajustadas", "hidden_pct": "% reservadas",
-        "mean_abs": "Ajuste medio (víctimas)", "mean_rel_pct": "Ajuste medio (% de la cifra)"})
+        "mean_abs": "Ajuste promedio (víctimas)", "mean_rel_pct": "Ajuste promedio (% de la cifra)"})

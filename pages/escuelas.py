@@ -8,7 +8,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from core import classify, coverage, disclosure, fmt, geo, indicators, municipality, schools, viewstate, warehouse
+from core import classify, coverage, disclosure, fmt, geo, indicators, municipality, schools, views, viewstate, warehouse
 from core.viewstate import Control
 from pages._common import (dataframe, download_buttons, legend_table, multiselect, notes_for_download, page_filters,
                            show_notes)
@@ -82,8 +82,7 @@ if table.empty:
     st.stop()
 # Counts around a school are below the municipality: 1 to 4 read "<5" in public mode, and so
 # do the aldea rate of an aldea with 1 to 4 victims and the percentile and points of a hidden count.
-shown = disclosure.protect(table, list(schools.NEAR_KEYS), below_municipality=True, complementary=False)
-shown["aldea"] = disclosure.blank_if_small(shown["aldea"], shown["aldea_n"].fillna(0), True)
+shown = views.school_ranking(table)
 classes = classify.classify(table["score"], method, 3, "centros")
 table = shown.assign(klass=classes.labels).sort_values(["rank", "school_code"])
 n_high = int((table["klass"] == "Alta").sum())
@@ -97,7 +96,7 @@ grain_note = coverage.left_out(f, "municipio", "registro")
 show_notes(grain_note)
 
 # ---- Map ----------------------------------------------------------------------------------
-munis_rate = disclosure.protect_territories(f, indicators.by_municipality(f))
+munis_rate = views.municipalities(f)
 muni_classes = classify.classify(munis_rate["rate"], "cuantiles", 3, "incidencia",
                                  reserved=disclosure.is_suppressed(munis_rate["n"]))
 munis_rate = munis_rate.assign(

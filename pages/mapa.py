@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core import (classify, coverage, disclosure, fmt, geo, indicators, methodology, municipality, priority, viewstate,
-                  vulnerability, warehouse)
+                  views, vulnerability, warehouse)
 from core.viewstate import Control
 from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters, show_notes
 
@@ -114,8 +114,7 @@ if view == "prioridad":
 notes: list[str] = []
 reserved = None
 if view == "incidencia":
-    data = disclosure.protect_territories(
-        f, indicators.by_department(f) if level == "departamento" else indicators.by_municipality(f))
+    data = views.departments(f) if level == "departamento" else views.municipalities(f)
     column = {"n": "n", "tasa": "rate", "eb": "rate_eb"}[measure]
     data["value"] = disclosure.numeric(data[column])
     reserved = disclosure.is_suppressed(data["n"])
@@ -232,7 +231,7 @@ if level == "municipio":
                                         "Promedio de los municipios mostrados": st.column_config.NumberColumn(format="%.1f")})
         else:
             # The raw rate of violence against women gives back a count from 1 to 4: not shown in public mode.
-            hidden_raw = {"vcm"} if "vcm_n" in row and disclosure.hides(row["vcm_n"], True) else set()
+            hidden_raw = {"vcm"} if "vcm_n" in row and views.sensitive_hidden(row["vcm_n"]) else set()
             contrib = pd.DataFrame([
                 (comp.name, comp.kind.capitalize(), None if comp.key in hidden_raw else row[comp.key],
                  row[f"{comp.key}_s"], row[f"{comp.key}_pts"],

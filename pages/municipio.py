@@ -5,7 +5,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import charts, classify, coverage, disclosure, fmt, geo, indicators, methodology, municipality, viewstate, warehouse
+from core import (charts, classify, coverage, disclosure, fmt, geo, indicators, methodology, municipality, views, viewstate,
+                  warehouse)
 from core.viewstate import Control
 from pages._common import (agreed, count_title, counting_rule, dataframe, download_buttons, legend_table, notes_for_download,
                             page_filters, show_notes)
@@ -43,16 +44,16 @@ notes = [n for n in [p.denominator_note, coverage.left_out(f, "municipio"),
                      coverage.department_only_note(f, p.dept_code, p.department)] if n]
 
 # ---- Headline -----------------------------------------------------------------------------
-sensitive = disclosure.covers_sensitive(f)
-hidden = disclosure.hides(p.count, sensitive)
-change_hidden = hidden or disclosure.hides(p.previous_count or 0, sensitive)
+total, previous = views.count(f, p.count), views.count(f, p.previous_count)
+hidden = total.hidden
+change_hidden = hidden or previous.hidden
 c1, c2, c3, c4 = st.columns(4)
-c1.metric(count_title(f), disclosure.count_text(p.count, sensitive),
+c1.metric(count_title(f), total.text,
           delta=None if p.change_pct is None or change_hidden
           else f"{fmt.percent(p.change_pct, signed=True)} vs {p.previous_label}",
           delta_color="inverse",
           help=("Cambio frente al periodo anterior de igual duración"
-                + (f" ({p.previous_label}: {disclosure.count_text(p.previous_count, sensitive)} {f.noun()})."
+                + (f" ({p.previous_label}: {previous.text} {f.noun()})."
                    if p.previous_label else ": los datos no alcanzan un periodo anterior completo.")))
 c2.metric("Tasa anual por 100,000 hab.", "—" if hidden else fmt.decimal(p.rate))
 c3.metric("Puesto nacional (por tasa)",
@@ -60,11 +61,11 @@ c3.metric("Puesto nacional (por tasa)",
 c4.metric("Puesto en su departamento",
           "—" if p.rank_department is None or hidden else f"{p.rank_department} de {p.n_department}",
           help=f"Entre los municipios del {municipality.department_label(p.department)}.")
-dept_hidden = disclosure.hides(p.department_count, sensitive)
+dept_hidden = views.count(f, p.department_count).hidden
 d1, d2, d3, _ = st.columns(4)
 d1.metric("Tasa de su departamento", "—" if dept_hidden else fmt.decimal(p.department_rate),
           help=f"Tasa del {municipality.department_label(p.department)}.")
-d2.metric("Tasa nacional", "—" if disclosure.hides(p.national_count, sensitive) else fmt.decimal(p.national_rate))
+d2.metric("Tasa nacional", "—" if views.count(f, p.national_count).hidden else fmt.decimal(p.national_rate))
 d3.metric("Personas-año", fmt.integer(p.population), help="Población del periodo sumada año por año.")
 if hidden:
     st.info(f"Con estos filtros el municipio tiene de 1 a 4 {f.noun()}: la cifra, la tasa y el puesto se reservan "
@@ -84,17 +85,14 @@ if muni_gap:
 st.subheader("Evolución")
 series = st.radio("Serie", list(SERIES), key="muni_serie", format_func=SERIES.get, horizontal=True)
 if series == "mensual":
-    m = disclosure.protect(municipality.monthly(f, code), "n", sensitive, dims=["month"])
-    m["reference"] = disclosure.blank_if_small(m["reference"], m["reference_min"], sensitive)
-    m = m.drop(columns="reference_min")
+    m = views.municipality_monthly(f, code)
     long = pd.concat([m.assign(serie=f.unit_label, valor=disclosure.numeric(m["n"])),
                       m.assign(serie="Promedio del mismo mes, 3 años anteriores", valor=m["reference"])])
     x = alt.X("month:T", title="Mes", axis=alt.Axis(format="%Y", tickCount="year"))
     y_title = f.unit_label
     table = m.rename(columns={"month": "Mes", "n": f.unit_label, "reference": "Promedio 3 años anteriores"})
 else:
-    yr = disclosure.protect(municipality.yearly(f, code), "n", sensitive, dims=["year"], derived=["rate"])
-    yr["reference_rate"] = disclosure.blank_if_small(yr["reference_rate"], yr["reference_min"], sensitive)
+    yr = views.municipality_yearly(f, code)
     yr["Año"] = yr["year"].map(indicators.year_label)
     long = pd.concat([yr.assign(serie="Tasa por 100,000 hab.", valor=yr["rate"]),
                       yr.assign(serie="Promedio de los 3 años anteriores", valor=yr["reference_rate"])])
@@ -126,9 +124,7 @@ with st.expander("Tabla de la evolución"):
 
 # ---- Crime types --------------------------------------------------------------------------
 st.subheader("Tipos de delito")
-types = disclosure.protect(municipality.by_crime_type(f, code), "n",
-                           disclosure.rows_sensitive(f, municipality.by_crime_type(f, code), type_column="crime_type"),
-                           dims=["crime_type"], derived=["share"])
+types = views.municipality_crime_types(f, code)
 types["value"] = disclosure.numeric(types["n"])
 types["count_label"] = [disclosure.label(v) for v in types["n"]]
 if types.empty:
@@ -153,9 +149,7 @@ download_buttons(types_out, f"atalaya_{code}_tipos", notes_for_download(meta, sc
 left, right = st.columns(2)
 with left:
     st.subheader(f"{f.unit_label} por sexo y edad de la víctima")
-    pyr_raw = municipality.pyramid(f, code)
-    pyr = disclosure.protect(pyr_raw, "n", disclosure.rows_sensitive(f, pyr_raw, age_column="age_group"),
-                             dims=["age_group", "victim_sex"])
+    pyr, unknown_sex = views.municipality_pyramid(f, code)
     known = pyr[pyr["victim_sex"].isin(["H", "M"])].copy()
     known["Sexo"] = known["victim_sex"].map({"H": "Hombres", "M": "Mujeres"})
     value = disclosure.numeric(known["n"])
@@ -168,8 +162,7 @@ with left:
         color=alt.Color("Sexo:N", scale=alt.Scale(domain=["Hombres", "Mujeres"], range=["#3b6ea5", "#c2477a"])),
         tooltip=["Sexo", alt.Tooltip("label:N", title="Edad"), alt.Tooltip("count_label:N", title=f.unit_label)],
     ).properties(height=260), width="stretch")
-    unknown = int(pyr_raw.loc[pyr_raw["victim_sex"] == "ND", "n"].sum())
-    st.caption(f"Sin sexo registrado (o sin víctima individual): {disclosure.count_text(unknown, sensitive)}.")
+    st.caption(f"Sin sexo registrado (o sin víctima individual): {unknown_sex.text}.")
     pyr_out = pyr.pivot(index=["sort_order", "label"], columns="victim_sex", values="n")
     pyr_out = pyr_out.reset_index().drop(columns="sort_order").rename(
         columns={"label": "Edad", "H": "Hombres", "M": "Mujeres", "ND": "Sin dato"})
@@ -177,8 +170,7 @@ with left:
     download_buttons(pyr_out, f"atalaya_{code}_sexo_edad", notes_for_download(meta, scope))
 with right:
     st.subheader("Día y hora")
-    wh_raw = municipality.weekday_hour(f, code)
-    wh = disclosure.protect(wh_raw, "n", sensitive, dims=["weekday", "hour"])
+    wh, unknown_hour = views.municipality_weekday_hour(f, code)
     wh["value"] = disclosure.numeric(wh["n"])
     wh["count_label"] = [disclosure.label(v) for v in wh["n"]]
     known_hour = wh[wh["hour"] >= 0]
@@ -188,7 +180,7 @@ with right:
         tooltip=[alt.Tooltip("day:N", title="Día"), alt.Tooltip("hour:O", title="Hora"),
                  alt.Tooltip("count_label:N", title=f.unit_label)],
     ).properties(height=260), width="stretch")
-    st.caption(f"Sin hora registrada: {disclosure.count_text(int(wh_raw.loc[wh_raw['hour'] < 0, 'n'].sum()), sensitive)}."
+    st.caption(f"Sin hora registrada: {unknown_hour.text}."
                + (f" Las celdas en blanco tienen de 1 a 4 {f.noun()} (modo público)." if wh.attrs["suppressed"] else ""))
     wh_out = wh.assign(Hora=wh["hour"].map(lambda h: "Sin hora" if h < 0 else f"{h:02d} h")).pivot(
         index=["weekday", "day"], columns="Hora", values="n").astype(object).fillna(0).reset_index().drop(columns="weekday")
@@ -198,14 +190,13 @@ with right:
 left, right = st.columns(2)
 with left:
     st.subheader("Arma o medio")
-    weapons = disclosure.protect(municipality.by_weapon(f, code), "n", sensitive, dims=["weapon"]).rename(
+    weapons = views.municipality_weapons(f, code).rename(
         columns={"weapon": "Arma o medio", "n": f.unit_label})
     dataframe(weapons, hide_index=True, width="stretch")
     download_buttons(weapons, f"atalaya_{code}_armas", notes_for_download(meta, scope))
 with right:
     st.subheader("Institución que registra")
-    src = disclosure.protect(municipality.by_source(f, code), ["records", "counted"], sensitive,
-                             dims=["source"]).rename(columns={
+    src = views.municipality_sources(f, code).rename(columns={
         "institution": "Institución", "records": "Registros", "counted": "Cuentan en la cifra publicada"})
     src = src.drop(columns="source")
     dataframe(src, hide_index=True, width="stretch")
@@ -218,17 +209,14 @@ show_notes(record_note)
 
 # ---- Aldeas -------------------------------------------------------------------------------
 st.subheader("Aldeas")
-aldea_raw, aldea_note = municipality.aldeas(f, code)
-group_columns = [c for c in aldea_raw.columns if c not in ("code", "name", "n", "population", "rate")]
-aldea_table = disclosure.protect_crosstab(aldea_raw, group_columns, total="n", derived=["rate"],
-                                          below_municipality=True)
+aldea_table, group_columns, aldea_note = views.municipality_aldeas(f, code)
 aldea_reserved = disclosure.is_suppressed(aldea_table["n"])
 shapes = geo.shapes("aldea")
 shapes = shapes[shapes["parent_code"] == code]
 if shapes.empty:
     st.info("Este municipio no tiene aldeas en el almacén: no hay desglose por aldea.")
 else:
-    has_rate = aldea_raw["rate"].notna().any()
+    has_rate = aldea_table["population"].notna().any()  # aldea population: a rate can be computed
     aldea_measure = st.radio("Colorear por", list(ALDEA_MEASURES), key="muni_aldea_medida", horizontal=True,
                              format_func=ALDEA_MEASURES.get, disabled=not has_rate,
                              help=None if has_rate else aldea_note)
@@ -242,10 +230,7 @@ else:
     mapped["value_label"] = [f"{f.unit_label}: {disclosure.label(n)} · tasa: {fmt.decimal(r)}"
                              for n, r in zip(mapped["n"], mapped["rate"])]
     collection = geo.feature_collection("aldea", mapped, ["code", "name", "value_label", "fill"])
-    cells = disclosure.protect(municipality.incident_cells(f, code), "n", dims=["lon", "lat"],
-                               below_municipality=True)
-    hidden_cells = int(disclosure.is_suppressed(cells["n"]).sum())
-    cells = cells[~disclosure.is_suppressed(cells["n"])].copy()
+    cells, hidden_cells = views.municipality_cells(f, code)
     cells["n"] = cells["n"].astype("int64")
     cells["name"] = f"{f.unit_label} {agreed(f, 'geolocalizad')}"
     cells["value_label"] = [f"{fmt.integer(n)} en esta celda (~550 m)" for n in cells["n"]]
@@ -277,7 +262,7 @@ download_buttons(aldea_out, f"atalaya_{code}_aldeas", notes_for_download(meta, s
 # ---- Peers --------------------------------------------------------------------------------
 st.subheader("Municipios de población parecida en el departamento")
 peers = municipality.peers(f, code)
-protected = disclosure.protect_territories(f, municipality.national_table(f)).set_index("code")
+protected = views.national_table(f).set_index("code")
 peers = peers.assign(**{c: protected.loc[peers["code"], c].to_numpy() for c in ("n", "rate", "rate_eb")})
 peers_out = peers.assign(Municipio=[n + (" ◀" if s else "") for n, s in zip(peers["name"], peers["is_self"])])[
     ["Municipio", "n", "population", "rate", "rate_eb"]].rename(columns={

@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import charts, coverage, disclosure, fmt, indicators, methodology, warehouse
+from core import charts, coverage, disclosure, fmt, indicators, methodology, views, warehouse
 from pages._common import agreed, count_title, counting_rule, dataframe, page_filters, show_notes
 
 f, opts = page_filters()
@@ -15,16 +15,16 @@ st.title("Resumen")
 st.caption(f.describe(opts))
 
 h = indicators.headline(f)
-sensitive = disclosure.covers_sensitive(f)
-hidden = disclosure.hides(h.count, sensitive)
-change_hidden = any(disclosure.hides(v, sensitive) for v in (h.latest_count, h.previous_count or 0))
+total, latest = views.count(f, h.count), views.count(f, h.latest_count)
+hidden = total.hidden
+change_hidden = latest.hidden or views.count(f, h.previous_count or 0).hidden
 c1, c2, c3, c4 = st.columns(4)
-c1.metric(count_title(f), disclosure.count_text(h.count, sensitive),
+c1.metric(count_title(f), total.text,
           help=f"Número de {f.noun()} en el periodo y con los filtros elegidos.")
 c2.metric("Tasa anual por 100,000 hab.", "—" if hidden else fmt.decimal(h.rate),
           help=f"{f.unit_label} ÷ población del periodo (personas-año) × 100,000, con la población del mismo sexo y edad."
                + (" No se muestra porque la cifra es menor que 5 (modo público)." if hidden else ""))
-c3.metric(f"{f.unit_label} en {indicators.year_label(h.latest_year)}", disclosure.count_text(h.latest_count, sensitive),
+c3.metric(f"{f.unit_label} en {indicators.year_label(h.latest_year)}", latest.text,
           delta=None if h.change_pct is None or change_hidden
           else f"{fmt.percent(h.change_pct, signed=True)} vs {h.latest_year - 1}",
           delta_color="inverse")
@@ -46,9 +46,7 @@ measure = right.radio("Medida", ["Víctimas", "Tasa por 100,000 hab."], horizont
                       disabled=granularity == "Mensual", format_func=lambda m: count_option.get(m, m),
                       help=f"La tasa se calcula por año; la serie mensual muestra {f.noun()}.")
 if granularity == "Anual":
-    series = indicators.yearly(f, by="crime_group")
-    series = disclosure.protect(series, "n", disclosure.rows_sensitive(f, series, group_column="crime_group"),
-                                dims=["year", "crime_group"], derived=["rate"])
+    series = views.yearly_by_group(f)
     flags = coverage.year_flags(f)
     series["Año"] = series["year"].map(lambda y: indicators.year_label(y) + (" *" if y in flags else ""))
     series["value"] = disclosure.numeric(series["rate" if measure.startswith("Tasa") else "n"])
@@ -63,9 +61,7 @@ if granularity == "Anual":
                  alt.Tooltip("rate:Q", title="Tasa por 100,000", format=",.1f")],
     )
 else:
-    series = indicators.monthly(f, by="crime_group")
-    series = disclosure.protect(series, "n", disclosure.rows_sensitive(f, series, group_column="crime_group"),
-                                dims=["month", "crime_group"])
+    series = views.monthly_by_group(f)
     series["value"] = disclosure.numeric(series["n"])
     series["count_label"] = [v if isinstance(v, str) else fmt.integer(v) for v in series["n"]]
     chart = alt.Chart(disclosure.as_text(series)).mark_line().encode(
@@ -94,7 +90,7 @@ st.caption(f"Fuente: {meta.get('country_name', '')}, registros consolidados de "
 st.subheader(f"Municipios con más {f.noun()}")
 order = st.radio("Ordenar por", ["Víctimas", "Tasa por 100,000 hab."], horizontal=True, key="resumen_orden",
                  format_func=lambda m: count_option.get(m, m))
-munis = disclosure.protect_territories(f, indicators.by_municipality(f))
+munis = views.municipalities(f)
 munis["sort_n"] = disclosure.numeric(munis["n"])
 sort_col = "rate" if order.startswith("Tasa") else "sort_n"
 top = munis.sort_values([sort_col, "sort_n"], ascending=False, na_position="last").head(10).copy()

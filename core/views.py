@@ -1,0 +1,144 @@
+"""Figures and tables as the pages show them: already protected for the mode in force.
+
+Pages only format and draw: every call that decides what public mode hides (which counts are
+sensitive, primary and complementary suppression, derived figures blanked) lives here, once per
+view, so that a new page cannot forget one (``tests/test_views.py`` fails if a page calls a
+protection function of ``core.disclosure``). The counts themselves already carry their cell-key
+adjustment (``disclosure.published``, where the core reads them). Internal mode returns the
+tables unchanged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from core import disclosure, indicators, municipality, schools
+from core.filters import Filters
+
+
+@dataclass(frozen=True)
+class Count:
+    """One count for a metric or a sentence: its text («<5» when reserved) and whether it is
+    reserved (its rate, rank and change are then not shown either)."""
+    value: int | None
+    text: str
+    hidden: bool
+
+
+def count(f: Filters, value, sensitive: bool | None = None, below_municipality: bool = False) -> Count:
+    """A count under the filters ``f`` (sensitive when they may include a sensitive crime type or
+    only minors, unless ``sensitive`` says otherwise)."""
+    flag = disclosure.covers_sensitive(f) if sensitive is None else sensitive
+    return Count(None if value is None else int(value), disclosure.count_text(value or 0, flag, below_municipality),
+                 disclosure.hides(value or 0, flag, below_municipality))
+
+
+def sensitive_hidden(value) -> bool:
+    """Whether a count of a sensitive crime (violence against women in the priority index) is
+    reserved in public mode."""
+    return disclosure.hides(value, True)
+
+
+# ---- Territories --------------------------------------------------------------------------
+
+def municipalities(f: Filters) -> pd.DataFrame:
+    """Every municipality in scope (indicators.by_municipality), protected: the rows add up to the
+    national total and to each department's."""
+    return disclosure.protect_territories(f, indicators.by_municipality(f))
+
+
+def departments(f: Filters) -> pd.DataFrame:
+    return disclosure.protect_territories(f, indicators.by_department(f))
+
+
+def national_table(f: Filters) -> pd.DataFrame:
+    """municipality.national_table, protected (ranks and peers on the Municipio page)."""
+    return disclosure.protect_territories(f, municipality.national_table(f))
+
+
+# ---- National series (Resumen) --------------------------------------------------------------
+
+def yearly_by_group(f: Filters) -> pd.DataFrame:
+    series = indicators.yearly(f, by="crime_group")
+    return disclosure.protect(series, "n", disclosure.rows_sensitive(f, series, group_column="crime_group"),
+                              dims=["year", "crime_group"], derived=["rate"])
+
+
+def monthly_by_group(f: Filters) -> pd.DataFrame:
+    series = indicators.monthly(f, by="crime_group")
+    return disclosure.protect(series, "n", disclosure.rows_sensitive(f, series, group_column="crime_group"),
+                              dims=["month", "crime_group"])
+
+
+# ---- One municipality (Municipio) ----------------------------------------------------------
+
+def municipality_monthly(f: Filters, code: str) -> pd.DataFrame:
+    """Monthly counts with the reference (blank where a count behind it is reserved)."""
+    sensitive = disclosure.covers_sensitive(f)
+    m = disclosure.protect(municipality.monthly(f, code), "n", sensitive, dims=["month"])
+    m["reference"] = disclosure.blank_if_small(m["reference"], m["reference_min"], sensitive)
+    return m.drop(columns="reference_min")
+
+
+def municipality_yearly(f: Filters, code: str) -> pd.DataFrame:
+    sensitive = disclosure.covers_sensitive(f)
+    yr = disclosure.protect(municipality.yearly(f, code), "n", sensitive, dims=["year"], derived=["rate"])
+    yr["reference_rate"] = disclosure.blank_if_small(yr["reference_rate"], yr["reference_min"], sensitive)
+    return yr
+
+
+def municipality_crime_types(f: Filters, code: str) -> pd.DataFrame:
+    raw = municipality.by_crime_type(f, code)
+    return disclosure.protect(raw, "n", disclosure.rows_sensitive(f, raw, type_column="crime_type"),
+                              dims=["crime_type"], derived=["share"])
+
+
+def municipality_pyramid(f: Filters, code: str) -> tuple[pd.DataFrame, Count]:
+    """Victims by sex and age group, and the count without a recorded sex."""
+    raw = municipality.pyramid(f, code)
+    table = disclosure.protect(raw, "n", disclosure.rows_sensitive(f, raw, age_column="age_group"),
+                               dims=["age_group", "victim_sex"])
+    return table, count(f, int(raw.loc[raw["victim_sex"] == "ND", "n"].sum()))
+
+
+def municipality_weekday_hour(f: Filters, code: str) -> tuple[pd.DataFrame, Count]:
+    """Counts by weekday and hour, and the count without a recorded hour."""
+    raw = municipality.weekday_hour(f, code)
+    table = disclosure.protect(raw, "n", disclosure.covers_sensitive(f), dims=["weekday", "hour"])
+    return table, count(f, int(raw.loc[raw["hour"] < 0, "n"].sum()))
+
+
+def municipality_weapons(f: Filters, code: str) -> pd.DataFrame:
+    return disclosure.protect(municipality.by_weapon(f, code), "n", disclosure.covers_sensitive(f), dims=["weapon"])
+
+
+def municipality_sources(f: Filters, code: str) -> pd.DataFrame:
+    return disclosure.protect(municipality.by_source(f, code), ["records", "counted"], disclosure.covers_sensitive(f),
+                              dims=["source"])
+
+
+def municipality_aldeas(f: Filters, code: str) -> tuple[pd.DataFrame, list[str], str | None]:
+    """Aldeas by crime group (a cross table below the municipality), the group columns, the note."""
+    raw, note = municipality.aldeas(f, code)
+    groups = [c for c in raw.columns if c not in ("code", "name", "n", "population", "rate")]
+    table = disclosure.protect_crosstab(raw, groups, total="n", derived=["rate"], below_municipality=True)
+    return table, groups, note
+
+
+def municipality_cells(f: Filters, code: str) -> tuple[pd.DataFrame, int]:
+    """Geocoded counts in cells (below the municipality): the cells shown and how many are hidden."""
+    cells = disclosure.protect(municipality.incident_cells(f, code), "n", dims=["lon", "lat"], below_municipality=True)
+    hidden = disclosure.is_suppressed(cells["n"])
+    return cells[~hidden].copy(), int(hidden.sum())
+
+
+# ---- Schools --------------------------------------------------------------------------------
+
+def school_ranking(table: pd.DataFrame) -> pd.DataFrame:
+    """The school ranking as shown: counts around a school are below the municipality (1 to 4
+    read «<5»; they add up to nothing published), and so is the aldea rate of an aldea with 1 to 4
+    victims."""
+    shown = disclosure.protect(table, list(schools.NEAR_KEYS), below_municipality=True, complementary=False)
+    shown["aldea"] = disclosure.blank_if_small(shown["aldea"], shown["aldea_n"].fillna(0), True)
+    return shown

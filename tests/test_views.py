@@ -1,0 +1,46 @@
+"""Pages draw what core/views.py gives them: no page decides what public mode hides."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from core import disclosure, views
+from core.filters import Filters
+
+ROOT = Path(__file__).resolve().parent.parent
+# What decides what public mode hides: only core may call these.
+PROTECTION = {"protect", "protect_territories", "protect_crosstab", "rows_sensitive", "covers_sensitive",
+              "count_text", "hides", "blank_if_small", "suppression_mask", "public_suppression_mask", "published",
+              "published_count", "minors_only", "scope_types"}
+
+
+def test_no_page_calls_a_protection_function():
+    offenders = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Attribute) and node.attr in PROTECTION and isinstance(node.value, ast.Name)
+                    and node.value.id == "disclosure"):
+                offenders.append(f"{path.name}:{node.lineno} disclosure.{node.attr}")
+            if isinstance(node, ast.ImportFrom) and node.module == "core.disclosure":
+                offenders += [f"{path.name}:{node.lineno} import {a.name}" for a in node.names if a.name in PROTECTION]
+    assert not offenders, offenders
+
+
+def test_a_sensitive_count_reads_reserved_in_public_mode_only(demo, monkeypatch):
+    f = Filters(crime_types=("femicidio",))
+    monkeypatch.setenv(disclosure.ENV_VAR, disclosure.PUBLIC)
+    shown = views.count(f, 3)
+    assert (shown.text, shown.hidden) == ("<5", True)
+    assert views.count(Filters(crime_types=("robo",)), 3) == views.Count(3, "3", False)
+    monkeypatch.setenv(disclosure.ENV_VAR, disclosure.INTERNAL)
+    assert views.count(f, 3) == views.Count(3, "3", False)
+
+
+def test_views_hide_in_public_mode_what_internal_mode_shows(demo, monkeypatch):
+    f = Filters(crime_types=("femicidio",), year_from=2022, year_to=2022)
+    monkeypatch.setenv(disclosure.ENV_VAR, disclosure.PUBLIC)
+    public = views.municipalities(f)
+    assert disclosure.is_suppressed(public["n"]).sum() > 20
+    monkeypatch.setenv(disclosure.ENV_VAR, disclosure.INTERNAL)
+    internal = views.municipalities(f)
+    assert not disclosure.is_suppressed(internal["n"]).any()
