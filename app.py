@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # pages import pages/_common.py and core/ wherever the app is started from
     sys.path.insert(0, str(ROOT))
 
-from core import auth, disclosure, warehouse
+from core import auth, deployment, warehouse
 from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, UNITS, Filters, filter_options
 from pages._common import multiselect
 
@@ -178,10 +178,6 @@ def require_login() -> tuple[str, str]:
 
     Nothing else (banner, filters, pages) runs before this returns."""
     secrets = _read_secrets()
-    if TESTING_KEY in st.session_state and auth.OIDC_KEY not in secrets and auth.ACCOUNTS_KEY not in secrets:
-        # streamlit.testing's AppTest (the page tests run in internal mode for exact figures) with neither [auth]
-        # nor [cuentas] in at.secrets; never true for a served app, where no client can set this key.
-        return "prueba", "local"
     if auth.oidc_configured(secrets):
         if st.user.get("is_logged_in", False):
             return str(st.user.get("name") or st.user.get("email") or "usuario"), "oidc"
@@ -213,8 +209,8 @@ def logout_button(user: str, how: str) -> None:
 
 def main() -> None:
     try:
-        public = disclosure.is_public()
-    except disclosure.ModeError as exc:
+        public = deployment.is_public()
+    except deployment.ModeError as exc:
         st.error(f"Configuración del modo de despliegue: {exc}")
         st.stop()
     if not public:
@@ -256,8 +252,8 @@ def run_safely() -> None:
         if TESTING_KEY in st.session_state:
             raise  # AppTest: the page tests must still see the exception (at.exception)
         try:
-            public = disclosure.is_public()
-        except disclosure.ModeError:
+            public = deployment.is_public()
+        except deployment.ModeError:
             public = True
         if not public:  # staff behind the login see the detail, folded
             with st.expander("Detalle técnico (solo modo interno)"):

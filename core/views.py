@@ -2,8 +2,8 @@
 
 Pages only format and draw: every call that decides what public mode hides (which counts are
 sensitive, primary and complementary suppression, derived figures blanked) lives here, once per
-view, so that a new page cannot forget one (``tests/test_views.py`` fails if a page calls a
-protection function of ``core.disclosure``). The counts themselves already carry their cell-key
+view, so that a new page cannot forget one (``tests/test_views.py`` fails if a page or app.py
+imports ``core.disclosure``: what they need to read a protected table is re-exported here). The counts themselves already carry their cell-key
 adjustment (``disclosure.published``, where the core reads them). Internal mode returns the
 tables unchanged.
 """
@@ -15,6 +15,17 @@ import pandas as pd
 
 from core import disclosure, indicators, municipality, schools
 from core.filters import Filters
+
+
+# What pages need to read and draw a protected table (they never import core.disclosure).
+SUPPRESSED = disclosure.SUPPRESSED
+RULES = disclosure.RULES
+numeric = disclosure.numeric                          # a protected column as numbers («<5» missing)
+as_text = disclosure.as_text                          # columns holding «<5» as text, numbers formatted
+label = disclosure.label                              # one protected cell as text
+is_suppressed = disclosure.is_suppressed              # which cells read «<5»
+suppressed_columns = disclosure.suppressed_columns    # the columns holding «<5»
+download_notes = disclosure.notes                     # what a download says about the rules applied
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from core import charts, classify, disclosure, export, fmt, methodology  # charts: the chart theme, for every page
+from core import charts, classify, export, fmt, methodology, views  # charts: the chart theme, for every page
 from core.filters import FilterOptions, Filters, filter_options
 
 
@@ -61,9 +61,9 @@ def dataframe(data, **kwargs):
     if isinstance(data, pd.DataFrame):
         data = _numbers_as_numbers(data)
         config = number_formats(data) | dict(kwargs.get("column_config") or {})
-        mixed = disclosure.suppressed_columns(data)
+        mixed = views.suppressed_columns(data)
         if mixed:
-            data = disclosure.as_text(data)
+            data = views.as_text(data)
             config |= {c: st.column_config.TextColumn(c) for c in mixed}
         kwargs["column_config"] = config
     kwargs.setdefault("placeholder", MISSING)  # a missing value reads «—», never «None»
@@ -147,7 +147,7 @@ def download_buttons(df, stem: str, notes: list[str], sheet: str = "Datos") -> N
 
 def notes_for_download(meta: dict, description: str, *extra: str) -> list[str]:
     """What a downloaded table is: country, filters, caveats and the definitions."""
-    notes = [f"Atalaya · {meta.get('country_name', '')} · {description}", *extra, *disclosure.notes(),
+    notes = [f"Atalaya · {meta.get('country_name', '')} · {description}", *extra, *views.download_notes(),
              *(f"{term}: {text}" for term, text in methodology.definitions().items())]
     if meta.get("synthetic") == "true":
         notes.insert(0, "DATOS SINTÉTICOS DE DEMOSTRACIÓN: no representan la situación real.")

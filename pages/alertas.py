@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import alerts, coverage, disclosure, fmt, municipality, viewstate, warehouse
+from core import alerts, coverage, deployment, fmt, municipality, views, viewstate, warehouse
 from core.viewstate import Control
 from pages._common import agreed, dataframe, download_buttons, notes_for_download, page_filters, show_notes
 
@@ -81,7 +81,7 @@ def _trend(row) -> alt.Chart:
     """The last 48 months of one alert: the counts, the months of its window marked, and the expected
     count per month there (dashed). Months hidden in public mode are gaps, and the note says so."""
     hist = alerts.protected_history(f, row.code, row.crime_group)
-    hist = disclosure.as_text(hist).assign(value=disclosure.numeric(hist["n"]))
+    hist = views.as_text(hist).assign(value=views.numeric(hist["n"]))
     months = 3 if row.window == "trimestre" else 1
     per_month = expected.get((row.code, row.crime_group, row.window))
     marked = hist.tail(months).assign(expected=per_month / months if pd.notna(per_month) else None)
@@ -108,7 +108,7 @@ if len(found):
     st.subheader("Evolución de las alertas (últimos 48 meses)")
     st.caption("En rojo, el mes (o los 3 meses) de la alerta; la raya gris marca lo esperado por mes en esos meses "
                "(promedio de los mismos meses de los años anteriores).")
-    if disclosure.is_public():
+    if deployment.is_public():
         st.caption(f"Modo público: los meses con 1 a 4 {f.noun()} de delitos sensibles no se dibujan (huecos en la "
                    "línea); su cifra se lee «<5» al pasar el cursor.")
     cols = st.columns(3)

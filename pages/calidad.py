@@ -4,7 +4,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from core import charts, disclosure, fmt, indicators, quality, warehouse
+from core import charts, fmt, indicators, quality, views, warehouse
 from pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters
 
 f, opts = page_filters()
@@ -120,7 +120,7 @@ else:
     if monthly.empty:
         st.info(f"No hay registros de {names[crime]} con los filtros elegidos.")
     else:
-        monthly = disclosure.as_text(monthly).assign(value=disclosure.numeric(monthly["victims"]))
+        monthly = views.as_text(monthly).assign(value=views.numeric(monthly["victims"]))
         monthly["series"] = monthly["series"].map(lambda s: source_names.get(s, s))
         series = alt.Chart(monthly).mark_line().encode(
             x=alt.X("month:T", title="Mes", axis=alt.Axis(format="%Y", tickCount="year")),

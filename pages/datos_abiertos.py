@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import coverage, disclosure, export, methodology, opendata, warehouse
+from core import coverage, deployment, export, methodology, opendata, views, warehouse
 from pages._common import counting_rule, dataframe, download, download_row, page_filters, show_notes
 
 f, opts = page_filters()
@@ -19,8 +19,8 @@ gap_note = coverage.describe_month_gaps(f)
 if gap_note:
     st.warning(gap_note, icon=":material/event_busy:")
 show_notes(coverage.other_unit(f), kind="info")
-if disclosure.is_public():
-    st.caption(" ".join(disclosure.RULES[:3]) + " En Parquet, la cifra reservada queda vacía y la columna "
+if deployment.is_public():
+    st.caption(" ".join(views.RULES[:3]) + " En Parquet, la cifra reservada queda vacía y la columna "
                f"«{opendata.count_field(f)}_reservada» lo indica.")
 
 stem = f"atalaya_{meta.get('country', 'xx').lower()}_{f.year_from}-{f.year_to}"

@@ -8,7 +8,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from core import classify, coverage, disclosure, fmt, geo, indicators, municipality, schools, views, viewstate, warehouse
+from core import classify, coverage, fmt, geo, indicators, municipality, schools, views, viewstate, warehouse
 from core.viewstate import Control
 from pages._common import (dataframe, download_buttons, legend_table, multiselect, notes_for_download, page_filters,
                            show_notes)
@@ -98,7 +98,7 @@ show_notes(grain_note)
 # ---- Map ----------------------------------------------------------------------------------
 munis_rate = views.municipalities(f)
 muni_classes = classify.classify(munis_rate["rate"], "cuantiles", 3, "incidencia",
-                                 reserved=disclosure.is_suppressed(munis_rate["n"]))
+                                 reserved=views.is_suppressed(munis_rate["n"]))
 munis_rate = munis_rate.assign(
     fill=[classify.hex_to_rgba(muni_classes.color_of(c), 90) for c in muni_classes.labels],
     value_label=[f"Municipio · tasa {fmt.decimal(r)} por 100,000 ({c.lower()})" for r, c in
@@ -171,7 +171,7 @@ a, b, c = st.columns(3)
 a.metric("Puntaje de riesgo", fmt.decimal(row["score"]))
 b.metric("Puesto", f"{fmt.integer(row['rank'])} de {fmt.integer(len(table))}")
 c.metric("Factores de riesgo presentes", f"{row['factors']} de {sum(1 for k in weights if weights[k] > 0)}")
-hidden_parts = {comp.key for comp in schools.COMPONENTS if disclosure.is_suppressed([row[comp.key]]).iloc[0]}
+hidden_parts = {comp.key for comp in schools.COMPONENTS if views.is_suppressed([row[comp.key]]).iloc[0]}
 explain = pd.DataFrame([
     (comp.name, row[comp.key],
      None if comp.key in hidden_parts or pd.isna(row[f"{comp.key}_p"]) else row[f"{comp.key}_p"] * 100,
@@ -179,7 +179,7 @@ explain = pd.DataFrame([
      result.weights.get(comp.key, 0) * 100)
     for comp in schools.COMPONENTS
 ], columns=["Componente", "Valor", "Percentil", "Factor de riesgo", "Puntos", "Peso %"])
-explain["Valor"] = [disclosure.label(v, fmt.integer if comp.key in schools.NEAR_KEYS else fmt.decimal)
+explain["Valor"] = [views.label(v, fmt.integer if comp.key in schools.NEAR_KEYS else fmt.decimal)
                     for comp, v in zip(schools.COMPONENTS, explain["Valor"])]
 st.altair_chart(alt.Chart(explain.dropna(subset=["Puntos"])).mark_bar().encode(
     x=alt.X("Puntos:Q", title="Puntos que aporta al puntaje"),

@@ -7,8 +7,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import (classify, coverage, disclosure, fmt, geo, indicators, methodology, municipality, priority, viewstate,
-                  views, vulnerability, warehouse)
+from core import (classify, coverage, fmt, geo, indicators, methodology, municipality, priority, views, viewstate,
+                  vulnerability, warehouse)
 from core.viewstate import Control
 from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters, show_notes
 
@@ -116,8 +116,8 @@ reserved = None
 if view == "incidencia":
     data = views.departments(f) if level == "departamento" else views.municipalities(f)
     column = {"n": "n", "tasa": "rate", "eb": "rate_eb"}[measure]
-    data["value"] = disclosure.numeric(data[column])
-    reserved = disclosure.is_suppressed(data["n"])
+    data["value"] = views.numeric(data[column])
+    reserved = views.is_suppressed(data["n"])
     if level == "municipio":
         gaps = coverage.municipality_gaps(f)
         data["coverage"] = [gaps.get(c, "Completa") for c in data["code"]]
@@ -173,7 +173,7 @@ layer_id = "departamentos" if level == "departamento" else "municipios"
 selected = state["mapa_muni"] if level == "municipio" else None
 ranked = int(data["value"].notna().sum())
 props = data.assign(
-    value_label=[disclosure.SUPPRESSED if r else value_fmt(v)
+    value_label=[views.SUPPRESSED if r else value_fmt(v)
                  for v, r in zip(data["value"], reserved if reserved is not None else [False] * len(data))],
     position_label=[f"{int(p)} de {ranked}" if pd.notna(p) else "—" for p in data["position"]],
     fill=[classify.hex_to_rgba(classes.color_of(c)) for c in data["class"]],
@@ -219,7 +219,7 @@ if level == "municipio":
         b.metric("Clase", row["class"])
         c.metric("Puesto", row["position_label"])
         if view == "incidencia":
-            d.metric(f.unit_label, disclosure.label(row["n"]),
+            d.metric(f.unit_label, views.label(row["n"]),
                      help=f"Personas-año: {fmt.integer(row['population'])}; tasa cruda {fmt.decimal(row['rate'])}, "
                           f"suavizada {fmt.decimal(row['rate_eb'])}.")
         elif view == "vulnerabilidad":

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import (alerts, classify, disclosure, indicators, methodology, priority, quality, schools, vulnerability,
-                  warehouse)
+from core import (alerts, classify, deployment, indicators, methodology, priority, quality, schools, views,
+                  vulnerability, warehouse)
 from pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters
 
 page_filters()
@@ -95,10 +95,10 @@ ages = methodology.age_groups().rename(columns={"code": "Código", "label": "Gru
 dataframe(ages, hide_index=True, width="stretch")
 
 st.header("Protección de las víctimas")
-st.markdown(f"Modo de este despliegue: **{'público' if disclosure.is_public() else 'interno'}** "
-            f"(variable de entorno `{disclosure.ENV_VAR}` o clave `{disclosure.SECRETS_KEY}` de "
+st.markdown(f"Modo de este despliegue: **{'público' if deployment.is_public() else 'interno'}** "
+            f"(variable de entorno `{deployment.ENV_VAR}` o clave `{deployment.SECRETS_KEY}` de "
             "`.streamlit/secrets.toml`).")
-for rule in disclosure.RULES:
+for rule in views.RULES:
     st.markdown(f"- {rule}")
 st.markdown("**Ajuste de cada cifra** (probabilidad de cada ajuste según la cifra exacta; la clave de la celda, "
             "suma de las claves de sus registros, decide cuál le toca):")

@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import (charts, classify, coverage, disclosure, fmt, geo, indicators, methodology, municipality, views, viewstate,
+from core import (charts, classify, coverage, fmt, geo, indicators, methodology, municipality, views, viewstate,
                   warehouse)
 from core.viewstate import Control
 from pages._common import (agreed, count_title, counting_rule, dataframe, download_buttons, legend_table, notes_for_download,
@@ -86,7 +86,7 @@ st.subheader("Evolución")
 series = st.radio("Serie", list(SERIES), key="muni_serie", format_func=SERIES.get, horizontal=True)
 if series == "mensual":
     m = views.municipality_monthly(f, code)
-    long = pd.concat([m.assign(serie=f.unit_label, valor=disclosure.numeric(m["n"])),
+    long = pd.concat([m.assign(serie=f.unit_label, valor=views.numeric(m["n"])),
                       m.assign(serie="Promedio del mismo mes, 3 años anteriores", valor=m["reference"])])
     x = alt.X("month:T", title="Mes", axis=alt.Axis(format="%Y", tickCount="year"))
     y_title = f.unit_label
@@ -101,7 +101,7 @@ else:
     table = yr[["Año", "n", "population", "rate", "reference_rate"]].rename(columns={
         "n": f.unit_label, "population": "Personas-año", "rate": "Tasa por 100,000",
         "reference_rate": "Promedio 3 años anteriores"})
-chart = alt.Chart(disclosure.as_text(long.dropna(subset=["valor"]))).mark_line(point=series == "anual").encode(
+chart = alt.Chart(views.as_text(long.dropna(subset=["valor"]))).mark_line(point=series == "anual").encode(
     x=x, y=alt.Y("valor:Q", title=y_title),
     color=alt.Color("serie:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
     strokeDash=alt.condition(alt.datum.serie == f.unit_label, alt.value([1, 0]), alt.value([5, 4])),
@@ -125,12 +125,12 @@ with st.expander("Tabla de la evolución"):
 # ---- Crime types --------------------------------------------------------------------------
 st.subheader("Tipos de delito")
 types = views.municipality_crime_types(f, code)
-types["value"] = disclosure.numeric(types["n"])
-types["count_label"] = [disclosure.label(v) for v in types["n"]]
+types["value"] = views.numeric(types["n"])
+types["count_label"] = [views.label(v) for v in types["n"]]
 if types.empty:
     st.info(f"No hay {f.noun()} {agreed(f, 'registrad')} con estos filtros.")
 else:
-    st.altair_chart(alt.Chart(disclosure.as_text(types)).mark_bar().encode(
+    st.altair_chart(alt.Chart(views.as_text(types)).mark_bar().encode(
         x=alt.X("value:Q", title=f.unit_label),
         y=alt.Y("name:N", sort=alt.EncodingSortField("value", order="descending"), title=None,
                 axis=alt.Axis(labelLimit=220)),
@@ -152,10 +152,10 @@ with left:
     pyr, unknown_sex = views.municipality_pyramid(f, code)
     known = pyr[pyr["victim_sex"].isin(["H", "M"])].copy()
     known["Sexo"] = known["victim_sex"].map({"H": "Hombres", "M": "Mujeres"})
-    value = disclosure.numeric(known["n"])
+    value = views.numeric(known["n"])
     known["signed"] = value.where(known["victim_sex"] == "M", -value)
-    known["count_label"] = [disclosure.label(v) for v in known["n"]]
-    st.altair_chart(alt.Chart(disclosure.as_text(known)).mark_bar().encode(
+    known["count_label"] = [views.label(v) for v in known["n"]]
+    st.altair_chart(alt.Chart(views.as_text(known)).mark_bar().encode(
         x=alt.X("signed:Q", title=f"{f.unit_label} (hombres a la izquierda, mujeres a la derecha)",
                 axis=alt.Axis(labelExpr="abs(datum.value)")),
         y=alt.Y("label:N", sort=alt.SortField("sort_order", order="descending"), title="Edad"),
@@ -171,10 +171,10 @@ with left:
 with right:
     st.subheader("Día y hora")
     wh, unknown_hour = views.municipality_weekday_hour(f, code)
-    wh["value"] = disclosure.numeric(wh["n"])
-    wh["count_label"] = [disclosure.label(v) for v in wh["n"]]
+    wh["value"] = views.numeric(wh["n"])
+    wh["count_label"] = [views.label(v) for v in wh["n"]]
     known_hour = wh[wh["hour"] >= 0]
-    st.altair_chart(alt.Chart(disclosure.as_text(known_hour)).mark_rect().encode(
+    st.altair_chart(alt.Chart(views.as_text(known_hour)).mark_rect().encode(
         x=alt.X("hour:O", title="Hora"), y=alt.Y("day:N", sort=list(municipality.WEEKDAYS), title=None),
         color=alt.Color("value:Q", title=f.unit_label, scale=alt.Scale(scheme="orangered")),
         tooltip=[alt.Tooltip("day:N", title="Día"), alt.Tooltip("hour:O", title="Hora"),
@@ -210,7 +210,7 @@ show_notes(record_note)
 # ---- Aldeas -------------------------------------------------------------------------------
 st.subheader("Aldeas")
 aldea_table, group_columns, aldea_note = views.municipality_aldeas(f, code)
-aldea_reserved = disclosure.is_suppressed(aldea_table["n"])
+aldea_reserved = views.is_suppressed(aldea_table["n"])
 shapes = geo.shapes("aldea")
 shapes = shapes[shapes["parent_code"] == code]
 if shapes.empty:
@@ -224,10 +224,10 @@ else:
         aldea_measure = "n"
     column = "rate" if aldea_measure == "tasa" else "n"
     mapped = aldea_table.dropna(subset=["code"]).copy()
-    classes = classify.classify(disclosure.numeric(mapped[column]), "cuantiles", 5, "incidencia",
-                                reserved=disclosure.is_suppressed(mapped["n"]))
+    classes = classify.classify(views.numeric(mapped[column]), "cuantiles", 5, "incidencia",
+                                reserved=views.is_suppressed(mapped["n"]))
     mapped["fill"] = [classify.hex_to_rgba(classes.color_of(c)) for c in classes.labels]
-    mapped["value_label"] = [f"{f.unit_label}: {disclosure.label(n)} · tasa: {fmt.decimal(r)}"
+    mapped["value_label"] = [f"{f.unit_label}: {views.label(n)} · tasa: {fmt.decimal(r)}"
                              for n, r in zip(mapped["n"], mapped["rate"])]
     collection = geo.feature_collection("aldea", mapped, ["code", "name", "value_label", "fill"])
     cells, hidden_cells = views.municipality_cells(f, code)

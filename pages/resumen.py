@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import charts, coverage, disclosure, fmt, indicators, methodology, views, warehouse
+from core import charts, coverage, fmt, indicators, methodology, views, warehouse
 from pages._common import agreed, count_title, counting_rule, dataframe, page_filters, show_notes
 
 f, opts = page_filters()
@@ -49,10 +49,10 @@ if granularity == "Anual":
     series = views.yearly_by_group(f)
     flags = coverage.year_flags(f)
     series["Año"] = series["year"].map(lambda y: indicators.year_label(y) + (" *" if y in flags else ""))
-    series["value"] = disclosure.numeric(series["rate" if measure.startswith("Tasa") else "n"])
+    series["value"] = views.numeric(series["rate" if measure.startswith("Tasa") else "n"])
     series["count_label"] = [v if isinstance(v, str) else fmt.integer(v) for v in series["n"]]
     title = "Tasa por 100,000 hab." if measure.startswith("Tasa") else f.unit_label
-    chart = alt.Chart(disclosure.as_text(series)).mark_line(point=True).encode(
+    chart = alt.Chart(views.as_text(series)).mark_line(point=True).encode(
         x=alt.X("Año:O", title="Año", sort=None),
         y=alt.Y("value:Q", title=title),
         color=charts.category_color("crime_group", "Grupo de delito", sorted(series["crime_group"].unique())),
@@ -62,9 +62,9 @@ if granularity == "Anual":
     )
 else:
     series = views.monthly_by_group(f)
-    series["value"] = disclosure.numeric(series["n"])
+    series["value"] = views.numeric(series["n"])
     series["count_label"] = [v if isinstance(v, str) else fmt.integer(v) for v in series["n"]]
-    chart = alt.Chart(disclosure.as_text(series)).mark_line().encode(
+    chart = alt.Chart(views.as_text(series)).mark_line().encode(
         x=alt.X("month:T", title="Mes"),
         y=alt.Y("value:Q", title=f.unit_label),
         color=charts.category_color("crime_group", "Grupo de delito", sorted(series["crime_group"].unique())),
@@ -91,7 +91,7 @@ st.subheader(f"Municipios con más {f.noun()}")
 order = st.radio("Ordenar por", ["Víctimas", "Tasa por 100,000 hab."], horizontal=True, key="resumen_orden",
                  format_func=lambda m: count_option.get(m, m))
 munis = views.municipalities(f)
-munis["sort_n"] = disclosure.numeric(munis["n"])
+munis["sort_n"] = views.numeric(munis["n"])
 sort_col = "rate" if order.startswith("Tasa") else "sort_n"
 top = munis.sort_values([sort_col, "sort_n"], ascending=False, na_position="last").head(10).copy()
 top.insert(0, "Puesto", range(1, len(top) + 1))

@@ -1,17 +1,32 @@
 """Running the dashboard under streamlit.testing.v1.AppTest."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from core import auth
+
 ENTRY = str(Path(__file__).resolve().parent / "app_entry.py")
 
 
+TEST_USER = "prueba"
+
+
+@functools.lru_cache(maxsize=1)
+def _test_account() -> str:
+    """A local account for the page tests (internal mode opens only after a login)."""
+    return auth.hash_password("clave-de-las-pruebas")
+
+
 def run_app(query_params: dict | None = None, page: str | None = None) -> AppTest:
-    """Start the app (optionally on ``pages/<page>.py``) with the given URL parameters."""
+    """Start the app (optionally on ``pages/<page>.py``) with the given URL parameters, logged in
+    with a local test account (what the login form leaves in the session after a right password)."""
     at = AppTest.from_file(ENTRY, default_timeout=120)
+    at.secrets["cuentas"] = {TEST_USER: _test_account()}
+    at.session_state["auth_user"] = TEST_USER
     for key, value in (query_params or {}).items():
         at.query_params[key] = value
     at.run()

@@ -12,6 +12,7 @@ extreme value, 2 chances in 256 each).
 - territory: a department minus its visible municipalities gives the hidden ones;
 - sex: both sexes minus men gives women (sexual violence);
 - age: every age minus the adult groups gives the minors (homicide);
+- open data: the months of the download added up (lethal violence minus homicide) against the map;
 - report builder: a table by municipality and crime type against the map.
 
 In internal mode the same subtraction gives every small count exactly (negative control: the
@@ -26,7 +27,7 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from core import cellkey, disclosure, indicators, municipality, reports
+from core import cellkey, disclosure, indicators, municipality, opendata, reports
 from core.filters import Filters, filter_options
 from core.reports import ReportSpec
 
@@ -104,7 +105,7 @@ class Attack:
 
 
 def run_attacks(period: range) -> dict[str, Attack]:
-    attacks = {name: Attack() for name in ("crime", "time", "territory", "sex", "age", "report")}
+    attacks = {name: Attack() for name in ("crime", "time", "territory", "sex", "age", "download", "report")}
     first = period[0]
     for year in period:
         lethal, homicide, femicide = (map_view(f, year, year) for f in (LETHAL, HOMICIDE, FEMICIDE))
@@ -137,8 +138,18 @@ def run_attacks(period: range) -> dict[str, Attack]:
         for code in minors.index:
             attacks["age"].target(f"homicidio de menores {code} {year}", minors[code],
                                   minus(candidates(every_age[code]), candidates(adults[code])), int(minors_truth[code]))
-    # report builder: lethal violence by municipality and crime type in one table, against the map
+    # open-data download (municipality x month x type x sex x age): the months of a year added up,
+    # lethal violence minus homicide, against the map
     year = period[-1]
+    fine = opendata.municipality_month(replace(LETHAL, year_from=year, year_to=year))
+    fine = fine.assign(interval=[candidates(v) for v in fine[opendata.count_field(LETHAL)]])
+    lethal_sum = fine.groupby("codigo_municipio")["interval"].agg(lambda s: plus(s))
+    homicide_sum = fine[fine["tipo_delito"] == "homicidio"].groupby("codigo_municipio")["interval"].agg(lambda s: plus(s))
+    femicide, truth = map_view(FEMICIDE, year, year), true_counts(FEMICIDE, year, year)
+    for code in femicide.index:
+        attacks["download"].target(f"femicidio {code} {year} (datos abiertos)", femicide[code],
+                                   minus(lethal_sum.get(code, (0, 0)), homicide_sum.get(code, (0, 0))), int(truth[code]))
+    # report builder: lethal violence by municipality and crime type in one table, against the map
     spec = ReportSpec(measure="n", dims=("municipality", "crime_type"),
                       filters=replace(LETHAL, year_from=year, year_to=year))
     table = reports.run(spec).data
@@ -163,7 +174,7 @@ def test_no_hidden_count_is_recovered_by_differencing(demo, public_mode):
     print("celdas reservadas y recuperadas por jerarquía:", report)
     for name in ("crime", "time", "sex", "age"):
         assert attacks[name].hidden >= 50, f"{name}: the demo should hide many cells ({attacks[name].hidden})"
-    assert attacks["report"].hidden > 0
+    assert attacks["report"].hidden > 0 and attacks["download"].hidden > 0
     recovered = [r for a in attacks.values() for r in a.recovered]
     assert not recovered, f"{len(recovered)} cifras reservadas recuperadas: {recovered[:10]}"
 

@@ -1,4 +1,5 @@
-"""Pages draw what core/views.py gives them: no page decides what public mode hides."""
+"""Pages draw what core/views.py gives them: no page decides what public mode hides, and no page
+imports core.disclosure."""
 from __future__ import annotations
 
 import ast
@@ -12,6 +13,19 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTECTION = {"protect", "protect_territories", "protect_crosstab", "rows_sensitive", "covers_sensitive",
               "count_text", "hides", "blank_if_small", "suppression_mask", "public_suppression_mask", "published",
               "published_count", "minors_only", "scope_types"}
+
+
+def test_no_page_imports_disclosure():
+    """Pages and app.py read protected tables from core.views and the mode from core.deployment."""
+    offenders = []
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "core" and any(a.name == "disclosure" for a in node.names):
+                offenders.append(f"{path.name}:{node.lineno}")
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and "core.disclosure" in (
+                    [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, offenders
 
 
 def test_no_page_calls_a_protection_function():
