@@ -241,16 +241,16 @@ def _reconciliation_by_municipality(f: Filters, public: bool, crime_type: str | 
     """, _source_params(every) + params + [types])
     if wide.empty:
         return pd.DataFrame(columns=["muni_code", "municipality", "month", "published", "divergence"])
-    # the divergence of the exact counts (two sources with the same victims differ by 0), then
-    # the counts as published
-    exact = wide[[f"s{i}" for i in range(len(every))]].to_numpy()
-    present = exact.sum(axis=0) > 0
-    divergence = exact[:, present].max(axis=1) - exact[:, present].min(axis=1) if present.any() else 0
+    # The divergence comes from the counts as published: computed from the exact ones it would
+    # give a count back exactly wherever one source has none (divergence = the other's count), and
+    # subtracted across crime types it would undo the adjustment. In public mode two sources with
+    # the same victims may therefore differ by a few units (their records have different keys).
     wide = disclosure.published(wide, _source_keys(every)).rename(columns={f"s{i}": source for i, source in enumerate(every)})
-    names = [source for source, here in zip(every, present) if here]  # the sources with records here
+    names = [source for source in every if wide[source].sum() > 0]  # the sources with records here
     keys = ["muni_code", "municipality", "month"]
     out = wide[keys + names + ["published"]].copy()
-    out["divergence"] = divergence
+    counts = out[names].to_numpy()
+    out["divergence"] = counts.max(axis=1) - counts.min(axis=1) if names else 0
     if public:
         sensitive = disclosure.covers_sensitive(f, crime_types=types)
         cells = out.melt(id_vars=keys, value_vars=names, var_name="source", value_name="victims")
