@@ -134,5 +134,5 @@ def adjustment_table() -> pd.DataFrame:
 def information_loss() -> pd.DataFrame:
     """disclosure.information_loss with Spanish column names."""
     return disclosure.information_loss().rename(columns={
-        "level": "Tabla", "cells": "Celdas con víctimas", "altered_pct": "% ajustadas", "hidden_pct": "% reservadas",
-        "mean_abs": "Ajuste promedio (víctimas)", "mean_rel_pct": "Ajuste promedio (% de la cifra)"})
+        "level": "Tabla", "cells": "Celdas", "altered_pct": "% ajustadas", "hidden_pct": "% reservadas",
+        "mean_abs": "Ajuste promedio", "mean_rel_pct": "Ajuste promedio %"})

@@ -104,7 +104,8 @@ st.markdown("**Ajuste de cada cifra** (probabilidad de cada ajuste según la cif
             "suma de las claves de sus registros, decide cuál le toca):")
 dataframe(methodology.adjustment_table(), hide_index=True, width="content")
 st.markdown("**Información que cambia el modo público en este almacén** (celdas con víctimas; «ajustadas»: la "
-            "cifra publicada no es la exacta; «reservadas»: se muestran como «<5»):")
+            "cifra publicada no es la exacta; «reservadas»: se muestran como «<5»; ajuste promedio en víctimas y en % "
+            "de la cifra exacta):")
 dataframe(methodology.information_loss(), hide_index=True, width="stretch")
 st.markdown("- El modo interno muestra todas las cifras y está pensado para el personal del observatorio; no debe "
             "publicarse.")
