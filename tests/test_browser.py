@@ -103,17 +103,17 @@ def e2e_warehouse(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def server(e2e_warehouse, tmp_path_factory):
-    """`streamlit run app.py` on a free localhost port, in public mode (the default deployment)."""
-    _require_chromium()
+def start_server(tmp: Path, warehouse_path: Path, mode: str, *extra: str):
+    """`streamlit run app.py` on a free localhost port over ``warehouse_path`` in ``mode`` (extra
+    Streamlit options in ``extra``), once it answers its health check: (process, url, log path)."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("e2e_log") / "streamlit.log"
-    env = dict(os.environ, ATALAYA_WAREHOUSE=str(e2e_warehouse), ATALAYA_MODO="publico")
+    log_path = tmp / "streamlit.log"
+    env = dict(os.environ, ATALAYA_WAREHOUSE=str(warehouse_path), ATALAYA_MODO=mode)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             *extra],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -121,19 +121,30 @@ def server(e2e_warehouse, tmp_path_factory):
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.status == 200:
-                    break
+                    return proc, url, log_path
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"streamlit no arrancó en {url}:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.3)
-    yield url
+
+
+def stop_server(proc) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(e2e_warehouse, tmp_path_factory):
+    """`streamlit run app.py` on a free localhost port, in public mode (the default deployment)."""
+    _require_chromium()
+    proc, url, _log = start_server(tmp_path_factory.mktemp("e2e_log"), e2e_warehouse, "publico")
+    yield url
+    stop_server(proc)
 
 
 @pytest.fixture(scope="module")

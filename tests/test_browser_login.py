@@ -6,13 +6,8 @@ repository's .streamlit/secrets.toml is never written.
 """
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -21,43 +16,11 @@ from playwright.sync_api import Page, expect
 from core import auth, fmt, indicators, warehouse
 from core.filters import Filters
 from tests.test_browser import (  # noqa: F401  (browser and e2e_warehouse are fixtures)
-    IDLE, ROOT, TIMEOUT_MS, Recorder, _free_port, _require_chromium, browser, e2e_warehouse, metric_value)
+    IDLE, ROOT, TIMEOUT_MS, Recorder, _require_chromium, browser, e2e_warehouse, metric_value, start_server,
+    stop_server)
 
 USER, PASSWORD = "ana", "faro-de-la-atalaya-7"
 LOGIN_TITLE = "Atalaya · acceso interno"
-
-
-def _start(tmp: Path, warehouse_path: Path, mode: str, *extra: str):
-    port = _free_port()
-    log_path = tmp / "streamlit.log"
-    env = dict(os.environ, ATALAYA_WAREHOUSE=str(warehouse_path), ATALAYA_MODO=mode)
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-             *extra],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return proc, url, log_path
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit no arrancó en {url}:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.3)
-
-
-def _stop(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +30,9 @@ def internal_server(e2e_warehouse, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("login")
     secrets = tmp / "secrets.toml"
     secrets.write_text(f"[{auth.ACCOUNTS_KEY}]\n{auth.account_line(USER, PASSWORD)}\n", encoding="utf-8")
-    proc, url, log_path = _start(tmp, e2e_warehouse, "interno", "--secrets.files", str(secrets))
+    proc, url, log_path = start_server(tmp, e2e_warehouse, "interno", "--secrets.files", str(secrets))
     yield url
-    _stop(proc)
+    stop_server(proc)
     assert PASSWORD not in log_path.read_text()
 
 
@@ -82,9 +45,9 @@ def broken_public_server(e2e_warehouse, tmp_path_factory):
     shutil.copy(e2e_warehouse, path)
     with duckdb.connect(str(path)) as con:
         con.execute("DROP TABLE population")
-    proc, url, log_path = _start(tmp, path, "publico")
+    proc, url, log_path = start_server(tmp, path, "publico")
     yield url, log_path
-    _stop(proc)
+    stop_server(proc)
 
 
 @pytest.fixture()
