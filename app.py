@@ -10,12 +10,12 @@ import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
 ROOT = Path(__file__).resolve().parent
-if str(ROOT) not in sys.path:  # pages import pages/_common.py and core/ wherever the app is started from
+if str(ROOT) not in sys.path:  # pages import app_pages/_common.py and core/ wherever the app is started from
     sys.path.insert(0, str(ROOT))
 
+from app_pages._common import multiselect
 from core import auth, deployment, warehouse
 from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, UNITS, Filters, filter_options
-from pages._common import multiselect
 
 st.set_page_config(
     page_title="Atalaya · Observatorio de seguridad ciudadana",
@@ -23,7 +23,10 @@ st.set_page_config(
     layout="wide",
 )
 
-PAGES_DIR = ROOT / "pages"  # absolute: the app can be started from anywhere
+# Absolute: the app can be started from anywhere. Not named `pages/`: Streamlit runs the first session after
+# a start in its legacy mode for a folder of that name next to app.py, and the widgets of that first run get
+# other identities than in the runs after it, so the first filter a user chose was lost.
+PAGES_DIR = ROOT / "app_pages"
 
 # The toolbars Streamlit puts on tables, charts and maps speak English only («Download as CSV»,
 # «Search», «Fullscreen») and cover the controls above them; every table and chart has its own
@@ -46,7 +49,7 @@ NO_LOGIN_CONFIGURED = (
 BAD_ACCOUNTS = ("Las cuentas locales de `.streamlit/secrets.toml` tienen un error, así que nadie puede entrar. "
                 "El registro del servidor dice cuál; genere cada línea con `python -m core.auth nueva-cuenta USUARIO`.")
 
-# (file in pages/ and URL path, title, icon) of every page; the first is the default.
+# (file in app_pages/ and URL path, title, icon) of every page; the first is the default.
 PAGES = [
     ("resumen", "Resumen", ":material/dashboard:"),
     ("mapa", "Mapa nacional", ":material/map:"),
@@ -134,7 +137,7 @@ def _read_secrets() -> dict:
 
 def _only(draw) -> NoReturn:
     """Draw ``draw`` in place of every page, then stop. Before the login the sidebar lists no page (without
-    st.navigation Streamlit would list the files of pages/), a deep link (/mapa?muni=0108) shows the login
+    st.navigation Streamlit would show the page files), a deep link (/mapa?muni=0108) shows the login
     at its own address and, once logged in, opens the page it asked for."""
     st.navigation([st.Page(draw, title="Acceso", url_path=stem, default=stem == PAGES[0][0])
                    for stem, _, _ in PAGES], position="hidden").run()

@@ -31,9 +31,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -43,12 +44,27 @@ import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from core import (alerts, bulletin, coverage, filters, geo, indicators, methodology, municipality,  # noqa: E402
-                  opendata, priority, quality, reports, schools, vulnerability, warehouse)
+from core import (  # noqa: E402
+    alerts,
+    bulletin,
+    coverage,
+    filters,
+    geo,
+    indicators,
+    methodology,
+    municipality,
+    opendata,
+    priority,
+    quality,
+    reports,
+    schools,
+    vulnerability,
+    warehouse,
+)
 from core.filters import Filters  # noqa: E402
 
 OUT = ROOT / "artifacts" / "bench"
-APP_ENTRY = ROOT / "tests" / "app_entry.py"  # starts app.py so that st.navigation stays in charge
+APP_ENTRY = ROOT / "app.py"
 PAGES = ["resumen", "mapa", "municipio", "escuelas", "informes", "alertas", "datos_abiertos", "boletin",
          "calidad", "metodologia"]
 QUERY_TARGET_MS = 100
@@ -228,7 +244,7 @@ def time_pages(repeat: int) -> list[dict[str, Any]]:
         for _ in range(repeat):
             warehouse.close_all()  # cold: no connection, no cached result
             start = time.perf_counter()
-            at.switch_page(f"../pages/{page}.py").run()
+            at.switch_page(f"app_pages/{page}.py").run()
             colds.append(time.perf_counter() - start)
             if at.exception:
                 raise SystemExit(f"La página {page} falló: {at.exception[0].value}")

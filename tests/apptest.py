@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import auth
 
-ENTRY = str(Path(__file__).resolve().parent / "app_entry.py")
+ENTRY = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 TEST_USER = "prueba"
@@ -22,7 +22,7 @@ def _test_account() -> str:
 
 
 def run_app(query_params: dict | None = None, page: str | None = None) -> AppTest:
-    """Start the app (optionally on ``pages/<page>.py``) with the given URL parameters, logged in
+    """Start the app (optionally on ``app_pages/<page>.py``) with the given URL parameters, logged in
     with a local test account (what the login form leaves in the session after a right password)."""
     at = AppTest.from_file(ENTRY, default_timeout=120)
     at.secrets["cuentas"] = {TEST_USER: _test_account()}
@@ -31,7 +31,7 @@ def run_app(query_params: dict | None = None, page: str | None = None) -> AppTes
         at.query_params[key] = value
     at.run()
     if page:
-        at.switch_page(f"../pages/{page}.py").run()
+        at.switch_page(f"app_pages/{page}.py").run()
     return at
 
 

@@ -87,8 +87,8 @@ def build(path: Path, *, split_population: bool = True, period_end: str = "2021-
         insert_frame(con, "indicator_meta", pd.DataFrame([
             ("pobreza", "Pobreza", "%", True, "Encuesta"), ("alfabetismo", "Alfabetismo", "%", False, "Censo"),
         ], columns=["indicator", "name", "unit", "higher_is_worse", "source"]))
-        insert_frame(con, "school", pd.DataFrame(SCHOOLS if schools is None else schools, columns=["school_code", "name", "muni_code", "aldea_code",
-                                                                  "lon", "lat", "level", "sector", "enrollment"]))
+        insert_frame(con, "school", pd.DataFrame(SCHOOLS if schools is None else schools, columns=[
+            "school_code", "name", "muni_code", "aldea_code", "lon", "lat", "level", "sector", "enrollment"]))
         pipeline.derive(con, pipeline.Staged((dt.date.fromisoformat(period_start), dt.date.fromisoformat(period_end)),
                                              rules, ("inacif", "pnc")))
     return path

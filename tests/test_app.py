@@ -83,8 +83,8 @@ def test_missing_warehouse_explains_how_to_build_it(tmp_path, use_warehouse):
 
 def test_quality_and_methodology_give_the_rule_and_divergence_of_each_crime(demo):
     from core import quality
-    from core.load.demo import RECONCILIATION
     from core.load.datatests import TESTS
+    from core.load.demo import RECONCILIATION
 
     at = run_app(page="calidad")
     assert not at.exception

@@ -16,8 +16,17 @@ from playwright.sync_api import Page, expect
 from core import auth, fmt, indicators, warehouse
 from core.filters import Filters
 from tests.test_browser import (  # noqa: F401  (browser and e2e_warehouse are fixtures)
-    IDLE, ROOT, TIMEOUT_MS, Recorder, _require_chromium, browser, e2e_warehouse, metric_value, start_server,
-    stop_server)
+    IDLE,
+    ROOT,
+    TIMEOUT_MS,
+    Recorder,
+    _require_chromium,
+    browser,
+    e2e_warehouse,
+    metric_value,
+    start_server,
+    stop_server,
+)
 
 USER, PASSWORD = "ana", "faro-de-la-atalaya-7"
 LOGIN_TITLE = "Atalaya · acceso interno"

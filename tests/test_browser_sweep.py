@@ -44,14 +44,30 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError, Page, expect
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
 
 from core import indicators
 from core.filters import Filters, filter_options
 from core.reports import CHARTS, ReportSpec, SpecError
+
 # The suite's fixtures and helpers: the same server, browser, context (offline guard) and page.
-from tests.test_browser import (CHART, DECK, IDLE, PAGES, ROOT, TIMEOUT_MS, browser, context,  # noqa: F401
-                                core_on_e2e, distinct_colours, e2e_warehouse, page, server, wait_until_drawn)
+from tests.test_browser import (  # noqa: F401
+    CHART,
+    DECK,
+    IDLE,
+    PAGES,
+    ROOT,
+    TIMEOUT_MS,
+    browser,
+    context,
+    core_on_e2e,
+    distinct_colours,
+    e2e_warehouse,
+    page,
+    server,
+    wait_until_drawn,
+)
 
 SWEEP = ROOT / "artifacts" / "e2e" / "sweep"
 MAIN = '[data-testid="stMain"]'
@@ -369,7 +385,7 @@ def chrome_english_report():
     lines = [f"{text}    [{len(views)} vista(s), p. ej. {sorted(views)[0]}]" for text, views in sorted(CHROME_ENGLISH.items())]
     (SWEEP / "streamlit_ingles.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     warnings.warn("Inglés de Streamlit (no del app), ver artifacts/e2e/sweep/streamlit_ingles.txt:\n  "
-                  + "\n  ".join(lines), UserWarning)
+                  + "\n  ".join(lines), UserWarning, stacklevel=2)
 
 
 @pytest.fixture(scope="module")

@@ -146,4 +146,6 @@ def test_fixed_thresholds_say_where_a_value_stands():
     with pytest.raises(ValueError, match="se necesitan 2 umbrales crecientes"):
         classify.classify(values, "umbrales", 3, thresholds=(20, 10))
     assert classify.parse_thresholds("10, 20") == (10.0, 20.0) and classify.parse_thresholds("10;20.5") == (10.0, 20.5)
-    assert classify.parse_thresholds("20, 10") is None and classify.parse_thresholds("diez") is None and classify.parse_thresholds("") is None
+    assert classify.parse_thresholds("20, 10") is None
+    assert classify.parse_thresholds("diez") is None
+    assert classify.parse_thresholds("") is None

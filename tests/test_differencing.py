@@ -25,7 +25,6 @@ import os
 from dataclasses import replace
 
 import pandas as pd
-import pytest
 
 from core import cellkey, disclosure, indicators, municipality, opendata, reports
 from core.filters import Filters, filter_options
@@ -66,7 +65,7 @@ def plus(intervals) -> Interval:
 
 
 def map_view(f: Filters, year_from: int, year_to: int, level: str = "municipio") -> pd.Series:
-    """The map's table as it is published (what pages/mapa.py draws), by territory code."""
+    """The map's table as it is published (what app_pages/mapa.py draws), by territory code."""
     f = replace(f, year_from=year_from, year_to=year_to)
     table = indicators.by_municipality(f) if level == "municipio" else indicators.by_department(f)
     return disclosure.protect_territories(f, table).set_index("code")["n"]

@@ -2,7 +2,7 @@
 import pytest
 
 from core import warehouse
-from core.filters import Filters, FilterOptions, filter_options
+from core.filters import FilterOptions, Filters, filter_options
 from tests import fixture_warehouse
 
 OPTS = FilterOptions(

@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import (alerts, bulletin, fmt, indicators, municipality, opendata, priority, quality, reports, schools,
-                  vulnerability)
+from core import alerts, bulletin, fmt, indicators, municipality, opendata, priority, quality, reports, schools, vulnerability
 from core.filters import SEX_LABELS, Filters
 from tests import fixture_warehouse
 

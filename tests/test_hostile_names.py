@@ -38,11 +38,10 @@ from playwright.sync_api import Page, expect
 from core import warehouse
 from core.export import FORMULA_START
 from core.load import cli
-from tests.source_files import (TINY_COLUMNS, TINY_MUNICIPALITIES, tiny_geography_files, tiny_geography_toml,
-                                tiny_population_toml, write_csv)
+from tests.source_files import TINY_COLUMNS, TINY_MUNICIPALITIES, tiny_geography_files, tiny_geography_toml, tiny_population_toml, write_csv
+
 # the server (it serves `e2e_warehouse`, overridden below), Chromium and the request recorder of the browser tests
-from tests.test_browser import browser, context, page, server  # noqa: F401  (fixtures)
-from tests.test_browser import DECK, IDLE, open_page, wait_until_drawn
+from tests.test_browser import DECK, IDLE, browser, context, open_page, page, server, wait_until_drawn  # noqa: F401  (fixtures)
 from tests.test_browser_sweep import _listen
 
 # Formula-like names (loaded and published) ...
@@ -208,8 +207,8 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def downloads(hostile_warehouse) -> dict[str, bytes]:
     """file name -> bytes of every CSV and Excel download the pages offer, in public mode, recorded
-    at the one place the pages make them (pages._common.download) and made as a click would."""
-    import pages._common as common
+    at the one place the pages make them (app_pages._common.download) and made as a click would."""
+    import app_pages._common as common
     from tests.apptest import run_app
 
     recorded: dict[str, object] = {}

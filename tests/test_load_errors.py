@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import codecs
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import geopandas as gpd
 import pandas as pd
@@ -26,9 +26,19 @@ from core.load import cli
 from core.load.build import run
 from core.load.config import ConfigError
 from core.load.report import LoadFailed
-from tests.source_files import (TINY_COLUMNS, TINY_HEADER, square, tiny_geography_files, tiny_geography_toml,
-                                tiny_municipality_features, tiny_population_toml, tiny_rows, tiny_source_toml,
-                                write_csv, write_geojson)
+from tests.source_files import (
+    TINY_COLUMNS,
+    TINY_HEADER,
+    square,
+    tiny_geography_files,
+    tiny_geography_toml,
+    tiny_municipality_features,
+    tiny_population_toml,
+    tiny_rows,
+    tiny_source_toml,
+    write_csv,
+    write_geojson,
+)
 
 PUBLISHED = b"el almacen publicado antes de la carga"
 CRIMES = 'homicidio = ["HOMICIDIO"]\nrobo = ["ROBO"]'

@@ -234,7 +234,8 @@ def test_monthly_municipal_counts_in_hechos(events, use_warehouse):
     assert got == {(int(y), int(m)): int(n) for (y, m), n in want.items()}
     dc = indicators.by_municipality(f).set_index("code").loc["0801"]
     assert dc["n"] == robbery.loc[robbery["cod_municipio"] == "0801", "denuncias_robo"].sum()
-    assert dc["rate"] == pytest.approx(dc["n"] / q(path, "SELECT sum(population) FROM population WHERE code = '0801' AND year BETWEEN 2020 AND 2022")[0][0] * 1e5)
+    person_years = q(path, "SELECT sum(population) FROM population WHERE code = '0801' AND year BETWEEN 2020 AND 2022")[0][0]
+    assert dc["rate"] == pytest.approx(dc["n"] / person_years * 1e5)
     # robbery counts have no records: day-level views say so
     assert "Policía Nacional (denuncias de robo)" in coverage.left_out(f, "registro")
     assert coverage.left_out(f, "mes") is None
@@ -330,8 +331,10 @@ def test_config_mistakes_are_explained(tmp_path):
         base.replace('unidad = "victimas"', 'unidad = "personas"'): "'personas' no es válido; use \"victimas\" o \"hechos\"",
         base.replace('unidad_fila = "agregado"', 'unidad_fila = "hecho"'): "necesita la columna 'victimas'",
         base.replace('precision_fecha = "anio"', 'precision_fecha = "semana"'): "'semana' no es válido; use uno de ['dia', 'mes', 'anio']",
-        base.replace('precision_fecha = "anio"', 'precision_fecha = "mes"'): "precision_fecha = \"mes\" con 'anio' necesita también la columna 'mes'",
-        base.replace('departamento = "depto"', 'municipio = "depto"'): "nivel_territorio = \"departamento\" necesita 'departamento_codigo' o 'departamento'",
+        base.replace('precision_fecha = "anio"', 'precision_fecha = "mes"'):
+            "precision_fecha = \"mes\" con 'anio' necesita también la columna 'mes'",
+        base.replace('departamento = "depto"', 'municipio = "depto"'):
+            "nivel_territorio = \"departamento\" necesita 'departamento_codigo' o 'departamento'",
         base.replace("[incidentes.columnas]", 'seleccion = { incluir = { tipo = [] } }\n[incidentes.columnas]'):
             "seleccion.incluir.tipo] se esperaba una lista de valores",
         base + 'sexo = { nombre = "x" }\n': "[incidentes.tabla.columnas.sexo] se esperaba el nombre de una columna",

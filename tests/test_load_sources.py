@@ -77,7 +77,8 @@ def test_each_defect_has_its_message(defects):
     _, path, _ = defects
     pol = reasons(path, "policia")
     assert pol[62] == "policia: sepol_2021.csv fila 62, columna FECHA: '31/02/2021' no es una fecha válida (se esperaba DD/MM/AAAA)"
-    assert pol[63].startswith("policia: sepol_2021.csv fila 63, columna COD_MUNI: '9999' no es un código de municipio de la capa (4 caracteres")
+    assert pol[63].startswith(
+        "policia: sepol_2021.csv fila 63, columna COD_MUNI: '9999' no es un código de municipio de la capa (4 caracteres")
     assert pol[66] == ("policia: sepol_2021.csv fila 66, columna ID: 'POL-0001' está repetido "
                        "(ya aparece en sepol_2021.csv fila 2)")
     assert "fila 68, columna FECHA: '19/03/2019' está fuera del periodo declarado (2020-01-01 a 2022-12-31)" in pol[68]

@@ -106,7 +106,7 @@ def test_page_on_the_demo_follows_the_map_selection(demo):
     at.selectbox(key="mapa_muni").set_value("0108").run()
     links = at.get("page_link")
     assert links and links[0].proto.page == "municipio"
-    at.switch_page("../pages/municipio.py").run()
+    at.switch_page("app_pages/municipio.py").run()
     assert not at.exception
     assert at.selectbox(key="muni_sel").value == "0108"
     p = municipality.profile(Filters(), "0108")

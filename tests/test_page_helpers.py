@@ -1,10 +1,10 @@
-"""The page helpers that format every table (pages/_common.py)."""
+"""The page helpers that format every table (app_pages/_common.py)."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from pages import _common
+from app_pages import _common
 
 
 def test_a_protected_count_column_without_reserved_rows_gets_the_count_format():
@@ -32,7 +32,7 @@ def test_no_page_draws_a_multiselect_with_the_english_bulk_action():
 
     root = Path(__file__).resolve().parent.parent
     offenders = []
-    for path in [root / "app.py", *sorted((root / "pages").glob("*.py"))]:
+    for path in [root / "app.py", *sorted((root / "app_pages").glob("*.py"))]:
         if path.name == "_common.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

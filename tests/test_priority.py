@@ -65,7 +65,8 @@ def test_index_by_hand(fixture):
 
 
 def test_weights_change_the_ranking(fixture):
-    top = lambda **w: priority.priority_index(Filters(), weights(**w)).table.sort_values("rank")["code"].iloc[0]
+    def top(**w):
+        return priority.priority_index(Filters(), weights(**w)).table.sort_values("rank")["code"].iloc[0]
     assert top(pobreza=1) == "0102"
     assert top(ten=1) == "0201"
     assert top(hom=1) == "0201"   # 5 per 100,000 raw; still the highest after smoothing

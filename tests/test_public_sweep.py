@@ -21,7 +21,7 @@ import pytest
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from core import deployment, disclosure
+from core import deployment
 from core.reports import ReportSpec
 from tests import fixture_warehouse
 from tests.apptest import run_app
@@ -54,8 +54,8 @@ CASES = [
 ]
 
 # Internal mode must show small counts somewhere in the same kind of views.
-INTERNAL_CASES = [(None, SENSITIVE), ("mapa", TINY | {"medida": "n"}), (None, TINY), ("municipio", SENSITIVE | {"muni": "0201"}), ("escuelas", {"muni": "0101"}),
-                  ("datos_abiertos", MINORS), ("boletin", SENSITIVE | {"muni": "0201"})]
+INTERNAL_CASES = [(None, SENSITIVE), ("mapa", TINY | {"medida": "n"}), (None, TINY), ("municipio", SENSITIVE | {"muni": "0201"}),
+                  ("escuelas", {"muni": "0101"}), ("datos_abiertos", MINORS), ("boletin", SENSITIVE | {"muni": "0201"})]
 
 NOT_COUNTS = ("tasa", "rate", "%", "personas", "población", "poblacion", "puesto", "percentil", "puntos", "peso",
               "promedio", "diferencia", "divergencia", "probabilidad", "puntaje", "código", "codigo", "reservada")

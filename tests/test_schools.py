@@ -75,7 +75,8 @@ def test_score_and_ranking_by_hand(fixture):
 
 
 def test_weights_and_scope(fixture):
-    top = lambda **w: schools.risk(Filters(), weights=dict.fromkeys(schools.KEYS, 0) | w).table.sort_values("rank")["school_code"].iloc[0]
+    def top(**w):
+        return schools.risk(Filters(), weights=dict.fromkeys(schools.KEYS, 0) | w).table.sort_values("rank")["school_code"].iloc[0]
     assert top(v100=1) == "E1"
     assert top(pat500=1) == "E2"
     assert top(vuln=1) == "E3"

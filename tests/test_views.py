@@ -18,7 +18,7 @@ PROTECTION = {"protect", "protect_territories", "protect_crosstab", "rows_sensit
 def test_no_page_imports_disclosure():
     """Pages and app.py read protected tables from core.views and the mode from core.deployment."""
     offenders = []
-    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+    for path in [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module == "core" and any(a.name == "disclosure" for a in node.names):
                 offenders.append(f"{path.name}:{node.lineno}")
@@ -30,7 +30,7 @@ def test_no_page_imports_disclosure():
 
 def test_no_page_calls_a_protection_function():
     offenders = []
-    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+    for path in [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Attribute) and node.attr in PROTECTION and isinstance(node.value, ast.Name)
                     and node.value.id == "disclosure"):

@@ -93,7 +93,7 @@ def test_front_end_holds_no_sql_nor_duckdb():
     import pathlib
     import re
     root = pathlib.Path(warehouse.__file__).parent.parent
-    files = [root / "app.py", *sorted((root / "pages").glob("*.py"))]
+    files = [root / "app.py", *sorted((root / "app_pages").glob("*.py"))]
     offenders = [str(p) for p in files
                  if re.search(r"^\s*(import duckdb|from duckdb)|\b(SELECT|GROUP BY|FROM \w+ WHERE)\b", p.read_text(), re.M)]
     assert offenders == []

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages._common import counting_rule, dataframe, download, download_row, page_filters, show_notes
 from core import coverage, deployment, export, methodology, opendata, views, warehouse
-from pages._common import counting_rule, dataframe, download, download_row, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -49,7 +49,7 @@ for key, title in opendata.datasets(f).items():
             "personas_anio": st.column_config.NumberColumn(format="localized")})
         row = download_row()
         download(row, "Descargar CSV", export.csv_bytes(data), f"{stem}_{key}.csv", "text/csv", key=f"csv_{key}")
-        download(row, "Descargar Parquet", lambda: opendata.parquet_bytes(data), f"{stem}_{key}.parquet",
+        download(row, "Descargar Parquet", lambda data=data: opendata.parquet_bytes(data), f"{stem}_{key}.parquet",
                  "application/vnd.apache.parquet", key=f"parquet_{key}")
 
 st.subheader("Diccionario de datos")

@@ -5,8 +5,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app_pages._common import agreed, count_title, counting_rule, dataframe, page_filters, show_notes
 from core import charts, coverage, fmt, indicators, methodology, views, warehouse
-from pages._common import agreed, count_title, counting_rule, dataframe, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()

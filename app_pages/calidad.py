@@ -4,8 +4,8 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
+from app_pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters
 from core import charts, fmt, indicators, quality, views, warehouse
-from pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()

@@ -4,9 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import (alerts, classify, deployment, indicators, methodology, priority, quality, schools, views,
-                  vulnerability, warehouse)
-from pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters
+from app_pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters
+from core import alerts, classify, deployment, indicators, methodology, priority, quality, schools, views, vulnerability, warehouse
 
 page_filters()
 meta = warehouse.meta()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages._common import dataframe, download, download_buttons, download_row, notes_for_download, page_filters, show_notes
 from core import coverage, reports, warehouse
 from core.reports import DIMENSIONS, MEASURES, ReportSpec, SpecError
-from pages._common import dataframe, download, download_buttons, download_row, notes_for_download, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()

@@ -5,11 +5,19 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import (charts, classify, coverage, fmt, geo, indicators, methodology, municipality, views, viewstate,
-                  warehouse)
+from app_pages._common import (
+    agreed,
+    count_title,
+    counting_rule,
+    dataframe,
+    download_buttons,
+    legend_table,
+    notes_for_download,
+    page_filters,
+    show_notes,
+)
+from core import charts, classify, coverage, fmt, geo, indicators, methodology, municipality, views, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import (agreed, count_title, counting_rule, dataframe, download_buttons, legend_table, notes_for_download,
-                            page_filters, show_notes)
 
 f, opts = page_filters()
 meta = warehouse.meta()

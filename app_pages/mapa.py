@@ -7,10 +7,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import (classify, coverage, fmt, geo, indicators, methodology, municipality, priority, views, viewstate,
-                  vulnerability, warehouse)
+from app_pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters, show_notes
+from core import classify, coverage, fmt, geo, indicators, methodology, municipality, priority, views, viewstate, vulnerability, warehouse
 from core.viewstate import Control
-from pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -45,9 +44,20 @@ if state["mapa_muni"] not in muni_names:
     state["mapa_muni"] = ""  # the department filter changed and left the selection out of scope
 
 
+def _deck_key() -> str:
+    """The map's widget key. It changes when a municipality is chosen in the box under the map: the map
+    would otherwise keep its own last clicked municipality, and a click on that one again would undo its
+    selection instead of choosing it."""
+    return f"mapa_deck_{state.get('mapa_deck_version', 0)}"
+
+
+def _on_pick() -> None:
+    state["mapa_deck_version"] = state.get("mapa_deck_version", 0) + 1
+
+
 def _on_map_click() -> None:
     """A click on the map selects a municipality, or zooms into a department."""
-    selection = state.get("mapa_deck", {}).get("selection", {})
+    selection = state.get(_deck_key(), {}).get("selection", {})
     objects = selection.get("objects", {}) if selection else {}
     for layer, items in objects.items():
         if not items:
@@ -189,7 +199,7 @@ deck = geo.choropleth(collection, geo.view_state(box), tooltip, layer_id, select
 
 map_col, legend_col = st.columns([2.6, 1.4])
 with map_col:
-    st.pydeck_chart(deck, on_select=_on_map_click, selection_mode="single-object", key="mapa_deck",
+    st.pydeck_chart(deck, on_select=_on_map_click, selection_mode="single-object", key=_deck_key(),
                     height=geo.MAP_HEIGHT)
     st.caption("Pase el cursor sobre un territorio para ver su valor; haga clic en un municipio para ver su "
                "detalle" + (" o en un departamento para ver sus municipios." if level == "departamento" else ".")
@@ -206,7 +216,7 @@ with legend_col:
 
 # ---- Selected municipality ----------------------------------------------------------------
 if level == "municipio":
-    st.selectbox("Municipio seleccionado", [""] + sorted(muni_labels, key=muni_labels.get), key="mapa_muni",
+    st.selectbox("Municipio seleccionado", [""] + sorted(muni_labels, key=muni_labels.get), key="mapa_muni", on_change=_on_pick,
                  format_func=lambda c: muni_labels.get(c, "Ninguno (haga clic en el mapa o elija aquí)"))
     code = state["mapa_muni"]
     if code:

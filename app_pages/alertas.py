@@ -5,9 +5,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app_pages._common import agreed, dataframe, download_buttons, notes_for_download, page_filters, show_notes
 from core import alerts, coverage, deployment, fmt, municipality, views, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import agreed, dataframe, download_buttons, notes_for_download, page_filters, show_notes
 
 f, opts = page_filters()
 meta = warehouse.meta()

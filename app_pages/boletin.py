@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages._common import download, page_filters
 from core import bulletin, municipality, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import download, page_filters
 
 f, opts = page_filters()
 meta = warehouse.meta()

@@ -8,10 +8,9 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from core import classify, coverage, fmt, geo, indicators, municipality, schools, views, viewstate, warehouse
+from app_pages._common import dataframe, download_buttons, legend_table, multiselect, notes_for_download, page_filters, show_notes
+from core import classify, coverage, fmt, geo, municipality, schools, views, viewstate, warehouse
 from core.viewstate import Control
-from pages._common import (dataframe, download_buttons, legend_table, multiselect, notes_for_download, page_filters,
-                           show_notes)
 
 f, opts = page_filters()
 # Schools' risk counts victims by definition (victims near a school, rates of victims), whatever the
