@@ -1,13 +1,13 @@
 # Atalaya: two commands on a fresh machine
 #   make run    environment + demo warehouse (if missing or of an older schema) + dashboard on http://localhost:8501
-#   make test   environment with test dependencies + the whole test suite
+#   make test   environment with test dependencies + lint (ruff, mypy on core/) + the whole test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 WAREHOUSE ?= data/warehouse.duckdb
 PORT ?= 8501
 
-.PHONY: run test demo install install-test clean
+.PHONY: run test lint demo install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,11 @@ run: $(VENV)/.installed
 	$(BIN)/atalaya-load demo --if-stale --out $(WAREHOUSE)
 	ATALAYA_WAREHOUSE=$(abspath $(WAREHOUSE)) $(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.installed-test
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest
 
 clean:

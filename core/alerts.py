@@ -82,7 +82,7 @@ def latest_month(f: Filters) -> dt.date:
     """The last month of the data within the period's last year."""
     f = f.resolved(filter_options())
     _, end = indicators.data_period()
-    last = min(end, dt.date(f.year_to, 12, 31))
+    last = min(end, dt.date(f.last_year, 12, 31))
     return dt.date(last.year, last.month, 1)
 
 

@@ -130,7 +130,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
         left_out = coverage.left_out(scope, "municipio")
         if left_out:
             parts.append(f"<p class='sub'>{_e(left_out)}</p>")
-        last, prev = f.year_to, f.year_to - 1
+        last, prev = f.last_year, f.last_year - 1
         if prev >= opts.min_year and indicators.year_coverage(last) == indicators.year_coverage(prev):
             year_scope = [replace(scope, year_from=y, year_to=y) for y in (last, prev)]
             now, before = (disclosure.protect_territories(s, indicators.by_municipality(s)).set_index("code")

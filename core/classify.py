@@ -112,7 +112,7 @@ def classify(values: pd.Series, method: str = "cuantiles", k: int = 3, palette: 
     if reserved is not None:
         ranks[np.asarray(reserved, dtype=bool) & (ranks < 0).to_numpy()] = -2
     labels = ranks.map(lambda r: names[r] if r >= 0 else (RESERVED if r == -2 else NO_DATA))
-    rows = []
+    rows: list[tuple[str, float | None, float | None, int, str]] = []
     lowers = found.lowers or (None, *(float(b) for b in bins[:-1]))
     for i, upper in enumerate(bins):
         rows.append((names[i], lowers[i], float(upper), int((ranks == i).sum()), colors[i]))

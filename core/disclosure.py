@@ -24,14 +24,15 @@ Internal mode shows every figure.
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from core import cellkey, fmt, warehouse
-from core.filters import Filters, filter_options
 from core.deployment import ENV_VAR, INTERNAL, PUBLIC, SECRETS_KEY, ModeError, is_public, mode  # noqa: F401
+from core.filters import Filters, filter_options
+
 SUPPRESSED = "<5"
 MIN_COUNT = 5
 
@@ -189,7 +190,7 @@ def public_suppression_mask(df: pd.DataFrame, count: str, sensitive, dims: Seque
     # the first row.
     key = values + np.where(values > 0, 0.0, 1e15)
     dims = list(dims)
-    groupings = [[d for d in dims if d != dim] for dim in dims or [None]] + [list(cols) for cols in lines]
+    groupings = ([[d for d in dims if d != dim] for dim in dims] if dims else [[]]) + [list(cols) for cols in lines]
     codes = {c: pd.factorize(df[c], use_na_sentinel=False)[0] for cols in groupings for c in cols}
     line_ids = [_line_ids([codes[c] for c in cols], len(df)) for cols in groupings]
     for _ in range(100):

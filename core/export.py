@@ -7,7 +7,7 @@ formula.
 from __future__ import annotations
 
 import io
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd

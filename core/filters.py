@@ -2,11 +2,12 @@
 and as URL query parameters so that any view is a shareable link."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any
 
-from core.cellkey import RECORD_KEY_SQL
 from core import warehouse
+from core.cellkey import RECORD_KEY_SQL
 
 SEX_LABELS = {"H": "Hombres", "M": "Mujeres", "ND": "Sin dato"}
 # What a figure counts. Victims and events (hechos) are never added together: every query on the
@@ -32,6 +33,20 @@ class Filters:
     age_groups: tuple[str, ...] = ()
     dept_code: str | None = None
     unit: str = DEFAULT_UNIT
+
+    @property
+    def first_year(self) -> int:
+        """The first year of filters made explicit by ``resolved`` (arithmetic on the period reads it here)."""
+        if self.year_from is None:
+            raise ValueError("Filters.first_year: the period is not explicit; call Filters.resolved(options) first")
+        return self.year_from
+
+    @property
+    def last_year(self) -> int:
+        """The last year of filters made explicit by ``resolved``."""
+        if self.year_to is None:
+            raise ValueError("Filters.last_year: the period is not explicit; call Filters.resolved(options) first")
+        return self.year_to
 
     @property
     def unit_label(self) -> str:
@@ -118,7 +133,7 @@ class Filters:
         return out
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any], options: "FilterOptions") -> "Filters":
+    def from_params(cls, params: Mapping[str, Any], options: FilterOptions) -> Filters:
         """Read URL parameters, keeping only values that exist in this warehouse."""
         def text(key: str) -> str:
             value = params.get(key, "")
@@ -157,13 +172,13 @@ class Filters:
             unit=unit if unit in options.units else options.default_unit,
         )
 
-    def resolved(self, options: "FilterOptions") -> "Filters":
+    def resolved(self, options: FilterOptions) -> Filters:
         """The same filters with the period made explicit (and a unit the warehouse has)."""
         return replace(self, year_from=self.year_from if self.year_from is not None else options.min_year,
                        year_to=self.year_to if self.year_to is not None else options.max_year,
                        unit=self.unit if self.unit in options.units else options.default_unit)
 
-    def describe(self, options: "FilterOptions") -> str:
+    def describe(self, options: FilterOptions) -> str:
         """One line in Spanish saying what is selected."""
         f = self.resolved(options)
         parts = [f"{f.year_from}" if f.year_from == f.year_to else f"{f.year_from}–{f.year_to}"]

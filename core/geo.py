@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd

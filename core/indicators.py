@@ -163,7 +163,7 @@ def population_note(f: Filters) -> str | None:
 
 
 def _coverage_join(f: Filters) -> tuple[str, list]:
-    years = list(range(f.year_from, f.year_to + 1))
+    years = list(range(f.first_year, f.last_year + 1))
     return ("JOIN (SELECT unnest(?::SMALLINT[]) AS year, unnest(?::DOUBLE[]) AS coverage) cov ON cov.year = p.year",
             [years, [year_coverage(y) for y in years]])
 
@@ -190,7 +190,7 @@ def person_years(f: Filters) -> Denominator:
 def person_years_by_year(f: Filters) -> dict[int, float | None]:
     """``person_years`` of each year of the period, in one query."""
     f = f.resolved(filter_options())
-    years = range(f.year_from, f.year_to + 1)
+    years = range(f.first_year, f.last_year + 1)
     cond, params, _ = _population_terms(f)
     if cond == "FALSE":
         return {y: None for y in years}
@@ -231,7 +231,7 @@ def headline(f: Filters) -> Headline:
     f = f.resolved(opts)
     count = total_count(f)
     den = person_years(f)
-    latest = f.year_to
+    latest = f.last_year
     latest_count = total_count(replace(f, year_from=latest, year_to=latest))
     previous_count = change = None
     if latest - 1 >= opts.min_year:
@@ -265,10 +265,10 @@ def yearly(f: Filters, by: str | None = "crime_group") -> pd.DataFrame:
     if by:
         # every year x category, zeros included, so that lines do not skip empty years
         cats = counts[by].unique()
-        grid = pd.MultiIndex.from_product([range(f.year_from, f.year_to + 1), cats], names=["year", by]).to_frame(index=False)
+        grid = pd.MultiIndex.from_product([range(f.first_year, f.last_year + 1), cats], names=["year", by]).to_frame(index=False)
         counts = grid.merge(counts, on=["year", by], how="left")
     else:
-        counts = pd.DataFrame({"year": range(f.year_from, f.year_to + 1)}).merge(counts, on="year", how="left")
+        counts = pd.DataFrame({"year": range(f.first_year, f.last_year + 1)}).merge(counts, on="year", how="left")
     counts["n"] = counts["n"].fillna(0).astype("int64")
     counts["population"] = counts["year"].map(pops)
     counts["rate"] = [rate(n, p) for n, p in zip(counts["n"], counts["population"])]
@@ -288,7 +288,7 @@ def monthly(f: Filters, by: str | None = "crime_group") -> pd.DataFrame:
         f"GROUP BY ALL ORDER BY ALL", params))
 
 
-def eb_smooth(n, population) -> "np.ndarray":
+def eb_smooth(n, population) -> np.ndarray:
     """Empirical-Bayes rates per 100,000 (Marshall 1991, global method of moments).
 
     With r_i = n_i / P_i, b = sum(n) / sum(P), s2 = sum(P_i (r_i - b)^2) / sum(P) and
@@ -367,7 +367,7 @@ def by_municipality_many(fs: tuple[Filters, ...]) -> tuple[pd.DataFrame, ...]:
     counts = disclosure.published(warehouse.query(f"""
         SELECT muni_code AS code, {", ".join(sums)} FROM incident_year_cube
         WHERE counted AND year BETWEEN ? AND ? GROUP BY muni_code
-    """, params + [min(f.year_from for f in fs), max(f.year_to for f in fs)]),
+    """, params + [min(f.first_year for f in fs), max(f.last_year for f in fs)]),
         {f"n{k}": f"ck{k}" for k in range(len(fs))}).set_index("code")
     out = []
     for k, f in enumerate(fs):
@@ -395,7 +395,7 @@ def municipality_year_counts(f: Filters) -> pd.DataFrame:
     codes = munis.loc[munis["dept_code"] == f.dept_code, "code"] if f.dept_code else munis["code"]
     wide = counts.pivot(index="code", columns="year", values="n")
     return wide.reindex(index=pd.Index(codes.to_numpy(), name="code"),
-                        columns=range(f.year_from, f.year_to + 1), fill_value=0).fillna(0).astype("int64")
+                        columns=range(f.first_year, f.last_year + 1), fill_value=0).fillna(0).astype("int64")
 
 
 @warehouse.cached

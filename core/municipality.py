@@ -96,14 +96,14 @@ def profile(f: Filters, code: str) -> Profile:
     dept_rate = indicators.rate(dept_all["n"].sum(), dept_all["population"].sum(min_count=1))
     national_rate = indicators.rate(all_munis["n"].sum(), all_munis["population"].sum(min_count=1))
 
-    length = f.year_to - f.year_from + 1
-    prev_from, prev_to = f.year_from - length, f.year_from - 1
+    length = f.last_year - f.first_year + 1
+    prev_from, prev_to = f.first_year - length, f.first_year - 1
     previous_label = previous_count = change = None
     if prev_from >= opts.min_year:
         prev = indicators.by_municipality(replace(f, year_from=prev_from, year_to=prev_to)).set_index("code")
         previous_count = int(prev.loc[code, "n"])
         previous_label = str(prev_from) if prev_from == prev_to else f"{prev_from}–{prev_to}"
-        comparable = math.isclose(_period_coverage(prev_from, prev_to), _period_coverage(f.year_from, f.year_to))
+        comparable = math.isclose(_period_coverage(prev_from, prev_to), _period_coverage(f.first_year, f.last_year))
         if previous_count and comparable:
             change = (int(row["n"]) - previous_count) / previous_count * 100
     return Profile(

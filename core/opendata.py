@@ -116,7 +116,8 @@ def _municipality_month(f: Filters) -> pd.DataFrame:
                    FROM incident_cube WHERE {where} GROUP BY ALL)
         SELECT c.month AS mes, c.dept_code AS codigo_departamento, d.name AS departamento,
                c.muni_code AS codigo_municipio,
-               coalesce(m.name, 'Sin municipio (la fuente da solo el departamento)') AS municipio, c.crime_type AS tipo_delito, k.name AS delito,
+               coalesce(m.name, 'Sin municipio (la fuente da solo el departamento)') AS municipio,
+               c.crime_type AS tipo_delito, k.name AS delito,
                k.crime_group AS grupo_delito, k.iccs_code AS codigo_iccs, c.victim_sex AS sexo,
                c.age_group AS grupo_edad, c.n AS victimas, c.ck
         FROM c
@@ -147,9 +148,9 @@ def _department_year(f: Filters) -> pd.DataFrame:
     the counts a source gives only by department), person-years and rate."""
     f = f.resolved(filter_options())
     frames = [indicators.by_department(replace(f, year_from=y, year_to=y)).assign(year=y)
-              for y in range(f.year_from, f.year_to + 1)]
+              for y in range(f.first_year, f.last_year + 1)]
     d = pd.concat(frames, ignore_index=True).sort_values(["year", "code"], kind="stable")
-    partial = {y: indicators.year_coverage(y) < 1 for y in range(f.year_from, f.year_to + 1)}
+    partial = {y: indicators.year_coverage(y) < 1 for y in range(f.first_year, f.last_year + 1)}
     return pd.DataFrame({"codigo_departamento": d["code"].to_numpy(), "departamento": d["name"].to_numpy(),
                          "anio": d["year"].astype("int64").to_numpy(),
                          "anio_parcial": d["year"].astype("int64").map(partial).to_numpy(),
@@ -178,7 +179,8 @@ def _boundaries_geojson(f: Filters, public: bool) -> str:
             continue
         g = shapely.set_precision(shapely.from_wkb(bytes(shapes[row["code"]])), 1e-5)
         props = {"codigo": row["code"], "municipio": row["name"], "departamento": row["department"],
-                 count_field(f): row["n"] if isinstance(row["n"], str) else int(row["n"]), "personas_anio": _num(row["population"]), "tasa_100k": _num(row["rate"]),
+                 count_field(f): row["n"] if isinstance(row["n"], str) else int(row["n"]),
+                 "personas_anio": _num(row["population"]), "tasa_100k": _num(row["rate"]),
                  "tasa_suavizada_100k": _num(row["rate_eb"])}
         props |= {c: _num(row[c]) for c in (vulnerability.COMPOSITE, *codes)}
         features.append({"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))})

@@ -15,8 +15,8 @@ department apply.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -162,7 +162,7 @@ def trend_counts(f: Filters) -> tuple[np.ndarray, np.ndarray | None]:
     and their mean over the TREND_YEARS years before it (None if no earlier year has data)."""
     opts = filter_options()
     types = tuple(dict.fromkeys(LETHAL_TYPES + VAW_TYPES + PROPERTY_TYPES))
-    last_year = f.year_to
+    last_year = f.last_year
     first_year = max(opts.min_year, last_year - TREND_YEARS)
     by_year = indicators.municipality_year_counts(replace(f, year_from=first_year, year_to=last_year,
                                                           crime_types=types))  # municipalities in code order

@@ -11,15 +11,16 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, cast
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from core import charts, disclosure, indicators, municipality, warehouse
-from core.filters import SEX_LABELS, UNITS, Filters, FilterOptions, filter_options
+from core.filters import SEX_LABELS, UNITS, FilterOptions, Filters, filter_options
 
 MEASURES = {
     "n": "Víctimas",
@@ -59,7 +60,8 @@ DIMENSIONS: dict[str, Dimension] = {
     "department": Dimension("Departamento", "c.dept_code", "c.dept_code", "t.dept_code", True),
     "municipality": Dimension("Municipio", "c.muni_code", "c.muni_code", "p.code", True),
     "crime_type": Dimension("Tipo de delito", "c.crime_type", "c.crime_type", None, True),
-    "crime_group": Dimension("Grupo de delito", "c.crime_group", "(SELECT crime_group FROM crime_type k WHERE k.code = c.crime_type)", None, True),
+    "crime_group": Dimension("Grupo de delito", "c.crime_group",
+                             "(SELECT crime_group FROM crime_type k WHERE k.code = c.crime_type)", None, True),
     "iccs_section": Dimension("Sección ICCS", "(SELECT iccs_section FROM crime_type k WHERE k.code = c.crime_type)",
                               "(SELECT iccs_section FROM crime_type k WHERE k.code = c.crime_type)", None, True),
     "sex": Dimension("Sexo de la víctima", "c.victim_sex", "c.victim_sex", "p.sex", True),
@@ -90,7 +92,7 @@ class ReportSpec:
     chart: str = "bar"
 
     # ---- validation --------------------------------------------------------------------
-    def validate(self, opts: FilterOptions | None = None) -> "ReportSpec":
+    def validate(self, opts: FilterOptions | None = None) -> ReportSpec:
         """Raise SpecError unless every part is known; returns the spec with the period resolved."""
         opts = opts or filter_options()
         if self.measure not in MEASURES:
@@ -153,7 +155,7 @@ class ReportSpec:
         return d
 
     @classmethod
-    def from_dict(cls, data: Any) -> "ReportSpec":
+    def from_dict(cls, data: Any) -> ReportSpec:
         """Build a spec from untrusted data (JSON upload, URL); shape errors become SpecError."""
         if not isinstance(data, Mapping):
             raise SpecError("La especificación debe ser un objeto JSON.")
@@ -173,8 +175,8 @@ class ReportSpec:
             measure=data.get("measure", "n"),
             dims=tuple(dims) if isinstance(dims, (list, tuple)) else dims,
             facet=data.get("facet"),
-            filters=Filters(**{k: (as_tuple(v) if k not in ("year_from", "year_to", "dept_code", "unit") else v)
-                               for k, v in filters.items()}),
+            filters=Filters(**cast(dict[str, Any], {
+                k: (as_tuple(v) if k not in ("year_from", "year_to", "dept_code", "unit") else v) for k, v in filters.items()})),
             sort=data.get("sort", "dim"), top_n=data.get("top_n"), chart=data.get("chart", "bar"),
         )
 
@@ -182,7 +184,7 @@ class ReportSpec:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "ReportSpec":
+    def from_json(cls, text: str | bytes) -> ReportSpec:
         try:
             return cls.from_dict(json.loads(text))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -193,7 +195,7 @@ class ReportSpec:
         return base64.urlsafe_b64encode(compact.encode()).decode().rstrip("=")
 
     @classmethod
-    def from_param(cls, text: str) -> "ReportSpec":
+    def from_param(cls, text: str) -> ReportSpec:
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         except (binascii.Error, ValueError):
@@ -204,7 +206,8 @@ class ReportSpec:
 @dataclass(frozen=True)
 class Report:
     spec: ReportSpec
-    data: pd.DataFrame        # one column per dimension and the facet (labels), the measure, the count ("Víctimas" or "Hechos": f.unit_label)
+    # one column per dimension and the facet (labels), the measure, the count ("Víctimas" or "Hechos": f.unit_label)
+    data: pd.DataFrame
                               # (and "Personas-año" for rates, previous-period victims for changes)
     value_label: str
     title: str
@@ -237,7 +240,7 @@ def _table(spec: ReportSpec) -> str:
     needs the month or the source, the incident rows for weekday, hour or weapon."""
     if _uses_incident(spec):
         return "incident"
-    monthly = any(re.search(r"\bc\.(month|source)\b", DIMENSIONS[d].cube) for d in _columns(spec))
+    monthly = any(re.search(r"\bc\.(month|source)\b", DIMENSIONS[d].cube or "") for d in _columns(spec))
     return "incident_cube" if monthly else "incident_year_cube"
 
 
@@ -327,18 +330,18 @@ def _run(spec: ReportSpec, public: bool) -> Report:
                          "no tienen tasa (no hay población que les corresponda).")
     else:  # change vs previous period of equal length
         opts = filter_options()
-        length = f.year_to - f.year_from + 1
-        if f.year_from - length < opts.min_year:
-            raise SpecError(f"No hay datos del periodo anterior ({f.year_from - length}–{f.year_from - 1}) para "
+        length = f.last_year - f.first_year + 1
+        if f.first_year - length < opts.min_year:
+            raise SpecError(f"No hay datos del periodo anterior ({f.first_year - length}–{f.first_year - 1}) para "
                             "calcular el cambio.")
-        prev = counts(spec, replace(f, year_from=f.year_from - length, year_to=f.year_from - 1)).rename(
+        prev = counts(spec, replace(f, year_from=f.first_year - length, year_to=f.first_year - 1)).rename(
             columns={"n": "previous"})
         df = df.merge(prev, on=keys, how="outer").fillna({"n": 0, "previous": 0})
         df["value"] = np.where(df["previous"] > 0, (df["n"] - df["previous"]) / df["previous"].where(df["previous"] > 0) * 100,
                                np.nan)
-        notes.append(f"Cambio de {f.year_from}–{f.year_to} frente a {f.year_from - length}–{f.year_from - 1}; "
+        notes.append(f"Cambio de {f.first_year}–{f.last_year} frente a {f.first_year - length}–{f.first_year - 1}; "
                      f"sin valor donde el periodo anterior no tiene {f.noun()}.")
-        partial = indicators.partial_years(f.year_from - length, f.year_to)
+        partial = indicators.partial_years(f.first_year - length, f.last_year)
         if partial:
             notes.append("Hay años parciales en la comparación (" + ", ".join(map(str, partial)) + "): no es comparable.")
     sums = [c for c in ("n", "previous") if c in df.columns]
@@ -467,6 +470,7 @@ def chart(report: Report) -> alt.Chart | None:
     second = DIMENSIONS[spec.dims[1]].label if len(spec.dims) == 2 else None
     x = alt.X(f"{field[x_name]}:N", sort=order, title=x_name, axis=alt.Axis(labelLimit=220))
     if spec.chart == "heatmap":
+        assert second is not None  # validated: a heatmap has two dimensions
         ch = base.mark_rect().encode(
             x=x, y=alt.Y(f"{field[second]}:N", sort=list(dict.fromkeys(data[field[second]])), title=second,
                          axis=alt.Axis(labelLimit=0)),
@@ -487,7 +491,7 @@ def chart(report: Report) -> alt.Chart | None:
             enc["y"] = alt.Y(f"{field[y]}:Q", title=report.value_label, stack=None)
         ch = getattr(base, f"mark_{mark}")(**({"point": True} if mark == "line" else {})).encode(**enc)
     # a heatmap gives each row of its second dimension the room of a label
-    rows = data[field[second]].nunique() if spec.chart == "heatmap" else 0
+    rows = data[field[second]].nunique() if spec.chart == "heatmap" and second else 0
     height = max(320 if not spec.facet else 200, 22 * rows)
     ch = ch.properties(width="container" if not spec.facet else 260, height=height,
                        **({} if spec.facet else {"autosize": charts.FIT_WIDTH}),
@@ -527,7 +531,7 @@ def with_totals(report: Report) -> pd.DataFrame:
     parts = []
     for _, tot in report.totals.iterrows():
         part = data[data[facet] == tot[facet]] if facet else data
-        total = {c: None for c in data.columns}
+        total: dict[str, Any] = dict.fromkeys(data.columns)
         total[DIMENSIONS[spec.dims[0]].label] = "Total" + (" (todas las categorías)" if spec.top_n else "")
         if facet:
             total[facet] = tot[facet]

@@ -14,8 +14,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,8 @@ def school_list(dept_code: str | None = None, muni_code: str | None = None,
                 levels: tuple[str, ...] = (), sectors: tuple[str, ...] = ()) -> pd.DataFrame:
     """Schools in scope. Columns: school_code, name, level, sector, enrollment, lon, lat, muni_code,
     municipality, dept_code, department, aldea_code, aldea."""
-    clauses, params = ["TRUE"], []
+    clauses: list[str] = ["TRUE"]
+    params: list[Any] = []
     if dept_code:
         clauses.append("m.dept_code = ?")
         params.append(dept_code)

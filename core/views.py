@@ -3,9 +3,9 @@
 Pages only format and draw: every call that decides what public mode hides (which counts are
 sensitive, primary and complementary suppression, derived figures blanked) lives here, once per
 view, so that a new page cannot forget one (``tests/test_views.py`` fails if a page or app.py
-imports ``core.disclosure``: what they need to read a protected table is re-exported here). The counts themselves already carry their cell-key
-adjustment (``disclosure.published``, where the core reads them). Internal mode returns the
-tables unchanged.
+imports ``core.disclosure``: what they need to read a protected table is re-exported here).
+The counts themselves already carry their cell-key adjustment (``disclosure.published``, where
+the core reads them). Internal mode returns the tables unchanged.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import pandas as pd
 
 from core import disclosure, indicators, municipality, schools
 from core.filters import Filters
-
 
 # What pages need to read and draw a protected table (they never import core.disclosure).
 SUPPRESSED = disclosure.SUPPRESSED

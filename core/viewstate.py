@@ -8,8 +8,9 @@ Works on plain mappings (the page passes ``st.session_state`` and ``st.query_par
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, MutableMapping, Sequence
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ import functools
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -75,7 +76,8 @@ def _cube_columns(*columns: str | tuple[str, str, str]) -> list[tuple[str, str, 
 
 SCHEMA: tuple[Table, ...] = (
     _t("meta", "Key/value facts about this warehouse build.", [
-        ("key", "VARCHAR PRIMARY KEY", "schema_version, country, country_name, synthetic, period_start, period_end, built_at, config_sha256, ..."),
+        ("key", "VARCHAR PRIMARY KEY",
+         "schema_version, country, country_name, synthetic, period_start, period_end, built_at, config_sha256, ..."),
         ("value", "VARCHAR NOT NULL", "Value as text (dates ISO 8601, booleans 'true'/'false')."),
     ]),
     _t("territory", "Administrative units: departments, municipalities and aldeas (villages).", [
@@ -164,7 +166,8 @@ SCHEMA: tuple[Table, ...] = (
         ("victim_age", "SMALLINT", "Age in completed years (NULL when unknown)."),
         ("age_group", "VARCHAR NOT NULL", "age_group.code derived from victim_age ('ND' when unknown)."),
         ("weapon", "VARCHAR NOT NULL", "Weapon or means ('No aplica', 'Sin dato' when absent)."),
-        ("counted", "BOOLEAN NOT NULL", "True when the record counts in the published figure; false for records of a source that duplicates the reference source (kept for reconciliation)."),
+        ("counted", "BOOLEAN NOT NULL", "True when the record counts in the published figure; false for records of a source "
+                                        "that duplicates the reference source (kept for reconciliation)."),
         ("victims", "INTEGER NOT NULL DEFAULT 1 CHECK (victims >= 0)",
          "Victims the record counts: 1 for a victim record; the declared number for an event record (may be 0)."),
         ("is_event", "BOOLEAN NOT NULL DEFAULT FALSE", "True when the record is an event (hecho) with a number of "
@@ -430,6 +433,13 @@ def query(sql: str, params: Sequence[Any] | dict[str, Any] | None = None, path: 
         return cur.execute(sql, params or []).df()
     finally:
         cur.close()
+
+
+def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Rows of ``table`` on an open connection (the loader's; ``table`` is a name of the schema, never user text)."""
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None  # count(*) without GROUP BY returns one row
+    return int(row[0])
 
 
 def scalar(sql: str, params: Sequence[Any] | dict[str, Any] | None = None, path: Path | None = None) -> Any:

@@ -8,16 +8,16 @@ quality, data tests, publish). ``check`` runs it all in a throw-away in-memory d
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pandas as pd
 
 from core.load import catalog, incidents, indicators, pipeline, population, schools, territories
 from core.load.config import LoadConfig, load_config
-from core.load.names import normalise
 from core.load.geography import NATIONAL_VERTEX_BUDGET, territory_frame
+from core.load.names import normalise
 from core.load.publish import insert_frame
 from core.load.readers import SourceError
 from core.load.reconciliation import Rule
@@ -37,7 +37,9 @@ def run(config_path: Path, target: Path | None = None, check: bool = False,
     if report.errors:
         raise LoadFailed(report)
     rules = cfg.reconciliation
-    pipeline.publish(None if check else Path(target), _meta(cfg, rules),
+    if not check and target is None:
+        raise ValueError("build: a target path is needed unless check=True")
+    pipeline.publish(None if check or target is None else Path(target), _meta(cfg, rules),
                      lambda con: _stage(con, cfg, data, report, rules, log), log)
     log("Revisión en memoria: nada publicado" if check else f"Publicado {target}")
     return report
@@ -69,7 +71,7 @@ def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
                                  f"({cfg.country}, {cfg.country_name}): la fuente no se carga")
             continue
         ctx.crime_codes = incidents.crime_lookup(src.values.get("delito", {}))
-        got = step(f"incidentes.{src.source}", lambda: incidents.read_source(src, ctx, report))
+        got = step(f"incidentes.{src.source}", lambda src=src: incidents.read_source(src, ctx, report))
         if got:
             frames.extend(got)
             stats = report.stats[src.source]

@@ -593,8 +593,8 @@ def _read_toml(path: Path) -> tuple[bytes, dict]:
         if at and at.group(1):
             number = int(at.group(1))
             line = lines[number - 1] if 0 < number <= len(lines) else ""
-            name = re.match(r"\s*\[{1,2}\s*([^\]\"']*?)\s*\]|\s*([^=\"'\[]+?)\s*=", line)
-            name = next((g for g in name.groups() if g), "") if name else ""
+            found = re.match(r"\s*\[{1,2}\s*([^\]\"']*?)\s*\]|\s*([^=\"'\[]+?)\s*=", line)
+            name = next((g for g in found.groups() if g), "") if found else ""
             if name and not name.isascii():
                 plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
                 known = ROOT_KEYS + LAYER_KEYS + POPULATION_KEYS + INCIDENT_KEYS + INDICATOR_KEYS + INCIDENT_FIELDS
@@ -771,7 +771,8 @@ def load_config(path: Path) -> LoadConfig:
 
     reconciliation = _reconciliation(r, raw.get("conciliacion"), seen, incidents)
 
-    aliases, dept_aliases = {}, {}
+    aliases: dict[str, str] = {}
+    dept_aliases: dict[str, str] = {}
     alias_table = r.get(raw, "alias", "raíz", dict, default={}) or {}
     unknown = set(alias_table) - {"municipios", "departamentos"}
     if unknown:
@@ -813,7 +814,8 @@ def _reconciliation(r: _Reader, raw: Any, sources: set[str], incidents: list) ->
     from core.load.catalog import crime_types
 
     codes = list(crime_types()["code"])
-    rules, seen_types = [], {}
+    rules: list[Rule] = []
+    seen_types: dict[str, str] = {}
     for i, rec in enumerate(tables):
         where = keyed(i)
         r.known(rec, where, ("delitos", "regla", "referencia"))
@@ -963,7 +965,7 @@ def _incident_source(r: _Reader, src: dict, sid: str, where: str) -> IncidentSou
         if bad:
             r.problem(f"{where}.seleccion", f"claves desconocidas {sorted(bad)}; use incluir = {{COLUMNA = [valores]}} "
                                             "o excluir = {COLUMNA = [valores]}")
-        parts = {}
+        parts: dict[str, dict[str, tuple[str, ...]]] = {}
         for key in ("incluir", "excluir"):
             parts[key] = {}
             for col, vals in (r.get(sel, key, f"{where}.seleccion", dict, default={}) or {}).items():

@@ -13,7 +13,7 @@ match, so a query on one municipality reads a few thousand rows, not the whole t
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import duckdb
 

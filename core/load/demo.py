@@ -13,9 +13,9 @@ import datetime as dt
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -24,10 +24,9 @@ import shapely
 from scipy.spatial import cKDTree
 
 from core.load import catalog, guatemala, pipeline
-from core.load.reconciliation import Rule
-from core.load.geography import (DISPLAY_DECIMALS, NATIONAL_VERTEX_BUDGET, equal_area_km2, territory_frame,
-                                 to_geojson)
+from core.load.geography import DISPLAY_DECIMALS, NATIONAL_VERTEX_BUDGET, equal_area_km2, territory_frame, to_geojson
 from core.load.publish import insert_frame
+from core.load.reconciliation import Rule
 
 YEARS = np.arange(2013, 2023)
 SEXES = ("H", "M")
@@ -241,7 +240,7 @@ def _geography(con, rng: np.random.Generator, log: Progress) -> Geo:
         names = _aldea_names(name, n, rng)
         weights = np.concatenate([[rng.uniform(3, 6)], rng.lognormal(0, 0.6, n - 1)])
         local_risk = np.exp(rng.normal(0, 0.45, n))
-        for j, (pt, cell) in enumerate(zip(points, voronoi.geoms)):
+        for j, (pt, cell) in enumerate(zip(points, shapely.get_parts(voronoi))):
             full = shapely.intersection(cell, geom)
             shown = shapely.intersection(cell, display[i])
             shown = shapely.transform(shown, lambda xy: np.round(xy, DISPLAY_DECIMALS))
@@ -352,7 +351,8 @@ def _population(con, geo: Geo, rng: np.random.Generator, log: Progress) -> Popul
         "age_group": np.array(age_codes)[ai], "population": by_group.ravel(),
     })
     # Aldea populations (both sexes, all ages): the municipal total split by aldea weight.
-    share = geo.aldeas["weight"].to_numpy() / np.add.reduceat(geo.aldeas["weight"].to_numpy(), geo.aldea_offsets[:-1])[geo.aldeas["muni_idx"].to_numpy()]
+    weight = geo.aldeas["weight"].to_numpy()
+    share = weight / np.add.reduceat(weight, geo.aldea_offsets[:-1])[geo.aldeas["muni_idx"].to_numpy()]
     muni_total = by_group.sum(axis=(2, 3))
     aldea_values = np.round(share[:, None] * muni_total[geo.aldeas["muni_idx"].to_numpy(), :])
     ai_, yi_ = np.indices(aldea_values.shape).reshape(2, -1)
@@ -490,7 +490,7 @@ def _scatter(lon: np.ndarray, lat: np.ndarray, cells: np.ndarray, spread: np.nda
 
 def _hour_weights(profile: CrimeProfile) -> np.ndarray:
     h = np.arange(24)
-    w = sum(weight * np.exp(kappa * np.cos(2 * np.pi * (h - peak) / 24)) for peak, weight, kappa in profile.hours)
+    w = np.sum([weight * np.exp(kappa * np.cos(2 * np.pi * (h - peak) / 24)) for peak, weight, kappa in profile.hours], axis=0)
     return w / w.sum()
 
 

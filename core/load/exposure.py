@@ -45,13 +45,13 @@ def build_school_exposure(con) -> int:
     groups = con.execute("SELECT DISTINCT crime_group FROM crime_type ORDER BY 1").df()["crime_group"].tolist()
     total = 0
     for year in years:  # one year at a time keeps memory flat at 10M+ records
-        inc = con.execute("""
+        inc = con.execute(f"""
             WITH i AS (SELECT lon, lat, crime_type, victim_age, victims, {RECORD_KEY_SQL} AS rk FROM incident
                        WHERE counted AND victims > 0 AND lon IS NOT NULL AND lat IS NOT NULL
                          AND occurred_on >= make_date(?, 1, 1) AND occurred_on < make_date(? + 1, 1, 1))
             SELECT i.lon, i.lat, t.crime_group, i.victim_age, i.victims, i.rk FROM i
             JOIN crime_type t ON t.code = i.crime_type
-        """.format(RECORD_KEY_SQL=RECORD_KEY_SQL), [year, year]).df()
+        """, [year, year]).df()
         if inc.empty:
             continue
         pairs = school_tree.sparse_distance_matrix(cKDTree(unit_vectors(inc["lon"], inc["lat"])),

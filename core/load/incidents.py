@@ -222,13 +222,13 @@ def _scope(src: IncidentSource, table: RawTable, ctx: Context) -> tuple[np.ndarr
     for col, wanted in src.selection.include.items():
         values = column(table, col, f"columna de [incidentes.{src.source}.seleccion.incluir]")
         keys = {normalise(v) for v in wanted}
-        leave_out(~values.map(lambda v: normalise(v) in keys if v is not None else False),
-                  values.map(lambda v: f"{col} = {quote(v)} no está en seleccion.incluir"))
+        leave_out(~values.map(lambda v, keys=keys: normalise(v) in keys if v is not None else False),
+                  values.map(lambda v, col=col: f"{col} = {quote(v)} no está en seleccion.incluir"))
     for col, unwanted in src.selection.exclude.items():
         values = column(table, col, f"columna de [incidentes.{src.source}.seleccion.excluir]")
         keys = {normalise(v) for v in unwanted}
-        leave_out(values.map(lambda v: normalise(v) in keys if v is not None else False),
-                  values.map(lambda v: f"{col} = {quote(v)} está en seleccion.excluir"))
+        leave_out(values.map(lambda v, keys=keys: normalise(v) in keys if v is not None else False),
+                  values.map(lambda v, col=col: f"{col} = {quote(v)} está en seleccion.excluir"))
     if "pais" in src.columns:
         values = column(table, src.columns["pais"], "país")
         mine = {normalise(ctx.country), normalise(ctx.country_name)}
@@ -240,7 +240,7 @@ def _scope(src: IncidentSource, table: RawTable, ctx: Context) -> tuple[np.ndarr
             if fld in src.columns:
                 col = src.columns[fld]
                 values = column(table, col, fld)
-                leave_out(is_total(values), values.map(lambda v: f"fila de total ({col} = {quote(v)})"))
+                leave_out(is_total(values), values.map(lambda v, col=col: f"fila de total ({col} = {quote(v)})"))
     return reason.isna().to_numpy(), reason
 
 
@@ -439,16 +439,16 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
     # Record id: unique within the source (across its files).
     if "id" in cols:
         ids = col("id", "identificador del registro")
-        firsts = [None] * n
+        first_of: list[str | None] = [None] * n
         for pos, value in enumerate(ids.tolist()):
             if value is None or not in_scope[pos]:
                 continue
             first = seen_ids.get(value)
             if first is not None:
-                firsts[pos] = f"está repetido (ya aparece en {first})"
+                first_of[pos] = f"está repetido (ya aparece en {first})"
             elif pos not in rows.reasons:
                 seen_ids[value] = f"{table.name} fila {fmt.integer(int(table.rows[pos]))}"
-        firsts = pd.Series(firsts, index=table.frame.index, dtype=object)
+        firsts = pd.Series(first_of, index=table.frame.index, dtype=object)
         rows.reject(firsts.notna().to_numpy(), "id_duplicado", cols["id"], ids, firsts)
     else:
         ids = pd.Series([None] * n, index=table.frame.index, dtype=object)
@@ -680,5 +680,6 @@ def _locate(data: pd.DataFrame, geo: Geography, report: Report) -> None:
             col = data.columns.get_loc("aldea_code")
             data.iloc[rows[same], col] = codes[same]
             if same.any():
-                report.notes.append(f"{fmt.integer(int(same.sum()))} registros sin código de aldea se ubicaron en su aldea por sus coordenadas")
+                report.notes.append(f"{fmt.integer(int(same.sum()))} registros sin código de aldea se ubicaron en su aldea "
+                                    "por sus coordenadas")
 

@@ -94,7 +94,7 @@ def _rows(spec: Indicators, source: str, table, geo: Geography, report: Report) 
     muni_sub, problems = resolve_municipalities(sub, cols, spec.code, geo)
     muni = pd.Series([None] * len(frame), dtype=object)
     muni[np.flatnonzero(candidates)] = muni_sub.to_numpy()
-    for mask, rule, column_name, values, expected in problems:
+    for mask, rule, column_name, _values, expected in problems:
         if column_name == "_departamento":
             # rows under a department header that does not match (said once above): rejected by their name
             column_name, expected = name_col, "está bajo un encabezado de departamento que no coincide con la capa"

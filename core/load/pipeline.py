@@ -9,10 +9,10 @@ rename, core.load.publish); ``target=None`` runs it all in memory and publishes 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
 
 import duckdb
 
@@ -21,7 +21,7 @@ from core.load.cube import build_cube
 from core.load.exposure import build_school_exposure
 from core.load.publish import building
 from core.load.reconciliation import Rule
-from core.warehouse import create_schema
+from core.warehouse import create_schema, row_count
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def publish(target: Path | None, meta: dict[str, str], stage: Callable[[duckdb.D
     with _connection(target, meta) as con:
         staged = stage(con)
         derive(con, staged, log)
-        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in SUMMARY_TABLES}
+        return {t: row_count(con, t) for t in SUMMARY_TABLES}
 
 
 @contextmanager
@@ -75,7 +75,7 @@ def derive(con: duckdb.DuckDBPyConnection, staged: Staged, log: Callable[[str], 
     reconciliation.reconcile(con, staged.rules, staged.source_order)
     types = reconciliation.reconciled_types(staged.rules)
     log(f"Cubo de incidentes: {build_cube(con, types):,} filas")
-    if con.execute("SELECT count(*) FROM school").fetchone()[0]:
+    if row_count(con, "school"):
         log(f"Víctimas cerca de centros educativos: {build_school_exposure(con):,} filas")
     quality.assess(con, staged.period, staged.findings, staged.rejected, staged.field_issues, types)
     datatests.run(con, staged.period)

@@ -71,7 +71,8 @@ def _fill_years(cfg: LoadConfig, pop: pd.DataFrame, report: Report) -> pd.DataFr
     years = list(range(cfg.period_start.year, cfg.period_end.year + 1))
     if rule == "ninguna" or pop.empty:
         return pop
-    added, examples = [], []
+    added: list[tuple] = []
+    examples: list[str] = []
     for (code, sex, age), group in pop.groupby(["code", "sex", "age_group"], sort=False):
         have = dict(zip(group["year"].astype(int), group["population"].astype(float)))
         known = np.array(sorted(have))
@@ -172,7 +173,8 @@ def _rows(cfg: LoadConfig, table: RawTable, geo: Geography, report: Report) -> p
     long["reason"] = reasons.to_numpy()[long["pos"]]
     long["row"] = table.rows[long["pos"]]
     long["file"] = table.name
-    long["population"] = parse_numbers(pd.Series(long["raw"].to_numpy(), dtype=object).str.replace(r"(?<=\d)[ ,](?=\d{3}\b)", "", regex=True)).to_numpy()
+    raw = pd.Series(long["raw"].to_numpy(), dtype=object)
+    long["population"] = parse_numbers(raw.str.replace(r"(?<=\d)[ ,](?=\d{3}\b)", "", regex=True)).to_numpy()
     # Total rows (TOTAL NACIONAL) are not territories: out of scope, counted, not rejected. An empty
     # cell is a year the file does not have: the coverage check (and completar_anios) deal with it.
     total = is_total(pd.Series(long["raw_code"].to_numpy(), index=long.index, dtype=object))

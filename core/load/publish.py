@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
@@ -52,7 +52,7 @@ def building(target: Path, meta: dict[str, str]) -> Iterator[duckdb.DuckDBPyConn
             create_schema(con)
             yield con
             rows = {**meta, "schema_version": SCHEMA_VERSION,
-                    "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+                    "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
             con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in rows.items()])
             con.execute("CHECKPOINT")
             con.close()

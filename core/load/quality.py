@@ -14,7 +14,6 @@ from collections import Counter
 import duckdb
 import pandas as pd
 
-
 # Descriptive fields and the SQL condition for "known".
 FIELDS = {
     "occurred_hour": "occurred_hour IS NOT NULL",

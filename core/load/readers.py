@@ -187,7 +187,7 @@ def _family(encoding: str) -> str:
 
 def detect_delimiter(header_line: str) -> str:
     counts = {d: header_line.count(d) for d in DELIMITERS}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
 
 
@@ -423,7 +423,8 @@ def _read_excel(path: Path, sheet: str | None, header_row: int) -> RawTable:
             blank += 1
             continue
         if extra:
-            bad.append(BadRow(i, f"la fila tiene valores fuera de las {width} columnas del encabezado", json.dumps(cells + extra, ensure_ascii=False)))
+            bad.append(BadRow(i, f"la fila tiene valores fuera de las {width} columnas del encabezado",
+                              json.dumps(cells + extra, ensure_ascii=False)))
             continue
         records.append(cells)
         numbers.append(i)

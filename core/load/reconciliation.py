@@ -14,8 +14,8 @@ source, or are summed over their sources (the load reports it as a finding).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import duckdb
 

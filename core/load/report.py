@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from core.load.readers import RawTable, encoding_hint, raw_json, read_table
 
 
 class LoadFailed(RuntimeError):
-    def __init__(self, report: "Report"):
+    def __init__(self, report: Report):
         self.report = report
         super().__init__("la carga falló:\n  - " + "\n  - ".join(report.errors))
 
@@ -69,7 +69,7 @@ class RowRejects:
         out[list(self.reasons)] = True
         return out
 
-    def report_to(self, report: "Report") -> None:
+    def report_to(self, report: Report) -> None:
         positions = sorted(self.reasons)
         if positions:
             report.reject(self.source, self.table.name, self.table.rows[positions], [self.rules[p] for p in positions],

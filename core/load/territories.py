@@ -161,8 +161,9 @@ def load(cfg: LoadConfig, report: Report) -> Geography:
     orphans = sorted(set(municipalities["parent_code"].dropna()) - set(departments["code"]))
     missing_parent = municipalities["parent_code"].isna()
     if orphans or missing_parent.any():
+        examples = orphans[:10] or municipalities.loc[missing_parent, "code"].tolist()[:10]
         raise SourceError(f"{cfg.municipalities.file.name}: municipios cuyo departamento ({cfg.municipalities.parent.describe()}) "
-                          f"no existe en {cfg.departments.file.name}: {orphans[:10] or municipalities.loc[missing_parent, 'code'].tolist()[:10]}; "
+                          f"no existe en {cfg.departments.file.name}: {examples}; "
                           f"departamentos: {departments['code'].tolist()}")
     aldeas = None
     if cfg.aldeas is not None:
@@ -197,7 +198,7 @@ def _voronoi_cells(points: gpd.GeoDataFrame, municipalities: gpd.GeoDataFrame, r
         dup = np.setdiff1d(np.arange(len(pts)), first)
         pts[dup] += 1e-6 * (1 + np.arange(len(dup)))[:, None]
         regions = shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=container, ordered=True)
-        for idx, cell in zip(group.index, regions.geoms):
+        for idx, cell in zip(group.index, shapely.get_parts(regions)):
             clipped = shapely.intersection(cell, container)
             cells[idx] = clipped if not clipped.is_empty else cell
     report.issue("geografia", "aldeas_como_puntos", "info", len(points),
