@@ -12,6 +12,7 @@ defined in ``core.methodology``):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -168,43 +169,45 @@ def _coverage_join(f: Filters) -> tuple[str, list]:
             [years, [year_coverage(y) for y in years]])
 
 
+def person_years_table(f: Filters, level: str, by: Sequence[str] = (), totals: bool = False) -> pd.DataFrame:
+    """The one person-years query every rate uses: the sum over the period of each year's population
+    times the share of that year the data covers (``year_coverage``), over the population rows that
+    match the sex and age filters (``_population_terms``; ``totals``: the rows without a split, as
+    aldeas have), of the territories of ``level`` (within ``f.dept_code`` when set), grouped by the SQL
+    expressions ``by`` (on population ``p`` and territory ``t``). Columns g0, g1, ... (one per ``by``)
+    and population; no row when no population matches (victims without a registered sex or age)."""
+    f = f.resolved(filter_options())
+    cond, params, _ = ("p.sex = 'T' AND p.age_group = 'total'", [], None) if totals else _population_terms(f)
+    groups = [f"g{i}" for i in range(len(by))]
+    if cond == "FALSE":
+        return pd.DataFrame({**{g: pd.Series(dtype=object) for g in groups}, "population": pd.Series(dtype="float64")})
+    cov_sql, cov_params = _coverage_join(f)
+    select = "".join(f"{expr} AS g{i}, " for i, expr in enumerate(by))
+    grouped = f"GROUP BY {', '.join(groups)} ORDER BY {', '.join(groups)}" if groups else ""
+    return warehouse.query(f"""
+        SELECT {select}sum(p.population * cov.coverage) AS population
+        FROM population p JOIN territory t ON t.code = p.code AND t.level = ?
+        {cov_sql}
+        WHERE {cond} {"AND t.dept_code = ?" if f.dept_code else ""}
+        {grouped}
+    """, [level] + cov_params + params + ([f.dept_code] if f.dept_code else []))
+
+
 @warehouse.cached
 def person_years(f: Filters) -> Denominator:
     f = f.resolved(filter_options())
-    cond, params, note = _population_terms(f)
-    if cond == "FALSE":
-        return Denominator(None, note)
-    cov_sql, cov_params = _coverage_join(f)
-    sql = f"""
-        SELECT sum(p.population * cov.coverage)
-        FROM population p
-        JOIN territory t ON t.code = p.code AND t.level = 'departamento'
-        {cov_sql}
-        WHERE {cond} {"AND t.dept_code = ?" if f.dept_code else ""}
-    """
-    value = warehouse.scalar(sql, cov_params + params + ([f.dept_code] if f.dept_code else []))
-    return Denominator(float(value) if value else None, note)
+    table = person_years_table(f, "departamento")
+    value = table["population"].iloc[0] if len(table) else None
+    return Denominator(float(value) if value is not None and pd.notna(value) and value else None, population_note(f))
 
 
 @warehouse.cached
 def person_years_by_year(f: Filters) -> dict[int, float | None]:
     """``person_years`` of each year of the period, in one query."""
     f = f.resolved(filter_options())
-    years = range(f.first_year, f.last_year + 1)
-    cond, params, _ = _population_terms(f)
-    if cond == "FALSE":
-        return {y: None for y in years}
-    cov_sql, cov_params = _coverage_join(f)
-    df = warehouse.query(f"""
-        SELECT p.year, sum(p.population * cov.coverage) AS population
-        FROM population p
-        JOIN territory t ON t.code = p.code AND t.level = 'departamento'
-        {cov_sql}
-        WHERE {cond} {"AND t.dept_code = ?" if f.dept_code else ""}
-        GROUP BY p.year
-    """, cov_params + params + ([f.dept_code] if f.dept_code else []))
-    got = dict(zip(df["year"].astype(int), df["population"]))
-    return {y: float(got[y]) if got.get(y) else None for y in years}
+    df = person_years_table(f, "departamento", ["p.year"])
+    got = dict(zip(df["g0"].astype(int), df["population"]))
+    return {y: float(got[y]) if got.get(y) else None for y in range(f.first_year, f.last_year + 1)}
 
 
 def rate(count: float, denominator: float | None) -> float | None:
@@ -329,19 +332,8 @@ def municipal_person_years(year_from: int, year_to: int, sexes: tuple[str, ...] 
     rule of ``person_years``), over the period or per year (``by_year``). Columns: code, [year,]
     population. Cached apart from the counts: a change of crime type does not recompute it."""
     f = Filters(year_from=year_from, year_to=year_to, sexes=sexes, age_groups=age_groups)
-    cond, params, _ = _population_terms(f)
-    keys = "p.code, p.year" if by_year else "p.code"
-    if cond == "FALSE":
-        return pd.DataFrame({"code": pd.Series(dtype=object), **({"year": pd.Series(dtype="int64")} if by_year else {}),
-                             "population": pd.Series(dtype="float64")})
-    cov_sql, cov_params = _coverage_join(f)
-    return warehouse.query(f"""
-        SELECT {keys}, sum(p.population * cov.coverage) AS population
-        FROM population p JOIN territory t ON t.code = p.code AND t.level = 'municipio'
-        {cov_sql}
-        WHERE {cond}
-        GROUP BY {keys}
-    """, cov_params + params)
+    df = person_years_table(f, "municipio", ["p.code", "p.year"] if by_year else ["p.code"])
+    return df.rename(columns={"g0": "code", "g1": "year"})
 
 
 @warehouse.cached
@@ -418,15 +410,8 @@ def by_municipality_year(f: Filters) -> pd.DataFrame:
 def aldea_person_years(year_from: int, year_to: int) -> pd.DataFrame:
     """Person-years of every aldea with population in the years (aldea population is a total:
     sex 'T', age 'total'). Columns: code, parent_code, population."""
-    years = list(range(year_from, year_to + 1))
-    return warehouse.query("""
-        SELECT p.code, t.parent_code, sum(p.population * cov.coverage) AS population
-        FROM population p
-        JOIN territory t ON t.code = p.code AND t.level = 'aldea'
-        JOIN (SELECT unnest(?::SMALLINT[]) AS year, unnest(?::DOUBLE[]) AS coverage) cov ON cov.year = p.year
-        WHERE p.sex = 'T' AND p.age_group = 'total'
-        GROUP BY ALL ORDER BY p.code
-    """, [years, [year_coverage(y) for y in years]])
+    df = person_years_table(Filters(year_from=year_from, year_to=year_to), "aldea", ["p.code", "t.parent_code"], totals=True)
+    return df.rename(columns={"g0": "code", "g1": "parent_code"})
 
 
 @warehouse.cached
@@ -435,17 +420,7 @@ def department_person_years(year_from: int, year_to: int, sexes: tuple[str, ...]
     """Person-years of each department matching the sex and age filters (its own population, or the
     sum of its municipalities: the loader writes both the same way). Columns: code, population."""
     f = Filters(year_from=year_from, year_to=year_to, sexes=sexes, age_groups=age_groups)
-    cond, params, _ = _population_terms(f)
-    if cond == "FALSE":
-        return pd.DataFrame({"code": pd.Series(dtype=object), "population": pd.Series(dtype="float64")})
-    cov_sql, cov_params = _coverage_join(f)
-    return warehouse.query(f"""
-        SELECT p.code, sum(p.population * cov.coverage) AS population
-        FROM population p JOIN territory t ON t.code = p.code AND t.level = 'departamento'
-        {cov_sql}
-        WHERE {cond}
-        GROUP BY p.code
-    """, cov_params + params)
+    return person_years_table(f, "departamento", ["p.code"]).rename(columns={"g0": "code"})
 
 
 @warehouse.cached

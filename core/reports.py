@@ -278,24 +278,12 @@ def person_years(spec: ReportSpec, f: Filters) -> pd.DataFrame:
     """Person-years matching the filters, grouped by the population-relevant dimensions:
     columns d<i> for those dimensions (same positions as in ``counts``) and population."""
     cols = _columns(spec)
-    cond, pop_params, _ = indicators._population_terms(f)
-    keyed = [(i, DIMENSIONS[d].population) for i, d in enumerate(cols) if DIMENSIONS[d].population]
-    select = "".join(f"{e} AS d{i}, " for i, e in keyed)
-    group = f"GROUP BY {', '.join(f'd{i}' for i, _ in keyed)}" if keyed else ""
-    cov_sql, cov_params = indicators._coverage_join(f)
-    dept = "AND t.dept_code = ?" if f.dept_code else ""
+    keyed = [(i, expr) for i, d in enumerate(cols) if (expr := DIMENSIONS[d].population)]
     # Municipal populations for a rate by municipality; department populations (given, or the sum of
     # the municipalities) otherwise, so that counts given only by department keep their denominator.
     level = "municipio" if "municipality" in cols else "departamento"
-    sql = f"""
-        SELECT {select} sum(p.population * cov.coverage) AS population
-        FROM population p JOIN territory t ON t.code = p.code AND t.level = '{level}'
-        {cov_sql}
-        WHERE {cond} {dept} {group}
-    """
-    if cond == "FALSE":
-        return pd.DataFrame(columns=[f"d{i}" for i, _ in keyed] + ["population"])
-    return warehouse.query(sql, cov_params + pop_params + ([f.dept_code] if f.dept_code else []))
+    df = indicators.person_years_table(f, level, [expr for _, expr in keyed])
+    return df.rename(columns={f"g{j}": f"d{i}" for j, (i, _) in enumerate(keyed)})
 
 
 @warehouse.cached
