@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from core import indicators, vulnerability, warehouse
+from core import composite, indicators, vulnerability, warehouse
 from core.filters import Filters, filter_options
 
 LETHAL_TYPES = ("homicidio", "femicidio")
@@ -101,17 +101,11 @@ def _priority(f: Filters, weights: tuple[tuple[str, float], ...]) -> PriorityRes
     if total <= 0:
         raise ValueError("al menos un componente debe tener un peso mayor que cero")
     worse = {i.code: i.higher_is_worse for i in vulnerability.catalog()}
-    scaled = {c.key: vulnerability.minmax(raw[c.key], worse.get(c.key, True)).to_numpy() for c in comps}
-    weight_present = sum(np.where(np.isnan(scaled[c.key]), 0.0, w[c.key]) for c in comps)
-    columns: dict[str, np.ndarray] = {}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        present = np.where(weight_present > 0, weight_present, np.nan)
-        for c in comps:
-            columns[f"{c.key}_s"] = scaled[c.key]
-        for c in comps:
-            columns[f"{c.key}_pts"] = 100 * w[c.key] * scaled[c.key] / present
-    points = np.column_stack([columns[f"{c.key}_pts"] for c in comps])
-    columns["index"] = np.where(np.isnan(points).all(axis=1), np.nan, np.nansum(points, axis=1))
+    scaled = {c.key: composite.minmax(raw[c.key], worse.get(c.key, True)).to_numpy() for c in comps}
+    points, index = composite.weighted_points(scaled, w)
+    columns: dict[str, np.ndarray] = {f"{key}_s": values for key, values in scaled.items()}
+    columns |= {f"{key}_pts": values for key, values in points.items()}
+    columns["index"] = index
     table = pd.concat([raw.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
     table["rank"] = table["index"].rank(ascending=False, method="min").astype("Int64")
     absent = [(c.name, np.isnan(raw[c.key].to_numpy(dtype="float64"))) for c in comps if w[c.key] > 0]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import disclosure, indicators, vulnerability, warehouse
+from core import composite, disclosure, indicators, vulnerability, warehouse
 from core.filters import Filters, filter_options
 
 FACTOR_PERCENTILE = 0.75
@@ -145,14 +145,6 @@ def aldea_rates(f: Filters) -> pd.DataFrame:
     return df
 
 
-def percentile_below(x: pd.Series) -> pd.Series:
-    """Share of the other values that are strictly lower (0..1); NaN stays NaN; ties share the lowest."""
-    valid = x.notna().sum()
-    if valid <= 1:
-        return x.where(x.isna(), 0.0)
-    return (x.rank(method="min") - 1) / (valid - 1)
-
-
 @dataclass(frozen=True)
 class RiskResult:
     table: pd.DataFrame          # see risk()
@@ -192,19 +184,14 @@ def _risk(f: Filters, muni_code: str | None, levels: tuple[str, ...], sectors: t
     values["muni"] = schools["muni_code"].map(munis).to_numpy(dtype="float64")
     values["vuln"] = schools["muni_code"].map(vul).to_numpy(dtype="float64")
     columns = {**values, "aldea_n": schools["aldea_code"].map(aldeas["n"]).to_numpy()}  # behind the aldea rate
-    weight_present = np.zeros(len(schools))
     for key in KEYS:
         value = pd.Series(values[key], dtype="float64")
-        p = percentile_below(value).to_numpy()
+        p = composite.percentile_below(value).to_numpy()
         columns[f"{key}_p"] = p
         columns[f"{key}_factor"] = (p >= FACTOR_PERCENTILE) & (value.to_numpy() > 0)
-        weight_present += np.where(np.isnan(p), 0.0, w[key])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        present = np.where(weight_present > 0, weight_present, np.nan)
-        for key in KEYS:
-            columns[f"{key}_pts"] = 100 * w[key] * columns[f"{key}_p"] / present
-    points = np.column_stack([columns[f"{k}_pts"] for k in KEYS])
-    columns["score"] = np.where(np.isnan(points).all(axis=1), np.nan, np.nansum(points, axis=1))
+    points, score = composite.weighted_points({key: columns[f"{key}_p"] for key in KEYS}, w)
+    columns |= {f"{key}_pts": values for key, values in points.items()}
+    columns["score"] = score
     # the component "aldea" is the aldea's rate: its name is kept as aldea_name
     schools = schools.rename(columns={"aldea": "aldea_name"})
     table = pd.concat([schools.drop(columns=[c for c in columns if c in schools]).reset_index(drop=True),
