@@ -5,7 +5,7 @@ import altair as alt
 import streamlit as st
 
 from app_pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters
-from core import charts, fmt, indicators, quality, views, warehouse
+from core import charts, fmt, quality, rates, views, warehouse
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -82,8 +82,8 @@ else:
         autosize=charts.PAD)
     st.altair_chart(chart)
     st.caption("Porcentaje de registros de cada fuente con el campo conocido. Un campo vacío o ilegible cuenta "
-               "como sin dato. " + " ".join(f"Año {indicators.year_label(y)}." for y in
-                                            indicators.partial_years(int(comp["year"].min()), int(comp["year"].max()))))
+               "como sin dato. " + " ".join(f"Año {rates.year_label(y)}." for y in
+                                            rates.partial_years(int(comp["year"].min()), int(comp["year"].max()))))
 
 st.subheader("Conciliación entre fuentes")
 rules = quality.reconciliation_rules()

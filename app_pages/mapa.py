@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters, show_notes
-from core import classify, coverage, fmt, geo, indicators, methodology, municipality, priority, views, viewstate, vulnerability, warehouse
+from core import classify, coverage, fmt, geo, methodology, municipality, priority, rates, views, viewstate, vulnerability, warehouse
 from core.viewstate import Control
 
 f, opts = page_filters()
@@ -85,7 +85,7 @@ if view == "incidencia":
                          disabled=bool(f.dept_code),
                          help="Con un departamento elegido en los filtros se muestran sus municipios.")
     measure = c3.selectbox("Medida", list(MEASURES), key="mapa_medida", format_func=MEASURES.get,
-                           help=indicators.DEFINITIONS["Tasa suavizada (Bayes empírico)"])
+                           help=rates.DEFINITIONS["Tasa suavizada (Bayes empírico)"])
 elif view == "vulnerabilidad":
     indicator = c2.selectbox("Indicador", list(INDICATORS), key="mapa_indicador", format_func=INDICATORS.get)
 method = c4.selectbox("Clasificación", list(classify.METHODS), key="mapa_metodo", format_func=classify.METHODS.get)
@@ -145,7 +145,7 @@ if view == "incidencia":
                      "(modo público); no entran en las clases ni en el puesto.")
     value_name = MEASURES[measure]
     value_fmt = fmt.integer if measure == "n" else fmt.decimal
-    den = indicators.person_years(f)
+    den = rates.person_years(f)
     if den.note and measure != "n":
         notes.append(den.note)
     palette = "incidencia"

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters
-from core import alerts, classify, deployment, indicators, methodology, priority, quality, schools, views, vulnerability, warehouse
+from core import alerts, classify, deployment, methodology, priority, quality, rates, schools, views, vulnerability, warehouse
 
 page_filters()
 meta = warehouse.meta()
@@ -36,7 +36,7 @@ st.markdown("**Filtros.** El periodo, los grupos y tipos de delito, el sexo y la
             "se aplican a todas las cifras de incidencia; cada página dice qué filtros no usa.")
 
 st.header("Tasas y denominadores")
-st.markdown(indicators.DEFINITIONS["Tasa por 100,000 habitantes"])
+st.markdown(rates.DEFINITIONS["Tasa por 100,000 habitantes"])
 st.markdown(methodology.RATE_FORMULA)
 st.markdown("Con un filtro de sexo o edad se usa la población del mismo sexo y grupo de edad; si el almacén no tiene "
             "esa desagregación se usa la población total y la página lo advierte. No hay población para víctimas "
@@ -45,7 +45,7 @@ dens = methodology.denominators()
 dataframe({"Denominador": list(dens), "Valor": list(dens.values())}, hide_index=True, width="stretch")
 
 st.subheader("Tasa suavizada (Bayes empírico)")
-st.markdown(indicators.DEFINITIONS["Tasa suavizada (Bayes empírico)"])
+st.markdown(rates.DEFINITIONS["Tasa suavizada (Bayes empírico)"])
 st.markdown(methodology.EB_FORMULA)
 
 st.header("Clasificación en alta, media y baja")
@@ -73,8 +73,8 @@ st.markdown(f"**Alertas tempranas.** {alerts.METHOD}")
 
 st.header("Cobertura y años parciales")
 st.markdown(methodology.COVERAGE)
-start, end = indicators.data_period()
-partial = indicators.partial_years(start.year, end.year)
+start, end = rates.data_period()
+partial = rates.partial_years(start.year, end.year)
 st.markdown(f"Datos del {start:%d/%m/%Y} al {end:%d/%m/%Y}"
             + (f"; años parciales: {', '.join(map(str, partial))}." if partial else "; todos los años están completos."))
 

@@ -16,7 +16,7 @@ from app_pages._common import (
     page_filters,
     show_notes,
 )
-from core import charts, classify, coverage, fmt, geo, indicators, methodology, municipality, views, viewstate, warehouse
+from core import charts, classify, coverage, fmt, geo, methodology, municipality, rates, views, viewstate, warehouse
 from core.viewstate import Control
 
 f, opts = page_filters()
@@ -28,7 +28,7 @@ labels = dict(zip(munis["code"], munis["label"]))
 if state.get("mapa_muni") in labels:
     default = state["mapa_muni"]  # the municipality selected on the national map
 else:
-    top = indicators.by_municipality(f.resolved(opts)).sort_values(["n", "code"], ascending=[False, True])
+    top = rates.by_municipality(f.resolved(opts)).sort_values(["n", "code"], ascending=[False, True])
     default = top["code"].iloc[0] if len(top) else munis["code"].iloc[0]
 SERIES = {"mensual": "Mensual", "anual": "Anual"}
 ALDEA_MEASURES = {"n": f.unit_label, "tasa": "Tasa por 100,000 hab."}
@@ -101,7 +101,7 @@ if series == "mensual":
     table = m.rename(columns={"month": "Mes", "n": f.unit_label, "reference": "Promedio 3 años anteriores"})
 else:
     yr = views.municipality_yearly(f, code)
-    yr["Año"] = yr["year"].map(indicators.year_label)
+    yr["Año"] = yr["year"].map(rates.year_label)
     long = pd.concat([yr.assign(serie="Tasa por 100,000 hab.", valor=yr["rate"]),
                       yr.assign(serie="Promedio de los 3 años anteriores", valor=yr["reference_rate"])])
     x = alt.X("Año:O", title="Año", sort=None)

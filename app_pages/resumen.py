@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import agreed, count_title, counting_rule, dataframe, page_filters, show_notes
-from core import charts, coverage, fmt, indicators, methodology, views, warehouse
+from core import charts, coverage, fmt, methodology, rates, views, warehouse
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -14,7 +14,7 @@ meta = warehouse.meta()
 st.title("Resumen")
 st.caption(f.describe(opts))
 
-h = indicators.headline(f)
+h = rates.headline(f)
 total, latest = views.count(f, h.count), views.count(f, h.latest_count)
 hidden = total.hidden
 change_hidden = latest.hidden or views.count(f, h.previous_count or 0).hidden
@@ -24,7 +24,7 @@ c1.metric(count_title(f), total.text,
 c2.metric("Tasa anual por 100,000 hab.", "—" if hidden else fmt.decimal(h.rate),
           help=f"{f.unit_label} ÷ población del periodo (personas-año) × 100,000, con la población del mismo sexo y edad."
                + (" No se muestra porque la cifra es menor que 5 (modo público)." if hidden else ""))
-c3.metric(f"{f.unit_label} en {indicators.year_label(h.latest_year)}", latest.text,
+c3.metric(f"{f.unit_label} en {rates.year_label(h.latest_year)}", latest.text,
           delta=None if h.change_pct is None or change_hidden
           else f"{fmt.percent(h.change_pct, signed=True)} vs {h.latest_year - 1}",
           delta_color="inverse")
@@ -32,7 +32,7 @@ c4.metric(f"Municipios con {f.noun()}", f"{fmt.integer(h.municipalities_with_cas
 if h.denominator.note:
     st.info(h.denominator.note)
 show_notes(coverage.other_unit(f), kind="info")
-partial = indicators.partial_years(f.year_from, f.year_to)
+partial = rates.partial_years(f.year_from, f.year_to)
 if partial:
     st.info("Años con datos parciales (no comparables con años completos): " + ", ".join(map(str, partial)))
 
@@ -48,7 +48,7 @@ measure = right.radio("Medida", ["Víctimas", "Tasa por 100,000 hab."], horizont
 if granularity == "Anual":
     series = views.yearly_by_group(f)
     flags = coverage.year_flags(f)
-    series["Año"] = series["year"].map(lambda y: indicators.year_label(y) + (" *" if y in flags else ""))
+    series["Año"] = series["year"].map(lambda y: rates.year_label(y) + (" *" if y in flags else ""))
     series["value"] = views.numeric(series["rate" if measure.startswith("Tasa") else "n"])
     series["count_label"] = [v if isinstance(v, str) else fmt.integer(v) for v in series["n"]]
     title = "Tasa por 100,000 hab." if measure.startswith("Tasa") else f.unit_label
@@ -84,7 +84,7 @@ if gap_note:
 if granularity == "Mensual":
     show_notes(coverage.left_out(f, "mes"))
 st.caption(f"Fuente: {meta.get('country_name', '')}, registros consolidados de "
-           f"{len(indicators.sources())} instituciones · {f.describe(opts)}")
+           f"{len(rates.sources())} instituciones · {f.describe(opts)}")
 
 # ---- Top municipalities -------------------------------------------------------------------
 st.subheader(f"Municipios con más {f.noun()}")
@@ -112,10 +112,10 @@ show_notes(coverage.left_out(f, "municipio"))
 
 # ---- Period, sources, definitions -------------------------------------------------------
 st.subheader("Periodo y fuentes")
-start, end = indicators.data_period()
+start, end = rates.data_period()
 st.markdown(f"Datos del **{start:%d/%m/%Y}** al **{end:%d/%m/%Y}** · {meta.get('country_name', '')} · "
             f"almacén construido el {meta.get('built_at', '—')[:10]}.")
-src = indicators.sources()
+src = rates.sources()
 dataframe(
     src[["institution", "file", "rows_loaded", "rows_rejected", "first_month", "last_month"]].rename(columns={
         "institution": "Institución", "file": "Archivo", "rows_loaded": "Registros cargados",

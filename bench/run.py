@@ -50,12 +50,12 @@ from core import (  # noqa: E402
     coverage,
     filters,
     geo,
-    indicators,
     methodology,
     municipality,
     opendata,
     priority,
     quality,
+    rates,
     reports,
     schools,
     vulnerability,
@@ -132,9 +132,9 @@ def static_queries() -> list[tuple[str, str, Callable[[], Any]]]:
     return [
         ("todas", "filters.filter_options()", filters.filter_options),
         ("todas", "warehouse.meta()", warehouse.meta),
-        ("todas", "indicators.population_split()", indicators.population_split),
-        ("todas", "indicators.municipalities_by_code()", indicators.municipalities_by_code),
-        ("resumen", "indicators.sources()", indicators.sources),
+        ("todas", "rates.population_split()", rates.population_split),
+        ("todas", "rates.municipalities_by_code()", rates.municipalities_by_code),
+        ("resumen", "rates.sources()", rates.sources),
         ("mapa", "geo.shapes('municipio')", lambda: geo.shapes("municipio")),
         ("mapa", "geo.shapes('departamento')", lambda: geo.shapes("departamento")),
         ("mapa", "vulnerability.composite()", lambda: vulnerability.composite(None)),
@@ -157,14 +157,14 @@ def core_queries(s: Scenario) -> list[tuple[str, str, Callable[[], Any]]]:
     with the pages' arguments."""
     a, n, m = s.all, s.narrow, s.muni
     return [
-        ("resumen", "indicators.headline(todo)", lambda: indicators.headline(a)),
-        ("resumen", "indicators.headline(filtro)", lambda: indicators.headline(n)),
-        ("resumen", "indicators.yearly(todo, grupo)", lambda: indicators.yearly(a, by="crime_group")),
-        ("resumen", "indicators.monthly(todo, grupo)", lambda: indicators.monthly(a, by="crime_group")),
+        ("resumen", "rates.headline(todo)", lambda: rates.headline(a)),
+        ("resumen", "rates.headline(filtro)", lambda: rates.headline(n)),
+        ("resumen", "rates.yearly(todo, grupo)", lambda: rates.yearly(a, by="crime_group")),
+        ("resumen", "rates.monthly(todo, grupo)", lambda: rates.monthly(a, by="crime_group")),
         ("resumen", "coverage.year_flags(todo)", lambda: coverage.year_flags(a)),
-        ("mapa", "indicators.by_municipality(todo)", lambda: indicators.by_municipality(a)),
-        ("mapa", "indicators.by_municipality(filtro)", lambda: indicators.by_municipality(n)),
-        ("mapa", "indicators.by_department(todo)", lambda: indicators.by_department(a)),
+        ("mapa", "rates.by_municipality(todo)", lambda: rates.by_municipality(a)),
+        ("mapa", "rates.by_municipality(filtro)", lambda: rates.by_municipality(n)),
+        ("mapa", "rates.by_department(todo)", lambda: rates.by_department(a)),
         ("mapa", "coverage.municipality_gaps(todo)", lambda: coverage.municipality_gaps(a)),
         ("mapa", "coverage.describe_month_gaps(todo)", lambda: coverage.describe_month_gaps(a)),
         ("mapa", "priority.priority_index(todo)", lambda: priority.priority_index(a)),
@@ -266,9 +266,9 @@ def _years(f: Filters) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def _pandas_population(pop: pd.DataFrame, f: Filters, by_sex: bool) -> pd.Series:
-    """Person-years per municipality matching the filters (the rule of core.indicators)."""
+    """Person-years per municipality matching the filters (the rule of core.rates)."""
     years = range(f.year_from, f.year_to + 1)
-    cover = pd.Series({y: indicators.year_coverage(y) for y in years})
+    cover = pd.Series({y: rates.year_coverage(y) for y in years})
     p = pop[pop["year"].isin(list(years))]
     p = p[p["sex"].isin(list(f.sexes) or ["H", "M"])] if by_sex else p[p["sex"] == "T"]
     return (p["population"] * p["year"].map(cover)).groupby(p["code"]).sum()
@@ -287,7 +287,7 @@ def comparisons(s: Scenario, repeat: int, static: dict[tuple, Any]) -> tuple[lis
     group_of = dict(zip(groups["code"], groups["crime_group"]))
     pop = warehouse.query("SELECT p.code, p.year, p.sex, p.population FROM population p "
                           "JOIN territory t ON t.code = p.code AND t.level = 'municipio'")
-    by_sex, _ = indicators.population_split()
+    by_sex, _ = rates.population_split()
     memory_mb = inc.memory_usage(deep=True).sum() / 2**20
     print(f"  {len(inc):,} registros cargados en pandas en {load_s:.1f} s ({memory_mb:,.0f} MB)", flush=True)
 
@@ -305,7 +305,7 @@ def comparisons(s: Scenario, repeat: int, static: dict[tuple, Any]) -> tuple[lis
         if f.dept_code:
             out = out[out.index.str.startswith(f.dept_code)]
         out["n"] = out["n"].fillna(0).astype("int64")
-        out["rate"] = out["n"] / out["population"] * indicators.PER
+        out["rate"] = out["n"] / out["population"] * rates.PER
         return out
 
     def pandas_yearly(f: Filters) -> pd.Series:
@@ -351,11 +351,11 @@ def comparisons(s: Scenario, repeat: int, static: dict[tuple, Any]) -> tuple[lis
         return c == p == b
 
     cases = [
-        ("Víctimas y tasa por municipio, todo", lambda: indicators.by_municipality.uncached(s.all),
+        ("Víctimas y tasa por municipio, todo", lambda: rates.by_municipality.uncached(s.all),
          lambda: pandas_by_muni(s.all), lambda: bare_by_muni(s.all), same_by_muni),
-        ("Víctimas y tasa por municipio, filtro", lambda: indicators.by_municipality.uncached(s.narrow),
+        ("Víctimas y tasa por municipio, filtro", lambda: rates.by_municipality.uncached(s.narrow),
          lambda: pandas_by_muni(s.narrow), lambda: bare_by_muni(s.narrow), same_by_muni),
-        ("Víctimas por año y grupo", lambda: indicators.yearly.uncached(s.all, by="crime_group"),
+        ("Víctimas por año y grupo", lambda: rates.yearly.uncached(s.all, by="crime_group"),
          lambda: pandas_yearly(s.all), bare_yearly, same_yearly),
         ("Día x hora de un municipio", lambda: municipality.weekday_hour.uncached(s.all, s.muni),
          lambda: pandas_weekday_hour(s.muni), lambda: bare_weekday_hour(s.muni), same_weekday_hour),

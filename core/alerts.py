@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import poisson
 
-from core import disclosure, fmt, indicators, warehouse
+from core import disclosure, fmt, rates, warehouse
 from core.filters import Filters, filter_options
 
 BASELINE_YEARS = 3
@@ -81,7 +81,7 @@ def _month_add(month: dt.date, k: int) -> dt.date:
 def latest_month(f: Filters) -> dt.date:
     """The last month of the data within the period's last year."""
     f = f.resolved(filter_options())
-    _, end = indicators.data_period()
+    _, end = rates.data_period()
     last = min(end, dt.date(f.last_year, 12, 31))
     return dt.date(last.year, last.month, 1)
 
@@ -93,7 +93,7 @@ def scan(f: Filters, threshold: float = DEFAULT_THRESHOLD, min_count: int = DEFA
     opts = filter_options()
     f = f.resolved(opts)
     month = latest_month(f)
-    start, _ = indicators.data_period()
+    start, _ = rates.data_period()
     first_data_month = dt.date(start.year, start.month, 1)
     window = [_month_add(month, -k) for k in range(3)]
     baseline = tuple(y for y in range(month.year - BASELINE_YEARS, month.year)
@@ -106,7 +106,7 @@ def scan(f: Filters, threshold: float = DEFAULT_THRESHOLD, min_count: int = DEFA
         WHERE {where} AND month IN (SELECT unnest(?::DATE[]))
         GROUP BY ALL
     """, params + [months]))
-    munis = indicators.municipalities_by_code()
+    munis = rates.municipalities_by_code()
     if f.dept_code:
         munis = munis[munis["dept_code"] == f.dept_code]
     munis = munis[["code", "name", "department"]]

@@ -9,7 +9,7 @@ from dataclasses import replace
 import altair as alt
 import pandas as pd
 
-from core import alerts, coverage, disclosure, fmt, indicators, methodology, municipality, warehouse
+from core import alerts, coverage, disclosure, fmt, methodology, municipality, rates, warehouse
 from core.filters import UNIT_NOUNS, Filters, filter_options
 
 STYLE = """
@@ -77,7 +77,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
                  else "—")]
         series = municipality.yearly(f, muni_code)
     else:
-        h = indicators.headline(scope)
+        h = rates.headline(scope)
         hidden = disclosure.hides(h.count, sensitive)
         change_hidden = any(disclosure.hides(v, sensitive) for v in (h.latest_count, h.previous_count or 0))
         kpis = [(registered, disclosure.count_text(h.count, sensitive)),
@@ -85,7 +85,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
                 (f"Cambio {h.latest_year} vs {h.latest_year - 1}",
                  "—" if change_hidden else fmt.percent(h.change_pct, signed=True)),
                 (f"Municipios con {f.noun()}", f"{h.municipalities_with_cases} de {h.municipalities}")]
-        series = indicators.yearly(scope, by=None)
+        series = rates.yearly(scope, by=None)
     series = disclosure.protect(series, "n", sensitive, dims=["year"], derived=["rate"])
     parts.append("<h2>Cifras clave</h2><div class='kpis'>" + "".join(
         f"<div class='kpi'>{_e(k)}<b>{_e(v)}</b></div>" for k, v in kpis) + "</div>")
@@ -102,7 +102,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
 
     # ---- trend
     flags = coverage.year_flags(scope)
-    series = series.assign(Año=series["year"].map(lambda y: indicators.year_label(y) + (" *" if y in flags else "")),
+    series = series.assign(Año=series["year"].map(lambda y: rates.year_label(y) + (" *" if y in flags else "")),
                            Tasa=series["rate"],
                            count_value=disclosure.numeric(series["n"]))
     chart = alt.Chart(series[["Año", "count_value"]]).mark_bar(color="#e34a33").encode(
@@ -122,7 +122,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
             "Delito": types["name"], "Grupo": types["crime_group"], count: types["n"].map(disclosure.label),
             "%": types["share"].map(fmt.decimal)}), {count, "%"}))
     else:
-        munis = disclosure.protect_territories(scope, indicators.by_municipality(scope))
+        munis = disclosure.protect_territories(scope, rates.by_municipality(scope))
         top = munis.dropna(subset=["rate"]).sort_values(["rate", "code"], ascending=[False, True]).head(10)
         parts.append("<h2>Municipios con la tasa más alta</h2>" + _table(pd.DataFrame({
             "Municipio": top["name"], "Departamento": top["department"], count: top["n"].map(disclosure.label),
@@ -131,9 +131,9 @@ def render(f: Filters, muni_code: str | None = None) -> str:
         if left_out:
             parts.append(f"<p class='sub'>{_e(left_out)}</p>")
         last, prev = f.last_year, f.last_year - 1
-        if prev >= opts.min_year and indicators.year_coverage(last) == indicators.year_coverage(prev):
+        if prev >= opts.min_year and rates.year_coverage(last) == rates.year_coverage(prev):
             year_scope = [replace(scope, year_from=y, year_to=y) for y in (last, prev)]
-            now, before = (disclosure.protect_territories(s, indicators.by_municipality(s)).set_index("code")
+            now, before = (disclosure.protect_territories(s, rates.by_municipality(s)).set_index("code")
                            for s in year_scope)
             change = pd.DataFrame({"Municipio": now["name"], "Departamento": now["department"],
                                    prev: before["n"], last: now["n"]})
@@ -165,7 +165,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     parts.append(f"<p class='sub'>{_e(alerts.METHOD.replace('**', ''))}</p>")
 
     # ---- sources and definitions
-    src = indicators.sources()
+    src = rates.sources()
     parts.append("<h2>Fuentes y definiciones</h2><ul>" + "".join(
         f"<li>{_e(r.institution)}: {fmt.integer(r.rows_loaded)} registros</li>" for r in src.itertuples()) + "</ul>")
     parts.append("<dl>" + "".join(f"<dt><b>{_e(t)}</b></dt><dd>{_e(d)}</dd>" for t, d in methodology.definitions().items())

@@ -7,7 +7,7 @@ A source "has no data" in a month of the period when it has no record at all tha
 the whole country; and in a municipality when it has no record there in the whole period. Only
 sources that record some crime type the filters allow are considered (a forensic institute that
 records only homicides says nothing about thefts). Partial years are labelled by
-``indicators.year_label``.
+``rates.year_label``.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from core import disclosure, indicators, warehouse
+from core import disclosure, rates, warehouse
 from core.filters import UNIT_NOUNS, UNITS, Filters, filter_options
 
 
@@ -37,7 +37,7 @@ def relevant_sources(f: Filters) -> list[str]:
 @warehouse.cached
 def _empty_months() -> pd.DataFrame:
     """Every (source, month) of the data period without a single record. Columns: source, institution, month."""
-    start, end = indicators.data_period()
+    start, end = rates.data_period()
     return warehouse.query("""
         WITH months AS (SELECT unnest(generate_series(?::DATE, ?::DATE, INTERVAL 1 MONTH))::DATE AS month)
         SELECT s.source, s.institution, m.month

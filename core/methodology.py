@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core import cellkey, disclosure, indicators, warehouse
+from core import cellkey, disclosure, rates, warehouse
 
 EB_FORMULA = (
     "Con $r_i = n_i/P_i$, $b = \\sum n / \\sum P$, $s^2 = \\sum P_i (r_i-b)^2 / \\sum P$ y "
@@ -50,7 +50,7 @@ RECONCILIATION_RULES = {
 }
 
 # Definitions of the counting unit, the grain of the sources and the estimated population. They
-# complete ``indicators.DEFINITIONS`` wherever definitions are shown (``definitions()``).
+# complete ``rates.DEFINITIONS`` wherever definitions are shown (``definitions()``).
 UNIT_OF_COUNT = (
     "Cada cifra cuenta una sola unidad, víctimas o hechos. Una víctima es una persona afectada por un delito "
     "(una persona víctima de dos delitos cuenta dos veces). Un hecho es un suceso delictivo: un hecho puede "
@@ -79,8 +79,8 @@ GRAIN_DEFINITIONS = {
 
 def definitions() -> dict[str, str]:
     """Every definition shown to users: the counting unit (víctimas or hechos, never added) first, then
-    ``indicators.DEFINITIONS``, the grain of the sources and the estimated population."""
-    return {"Unidad de conteo": UNIT_OF_COUNT, **indicators.DEFINITIONS, **GRAIN_DEFINITIONS}
+    ``rates.DEFINITIONS``, the grain of the sources and the estimated population."""
+    return {"Unidad de conteo": UNIT_OF_COUNT, **rates.DEFINITIONS, **GRAIN_DEFINITIONS}
 
 
 @warehouse.cached
@@ -108,7 +108,7 @@ def denominators() -> dict[str, str]:
     aldeas = int(warehouse.scalar("""
         SELECT count(DISTINCT p.code) FROM population p JOIN territory t ON t.code = p.code AND t.level = 'aldea'
     """))
-    by_sex, by_age = indicators.population_split()
+    by_sex, by_age = rates.population_split()
     split = ("por sexo y grupo de edad" if by_sex and by_age else "por sexo" if by_sex
              else "por grupo de edad" if by_age else "total (sin desagregación por sexo ni edad)")
     return {

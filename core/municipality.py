@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from core import disclosure, indicators, warehouse
+from core import disclosure, rates, warehouse
 from core.filters import Filters, filter_options
 
 WEEKDAYS = ("Lunes", "Martes", "Miércoles", "Jueves", "Viernes", "Sábado", "Domingo")
@@ -77,14 +77,14 @@ def municipalities() -> pd.DataFrame:
 
 
 def _period_coverage(year_from: int, year_to: int) -> float:
-    return sum(indicators.year_coverage(y) for y in range(year_from, year_to + 1))
+    return sum(rates.year_coverage(y) for y in range(year_from, year_to + 1))
 
 
 @warehouse.cached
 def profile(f: Filters, code: str) -> Profile:
     f = _scope(f)
     opts = filter_options()
-    all_munis = indicators.by_municipality(f)
+    all_munis = rates.by_municipality(f)
     if code not in set(all_munis["code"]):
         raise KeyError(f"municipio desconocido: {code!r}")
     row = all_munis.set_index("code").loc[code]
@@ -93,14 +93,14 @@ def profile(f: Filters, code: str) -> Profile:
     same_dept = ranked[ranked["dept_code"] == row["dept_code"]]
     rank_dept = same_dept["rate"].rank(ascending=False, method="min")
     dept_all = all_munis[all_munis["dept_code"] == row["dept_code"]]
-    dept_rate = indicators.rate(dept_all["n"].sum(), dept_all["population"].sum(min_count=1))
-    national_rate = indicators.rate(all_munis["n"].sum(), all_munis["population"].sum(min_count=1))
+    dept_rate = rates.rate(dept_all["n"].sum(), dept_all["population"].sum(min_count=1))
+    national_rate = rates.rate(all_munis["n"].sum(), all_munis["population"].sum(min_count=1))
 
     length = f.last_year - f.first_year + 1
     prev_from, prev_to = f.first_year - length, f.first_year - 1
     previous_label = previous_count = change = None
     if prev_from >= opts.min_year:
-        prev = indicators.by_municipality(replace(f, year_from=prev_from, year_to=prev_to)).set_index("code")
+        prev = rates.by_municipality(replace(f, year_from=prev_from, year_to=prev_to)).set_index("code")
         previous_count = int(prev.loc[code, "n"])
         previous_label = str(prev_from) if prev_from == prev_to else f"{prev_from}–{prev_to}"
         comparable = math.isclose(_period_coverage(prev_from, prev_to), _period_coverage(f.first_year, f.last_year))
@@ -114,7 +114,7 @@ def profile(f: Filters, code: str) -> Profile:
         n_national=len(ranked),
         rank_department=int(rank_dept[same_dept["code"] == code].iloc[0]) if code in set(same_dept["code"]) else None,
         n_department=len(same_dept), department_rate=dept_rate, national_rate=national_rate,
-        denominator_note=indicators.person_years(f).note,
+        denominator_note=rates.person_years(f).note,
         department_count=int(dept_all["n"].sum()), national_count=int(all_munis["n"].sum()),
     )
 
@@ -131,7 +131,7 @@ def monthly(f: Filters, code: str) -> pd.DataFrame:
     counts = disclosure.published(warehouse.query(
         f"SELECT month, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_cube WHERE {where} GROUP BY month",
         params))
-    start, end = indicators.data_period()
+    start, end = rates.data_period()
     months = pd.date_range(pd.Timestamp(start.replace(day=1)), pd.Timestamp(end), freq="MS")
     grid = pd.DataFrame({"month": months})
     counts["month"] = pd.to_datetime(counts["month"])
@@ -156,14 +156,14 @@ def yearly(f: Filters, code: str) -> pd.DataFrame:
     non-zero count behind the reference), partial."""
     f = _scope(f)
     opts = filter_options()
-    every_year = indicators.by_municipality_year(replace(f, year_from=opts.min_year))
+    every_year = rates.by_municipality_year(replace(f, year_from=opts.min_year))
     df = every_year.loc[every_year["code"] == code, ["year", "n", "population", "rate"]].reset_index(drop=True)
     if df.empty:
         raise KeyError(f"municipio desconocido: {code!r}")
     df["reference_rate"] = df["rate"].shift(1).rolling(REFERENCE_YEARS, min_periods=REFERENCE_YEARS).mean()
     positive = df["n"].where(df["n"] > 0)
     df["reference_min"] = positive.shift(1).rolling(REFERENCE_YEARS, min_periods=1).min().fillna(0).astype("int64")
-    df["partial"] = df["year"].map(lambda y: indicators.year_coverage(int(y)) < 1)
+    df["partial"] = df["year"].map(lambda y: rates.year_coverage(int(y)) < 1)
     return df[df["year"] >= f.year_from].reset_index(drop=True)
 
 
@@ -255,7 +255,7 @@ def aldeas(f: Filters, code: str) -> tuple[pd.DataFrame, str | None]:
     names = warehouse.query("SELECT code, name FROM territory WHERE level = 'aldea' AND parent_code = ? ORDER BY code",
                             [code])
     note = None
-    population = indicators.aldea_person_years(f.year_from, f.year_to)
+    population = rates.aldea_person_years(f.year_from, f.year_to)
     population = population.loc[population["parent_code"] == code, ["code", "population"]]
     if f.sexes or f.age_groups:
         population = population.iloc[0:0]
@@ -275,7 +275,7 @@ def aldeas(f: Filters, code: str) -> tuple[pd.DataFrame, str | None]:
         table[g] = table[g].fillna(0).astype("int64")
     table["n"] = table[groups].sum(axis=1).astype("int64") if groups else 0
     table = table.merge(population, on="code", how="left")
-    table["rate"] = [indicators.rate(n, p) if pd.notna(p) else None for n, p in zip(table["n"], table["population"])]
+    table["rate"] = [rates.rate(n, p) if pd.notna(p) else None for n, p in zip(table["n"], table["population"])]
     return table, note
 
 
@@ -296,7 +296,7 @@ def incident_cells(f: Filters, code: str) -> pd.DataFrame:
 def national_table(f: Filters) -> pd.DataFrame:
     """Every municipality of the country under the filters (the department filter only narrows
     lists on this page): the table the page's ranks and peers come from."""
-    return indicators.by_municipality(_scope(f))
+    return rates.by_municipality(_scope(f))
 
 
 @warehouse.cached

@@ -15,7 +15,7 @@ from dataclasses import replace
 import pandas as pd
 import shapely
 
-from core import disclosure, export, indicators, vulnerability, warehouse
+from core import disclosure, export, rates, vulnerability, warehouse
 from core.filters import Filters, filter_options
 
 DATASETS = {
@@ -144,13 +144,13 @@ def department_year(f: Filters) -> pd.DataFrame:
 
 @warehouse.cached
 def _department_year(f: Filters) -> pd.DataFrame:
-    """``indicators.by_department`` for each year: each department's count (its municipalities and
+    """``rates.by_department`` for each year: each department's count (its municipalities and
     the counts a source gives only by department), person-years and rate."""
     f = f.resolved(filter_options())
-    frames = [indicators.by_department(replace(f, year_from=y, year_to=y)).assign(year=y)
+    frames = [rates.by_department(replace(f, year_from=y, year_to=y)).assign(year=y)
               for y in range(f.first_year, f.last_year + 1)]
     d = pd.concat(frames, ignore_index=True).sort_values(["year", "code"], kind="stable")
-    partial = {y: indicators.year_coverage(y) < 1 for y in range(f.first_year, f.last_year + 1)}
+    partial = {y: rates.year_coverage(y) < 1 for y in range(f.first_year, f.last_year + 1)}
     return pd.DataFrame({"codigo_departamento": d["code"].to_numpy(), "departamento": d["name"].to_numpy(),
                          "anio": d["year"].astype("int64").to_numpy(),
                          "anio_parcial": d["year"].astype("int64").map(partial).to_numpy(),
@@ -165,7 +165,7 @@ def boundaries_geojson(f: Filters) -> str:
 
 @warehouse.cached
 def _boundaries_geojson(f: Filters, public: bool) -> str:
-    munis = indicators.by_municipality(f)
+    munis = rates.by_municipality(f)
     if public:
         munis = disclosure.protect_territories(f, munis)
     vul = vulnerability.composite(f.dept_code)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from core import composite, indicators, vulnerability, warehouse
+from core import composite, rates, vulnerability, warehouse
 from core.filters import Filters, filter_options
 
 LETHAL_TYPES = ("homicidio", "femicidio")
@@ -124,7 +124,7 @@ def _priority(f: Filters, weights: tuple[tuple[str, float], ...]) -> PriorityRes
 def component_values(f: Filters) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Raw component values per municipality in scope (period and department of ``f``).
 
-    Columns: code, name, dept_code, department, population, hom, vcm, pat, ten, <indicators...>,
+    Columns: code, name, dept_code, department, population, hom, vcm, pat, ten, <rates...>,
     plus the counts behind each rate (hom_n, vcm_n, pat_n) and trend (ten_last, ten_prev).
     """
     base = Filters(year_from=f.year_from, year_to=f.year_to, dept_code=f.dept_code).resolved(filter_options())
@@ -132,12 +132,12 @@ def component_values(f: Filters) -> tuple[pd.DataFrame, tuple[str, ...]]:
     parts = (("hom", replace(base, crime_types=LETHAL_TYPES)),
              ("vcm", replace(base, crime_types=VAW_TYPES, sexes=("M",))),
              ("pat", replace(base, crime_types=PROPERTY_TYPES)))
-    total, *rates = indicators.by_municipality_many((base, *(filt for _, filt in parts)))
+    total, *scoped_rates = rates.by_municipality_many((base, *(filt for _, filt in parts)))
     table = total[["code", "name", "dept_code", "department", "population"]].copy()
-    for (key, filt), df in zip(parts, rates):
+    for (key, filt), df in zip(parts, scoped_rates):
         table[key] = df["rate_eb"].to_numpy()
         table[f"{key}_n"] = df["n"].to_numpy()
-        note = indicators.population_note(filt)
+        note = rates.population_note(filt)
         if note:
             notes.append(f"{dict((c.key, c.name) for c in INCIDENCE)[key]}: {note}")
     last, prev = trend_counts(base)
@@ -158,14 +158,14 @@ def trend_counts(f: Filters) -> tuple[np.ndarray, np.ndarray | None]:
     types = tuple(dict.fromkeys(LETHAL_TYPES + VAW_TYPES + PROPERTY_TYPES))
     last_year = f.last_year
     first_year = max(opts.min_year, last_year - TREND_YEARS)
-    by_year = indicators.municipality_year_counts(replace(f, year_from=first_year, year_to=last_year,
+    by_year = rates.municipality_year_counts(replace(f, year_from=first_year, year_to=last_year,
                                                           crime_types=types))  # municipalities in code order
 
     def annual(year: int) -> np.ndarray:
-        return by_year[year].to_numpy(dtype="float64") / indicators.year_coverage(year)
+        return by_year[year].to_numpy(dtype="float64") / rates.year_coverage(year)
 
     last = annual(last_year)
-    earlier = [y for y in range(first_year, last_year) if indicators.year_coverage(y) > 0]
+    earlier = [y for y in range(first_year, last_year) if rates.year_coverage(y) > 0]
     if not earlier:
         return last, None
     return last, np.mean([annual(y) for y in earlier], axis=0)

@@ -13,7 +13,7 @@ import pandas as pd
 from core import disclosure, warehouse
 from core.filters import Filters
 from core.load import reconciliation
-from core.load.quality import FIELD_LABELS
+from core.load.findings import FIELD_LABELS
 
 SEVERITY_ORDER = {"error": 0, "aviso": 1, "info": 2}
 SEVERITY_LABELS = {"error": "Filas rechazadas", "aviso": "Aviso", "info": "Información"}

@@ -19,7 +19,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core import charts, disclosure, indicators, municipality, warehouse
+from core import charts, disclosure, municipality, rates, warehouse
 from core.filters import SEX_LABELS, UNITS, FilterOptions, Filters, filter_options
 
 MEASURES = {
@@ -110,7 +110,7 @@ class ReportSpec:
             if bad:
                 raise SpecError(f"La tasa por 100,000 hab. necesita población anual: no se calcula por "
                                 f"{', '.join(bad).lower()}. Use el conteo o % del total.")
-            by_sex, by_age = indicators.population_split()
+            by_sex, by_age = rates.population_split()
             if "sex" in used and not by_sex:
                 raise SpecError("Este almacén no tiene población por sexo: no hay tasa por sexo.")
             if "age_group" in used and not by_age:
@@ -282,7 +282,7 @@ def person_years(spec: ReportSpec, f: Filters) -> pd.DataFrame:
     # Municipal populations for a rate by municipality; department populations (given, or the sum of
     # the municipalities) otherwise, so that counts given only by department keep their denominator.
     level = "municipio" if "municipality" in cols else "departamento"
-    df = indicators.person_years_table(f, level, [expr for _, expr in keyed])
+    df = rates.person_years_table(f, level, [expr for _, expr in keyed])
     return df.rename(columns={f"g{j}": f"d{i}" for j, (i, _) in enumerate(keyed)})
 
 
@@ -309,8 +309,8 @@ def _run(spec: ReportSpec, public: bool) -> Report:
             df = df.merge(pop, on=pop_keys, how="left")
         else:
             df["population"] = float(pop["population"].iloc[0]) if len(pop) and pd.notna(pop["population"].iloc[0]) else np.nan
-        df["value"] = [indicators.rate(n, p) if pd.notna(p) else np.nan for n, p in zip(df["n"], df["population"])]
-        note = indicators.person_years(f).note
+        df["value"] = [rates.rate(n, p) if pd.notna(p) else np.nan for n, p in zip(df["n"], df["population"])]
+        note = rates.person_years(f).note
         if note:
             notes.append(note)
         if "sex" in cols or "age_group" in cols:
@@ -329,7 +329,7 @@ def _run(spec: ReportSpec, public: bool) -> Report:
                                np.nan)
         notes.append(f"Cambio de {f.first_year}–{f.last_year} frente a {f.first_year - length}–{f.first_year - 1}; "
                      f"sin valor donde el periodo anterior no tiene {f.noun()}.")
-        partial = indicators.partial_years(f.first_year - length, f.last_year)
+        partial = rates.partial_years(f.first_year - length, f.last_year)
         if partial:
             notes.append("Hay años parciales en la comparación (" + ", ".join(map(str, partial)) + "): no es comparable.")
     sums = [c for c in ("n", "previous") if c in df.columns]
@@ -349,7 +349,7 @@ def _run(spec: ReportSpec, public: bool) -> Report:
     title = f"{value_label} por " + " y ".join(DIMENSIONS[d].label.lower() for d in spec.dims) + (
         f", por {DIMENSIONS[spec.facet].label.lower()}" if spec.facet else "")
     meta = warehouse.meta()
-    caption = (f"Fuente: Atalaya, {meta.get('country_name', '')}, registros de {len(indicators.sources())} "
+    caption = (f"Fuente: Atalaya, {meta.get('country_name', '')}, registros de {len(rates.sources())} "
                f"instituciones · {f.describe(opts)}")
     if meta.get("synthetic") == "true":
         caption += " · DATOS SINTÉTICOS DE DEMOSTRACIÓN"
@@ -385,7 +385,7 @@ def _labels(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     opts = filter_options()
     m = municipality.municipalities()
     munis = dict(zip(m["code"], m["label"]))
-    src = indicators.sources()
+    src = rates.sources()
     sources = dict(zip(src["source"], src["institution"]))
     sections = {"01": "01 Actos que causan la muerte", "02": "02 Actos que causan daño o lo pretenden",
                 "03": "03 Actos sexuales lesivos", "04": "04 Actos contra la propiedad con violencia",
@@ -404,7 +404,7 @@ def _labels(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
         elif c == "hour":
             df[k] = df[k].map(lambda v: "Sin hora" if pd.isna(v) else f"{int(v):02d} h")
         elif c == "year":
-            df[k] = df[k].map(lambda v: indicators.year_label(int(v)))
+            df[k] = df[k].map(lambda v: rates.year_label(int(v)))
         else:
             df[k] = df[k].astype(str)
     if "age_group" in cols:
@@ -536,9 +536,9 @@ def with_totals(report: Report) -> pd.DataFrame:
         if spec.measure == "share":
             total[report.value_label] = 100.0
         elif spec.measure == "rate":
-            den = indicators.person_years(spec.filters).person_years
+            den = rates.person_years(spec.filters).person_years
             total["Personas-año"] = den
-            total[report.value_label] = indicators.rate(total[count], den) if not facet else None
+            total[report.value_label] = rates.rate(total[count], den) if not facet else None
         elif spec.measure == "change":
             prev = int(tot[previous])
             total[previous] = prev

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import composite, disclosure, indicators, vulnerability, warehouse
+from core import composite, disclosure, rates, vulnerability, warehouse
 from core.filters import Filters, filter_options
 
 FACTOR_PERCENTILE = 0.75
@@ -138,10 +138,10 @@ def aldea_rates(f: Filters) -> pd.DataFrame:
         WHERE counted AND unit = 'victimas' AND aldea_code IS NOT NULL AND year BETWEEN ? AND ?
         GROUP BY aldea_code
     """, [f.year_from, f.year_to]))
-    df = indicators.aldea_person_years(f.year_from, f.year_to)[["code", "population"]].merge(counts, on="code", how="left")
+    df = rates.aldea_person_years(f.year_from, f.year_to)[["code", "population"]].merge(counts, on="code", how="left")
     df["n"] = df["n"].fillna(0).astype("int64")
-    df["rate"] = [indicators.rate(n, p) for n, p in zip(df["n"], df["population"])]
-    df["rate_eb"] = indicators.eb_smooth(df["n"], df["population"])
+    df["rate"] = [rates.rate(n, p) for n, p in zip(df["n"], df["population"])]
+    df["rate_eb"] = rates.eb_smooth(df["n"], df["population"])
     return df
 
 
@@ -177,7 +177,7 @@ def _risk(f: Filters, muni_code: str | None, levels: tuple[str, ...], sectors: t
     near = exposure(f.year_from, f.year_to).reindex(schools["school_code"]).fillna(0).astype("int64")
     aldeas = aldea_rates(f).set_index("code")
     # the school score is about victims whatever unit the sidebar shows
-    munis = indicators.by_municipality(replace(f, dept_code=None, unit="victimas")).set_index("code")["rate_eb"]
+    munis = rates.by_municipality(replace(f, dept_code=None, unit="victimas")).set_index("code")["rate_eb"]
     vul = vulnerability.composite(f.dept_code).set_index("code")[vulnerability.COMPOSITE]
     values = {key: near[key].to_numpy() for key in _NEAR}
     values["aldea"] = schools["aldea_code"].map(aldeas["rate_eb"]).to_numpy(dtype="float64")

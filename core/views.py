@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core import disclosure, indicators, municipality, schools
+from core import disclosure, municipality, rates, schools
 from core.filters import Filters
 
 # What pages need to read and draw a protected table (they never import core.disclosure).
@@ -53,13 +53,13 @@ def sensitive_hidden(value) -> bool:
 # ---- Territories --------------------------------------------------------------------------
 
 def municipalities(f: Filters) -> pd.DataFrame:
-    """Every municipality in scope (indicators.by_municipality), protected: the rows add up to the
+    """Every municipality in scope (rates.by_municipality), protected: the rows add up to the
     national total and to each department's."""
-    return disclosure.protect_territories(f, indicators.by_municipality(f))
+    return disclosure.protect_territories(f, rates.by_municipality(f))
 
 
 def departments(f: Filters) -> pd.DataFrame:
-    return disclosure.protect_territories(f, indicators.by_department(f))
+    return disclosure.protect_territories(f, rates.by_department(f))
 
 
 def national_table(f: Filters) -> pd.DataFrame:
@@ -70,13 +70,13 @@ def national_table(f: Filters) -> pd.DataFrame:
 # ---- National series (Resumen) --------------------------------------------------------------
 
 def yearly_by_group(f: Filters) -> pd.DataFrame:
-    series = indicators.yearly(f, by="crime_group")
+    series = rates.yearly(f, by="crime_group")
     return disclosure.protect(series, "n", disclosure.rows_sensitive(f, series, group_column="crime_group"),
                               dims=["year", "crime_group"], derived=["rate"])
 
 
 def monthly_by_group(f: Filters) -> pd.DataFrame:
-    series = indicators.monthly(f, by="crime_group")
+    series = rates.monthly(f, by="crime_group")
     return disclosure.protect(series, "n", disclosure.rows_sensitive(f, series, group_column="crime_group"),
                               dims=["month", "crime_group"])
 

@@ -1,7 +1,7 @@
 """The dashboard shell and the home page under streamlit.testing.v1.AppTest."""
 import pytest
 
-from core import fmt, indicators
+from core import fmt, rates
 from core.filters import Filters
 from tests import fixture_warehouse
 from tests.apptest import metrics, run_app
@@ -12,7 +12,7 @@ def test_home_page_on_the_demo(demo):
     assert not at.exception
     assert any("Datos sintéticos de demostración" in w.value for w in at.warning)
     values = metrics(at)
-    h = indicators.headline(Filters())
+    h = rates.headline(Filters())
     assert values["Víctimas registradas"] == fmt.integer(h.count)
     assert values["Tasa anual por 100,000 hab."] == fmt.decimal(h.rate)
     assert at.title[0].value == "Resumen"
@@ -28,18 +28,18 @@ def test_filters_change_the_page_and_the_url(demo):
     at.multiselect(key="f_sexes").set_value(["M"]).run()
     assert not at.exception
     assert at.query_params["grupos"] == "Violencia letal" and at.query_params["sexo"] == "M"
-    h = indicators.headline(Filters(crime_groups=("Violencia letal",), sexes=("M",)))
+    h = rates.headline(Filters(crime_groups=("Violencia letal",), sexes=("M",)))
     assert metrics(at)["Víctimas registradas"] == fmt.integer(h.count)
     at.slider(key="f_years").set_value((2019, 2020)).run()
     assert at.query_params["desde"] == "2019" and at.query_params["hasta"] == "2020"
-    h = indicators.headline(Filters(2019, 2020, crime_groups=("Violencia letal",), sexes=("M",)))
+    h = rates.headline(Filters(2019, 2020, crime_groups=("Violencia letal",), sexes=("M",)))
     assert metrics(at)["Víctimas registradas"] == fmt.integer(h.count)
 
 
 def test_a_shared_url_opens_the_same_view(demo):
     at = run_app({"desde": "2016", "hasta": "2016", "tipos": "extorsion", "depto": "01"})
     assert not at.exception
-    h = indicators.headline(Filters(2016, 2016, crime_types=("extorsion",), dept_code="01"))
+    h = rates.headline(Filters(2016, 2016, crime_types=("extorsion",), dept_code="01"))
     assert metrics(at)["Víctimas registradas"] == fmt.integer(h.count)
     assert at.selectbox(key="f_dept").value == "01"
     assert "Extorsión" in at.caption[0].value and "Guatemala" in at.caption[0].value

@@ -24,7 +24,7 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from shapely.geometry import Point, shape
 
-from core import alerts, disclosure, fmt, geo, indicators, municipality, warehouse
+from core import alerts, disclosure, fmt, geo, municipality, rates, warehouse
 from core.filters import Filters, filter_options
 from core.load.demo import build_demo
 
@@ -257,8 +257,8 @@ def test_changing_a_filter_updates_the_page_and_the_url(page, fresh_server, core
     in its legacy mode and lost the first choice made in the sidebar."""
     server = fresh_server
     opts = filter_options()
-    everyone = indicators.total_count(Filters().resolved(opts))
-    women = indicators.total_count(Filters(sexes=("M",)).resolved(opts))
+    everyone = rates.total_count(Filters().resolved(opts))
+    women = rates.total_count(Filters(sexes=("M",)).resolved(opts))
     assert 0 < women < everyone
     open_page(page, server, "", "Resumen")
     value = metric_value(page, "Víctimas registradas")
@@ -378,7 +378,7 @@ def test_click_on_the_map_reaches_the_municipality_drilldown(page, server, core_
 def test_csv_download_holds_the_table_shown(page, server, core_on_e2e, public_mode, tmp_path):
     opts = filter_options()
     f = Filters().resolved(opts)
-    table = disclosure.protect_territories(f, indicators.by_municipality(f))  # as the page publishes it
+    table = disclosure.protect_territories(f, rates.by_municipality(f))  # as the page publishes it
     open_page(page, server, "mapa", "Mapa nacional")
     with page.expect_download() as info:
         page.get_by_role("button", name="Descargar CSV").first.click()

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from playwright.sync_api import Page, expect
 
-from core import auth, fmt, indicators, warehouse
+from core import auth, fmt, rates, warehouse
 from core.filters import Filters
 from tests.test_browser import (  # noqa: F401  (browser and e2e_warehouse are fixtures)
     IDLE,
@@ -91,7 +91,7 @@ def test_internal_mode_shows_nothing_before_login_then_the_right_password_enters
     warehouse.close_all()
     try:
         names = _municipality_names()
-        expected = fmt.integer(indicators.headline(Filters()).count)
+        expected = fmt.integer(rates.headline(Filters()).count)
     finally:
         warehouse.close_all()
 

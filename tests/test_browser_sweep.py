@@ -47,7 +47,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from core import indicators
+from core import rates
 from core.filters import Filters, filter_options
 from core.reports import CHARTS, ReportSpec, SpecError
 
@@ -391,7 +391,7 @@ def chrome_english_report():
 @pytest.fixture(scope="module")
 def top_muni(core_on_e2e) -> str:
     """The municipality with most victims (the Municipio page's default): its figures are not reserved."""
-    table = indicators.by_municipality(Filters().resolved(filter_options()))
+    table = rates.by_municipality(Filters().resolved(filter_options()))
     return table.sort_values(["n", "code"], ascending=[False, True])["code"].iloc[0]
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core import cellkey, disclosure, indicators, warehouse
+from core import cellkey, disclosure, rates, warehouse
 from core.filters import Filters
 
 
@@ -46,14 +46,14 @@ def test_public_figures_are_the_warehouse_counts_plus_the_table(demo, public_mod
                           "WHERE counted AND unit = 'victimas' AND year = 2020").iloc[0]
     f = Filters(year_from=2020, year_to=2020)
     expected = int(row["n"]) + int(cellkey.LARGE[int(row["ck"]) % 256])
-    assert indicators.total_count(f) == expected
+    assert rates.total_count(f) == expected
     assert disclosure.published_count(row["n"], row["ck"]) == expected
 
 
 def test_internal_mode_is_exact(demo):
     row = warehouse.query("SELECT sum(n) AS n FROM incident_year_cube WHERE counted AND unit = 'victimas' "
                           "AND year = 2020").iloc[0]
-    assert indicators.total_count(Filters(year_from=2020, year_to=2020)) == int(row["n"])
+    assert rates.total_count(Filters(year_from=2020, year_to=2020)) == int(row["n"])
 
 
 def test_methodology_states_the_table_and_the_measured_information_loss(demo, public_mode):

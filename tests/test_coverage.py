@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core import coverage, indicators
+from core import coverage, rates
 from core.filters import Filters
 from tests import fixture_warehouse
 from tests.apptest import run_app
@@ -70,8 +70,8 @@ def test_complete_sources_give_no_flags(tmp_path, use_warehouse):
 
 def test_partial_year_is_labelled(tmp_path, use_warehouse):
     use_warehouse(fixture_warehouse.build(tmp_path / "p.duckdb", period_end="2021-06-30"))
-    assert indicators.year_label(2021) == "2021 (parcial)"
-    assert indicators.year_label(2020) == "2020"
+    assert rates.year_label(2021) == "2021 (parcial)"
+    assert rates.year_label(2020) == "2020"
     at = run_app()
     assert not at.exception
     assert any("2021" in i.value and "parcial" in i.value.lower() for i in at.info)

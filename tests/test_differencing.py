@@ -26,7 +26,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from core import cellkey, disclosure, indicators, municipality, opendata, reports
+from core import cellkey, disclosure, municipality, opendata, rates, reports
 from core.filters import Filters, filter_options
 from core.reports import ReportSpec
 
@@ -67,7 +67,7 @@ def plus(intervals) -> Interval:
 def map_view(f: Filters, year_from: int, year_to: int, level: str = "municipio") -> pd.Series:
     """The map's table as it is published (what app_pages/mapa.py draws), by territory code."""
     f = replace(f, year_from=year_from, year_to=year_to)
-    table = indicators.by_municipality(f) if level == "municipio" else indicators.by_department(f)
+    table = rates.by_municipality(f) if level == "municipio" else rates.by_department(f)
     return disclosure.protect_territories(f, table).set_index("code")["n"]
 
 
@@ -84,7 +84,7 @@ def internal():
 
 def true_counts(f: Filters, year_from: int, year_to: int) -> pd.Series:
     with internal():
-        return indicators.by_municipality(replace(f, year_from=year_from, year_to=year_to)).set_index("code")["n"]
+        return rates.by_municipality(replace(f, year_from=year_from, year_to=year_to)).set_index("code")["n"]
 
 
 class Attack:
@@ -118,7 +118,7 @@ def run_attacks(period: range) -> dict[str, Attack]:
                 attacks["time"].target(f"femicidio {code} {year} (por rangos)", femicide[code],
                                        minus(candidates(upto[code]), candidates(before[code])), int(truth[code]))
         depts = map_view(FEMICIDE, year, year, "departamento")
-        munis = indicators.municipalities_by_code().set_index("code")["dept_code"]
+        munis = rates.municipalities_by_code().set_index("code")["dept_code"]
         for dept, members in munis.groupby(munis).groups.items():
             hidden = [c for c in members if femicide[c] == disclosure.SUPPRESSED]
             if len(hidden) == 1:
@@ -197,12 +197,12 @@ def test_public_counts_are_consistent_whichever_way_they_are_asked(demo, public_
     year = opts.max_year
     every = Filters(year_from=year, year_to=year)
     listed = replace(every, crime_types=tuple(sorted(opts.crime_type_names)))
-    assert indicators.total_count(every) == indicators.total_count(listed)
-    a, b = indicators.by_municipality(every), indicators.by_municipality(listed)
+    assert rates.total_count(every) == rates.total_count(listed)
+    a, b = rates.by_municipality(every), rates.by_municipality(listed)
     assert (a["n"] == b["n"]).all()
     with internal():
-        exact = indicators.by_municipality(every)
-    with_noise = indicators.by_municipality(every)
+        exact = rates.by_municipality(every)
+    with_noise = rates.by_municipality(every)
     changed = (exact["n"] != with_noise["n"]).mean()
     assert 0.4 < changed < 0.9, changed
     assert (exact["n"] - with_noise["n"]).abs().max() <= cellkey.MAX_ADJUSTMENT

@@ -9,7 +9,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from core import coverage, fmt, indicators
+from core import coverage, fmt, rates
 from core.filters import Filters
 from core.load.cube import build_cube
 from core.load.demo import build_demo
@@ -130,7 +130,7 @@ def test_left_out_counts_recomputed_with_sql(mixed):
         f"En Guatemala hay además {fmt.integer(dept)} víctimas que una fuente da solo por departamento")
     assert coverage.department_only_note(f, "02", "El Progreso") is None
     # the headline in hechos is exactly the events of the new source
-    assert indicators.headline(h).count == events
+    assert rates.headline(h).count == events
 
 
 # ---- the unit control ------------------------------------------------------------------------
@@ -160,13 +160,13 @@ def test_resumen_in_hechos_labels_the_unit_and_matches_the_core(mixed):
     at = run_app({"unidad": "hechos"})
     assert not at.exception
     values = metrics(at)
-    h = indicators.headline(Filters(unit="hechos"))
+    h = rates.headline(Filters(unit="hechos"))
     assert values["Hechos registrados"] == fmt.integer(h.count)
     assert not [label for label in count_labels(at) if "Víctimas" in label]
     assert "Municipios con más hechos" in [s.value for s in at.subheader]
     assert "Hechos" in at.dataframe[0].value.columns
     # the other unit exists and is not added
-    victims = indicators.headline(Filters()).count
+    victims = rates.headline(Filters()).count
     assert any(f"Además hay {fmt.integer(victims)} víctimas con estos filtros" in i.value for i in at.info)
     page = texts(at)
     assert not [t for t in page if "None" in t]
@@ -260,7 +260,7 @@ def test_report_by_month_or_weekday_says_what_it_leaves_out(mixed):
     assert "Hechos" in at.selectbox(key="inf_medida").options and "Víctimas" not in at.selectbox(key="inf_medida").options
     table = at.dataframe[0].value
     assert "Hechos" in table.columns and "Víctimas" not in table.columns
-    assert table["Hechos"].iloc[-1] == indicators.headline(Filters(unit="hechos")).count
+    assert table["Hechos"].iloc[-1] == rates.headline(Filters(unit="hechos")).count
 
 
 # ---- Calidad -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import alerts, bulletin, fmt, indicators, municipality, opendata, priority, quality, reports, schools, vulnerability
+from core import alerts, bulletin, fmt, municipality, opendata, priority, quality, rates, reports, schools, vulnerability
 from core.filters import SEX_LABELS, Filters
 from tests import fixture_warehouse
 
@@ -120,8 +120,8 @@ def metres(lon1, lat1, lon2, lat2) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 def test_fixture_is_what_the_checks_assume(hw):
-    assert indicators.data_period()[1].isoformat() == PERIOD[1]
-    assert indicators.year_coverage(2021) == pytest.approx(8 / 12)
+    assert rates.data_period()[1].isoformat() == PERIOD[1]
+    assert rates.year_coverage(2021) == pytest.approx(8 / 12)
     assert len(hw["counted"]) > 1500 and (~hw["all"]["counted"]).sum() > 50
 
 
@@ -136,7 +136,7 @@ def test_resumen_headline(hw, f, years, types, sexes, ages):
     py = person_years(hw, years, sexes, ages)
     if f.dept_code:
         py = py[py["dept_code"] == f.dept_code]
-    h = indicators.headline(f)
+    h = rates.headline(f)
     assert h.count == len(c)
     assert h.denominator.person_years == pytest.approx(py["person_years"].sum())
     assert h.rate == pytest.approx(per_100k(len(c), py["person_years"].sum()))
@@ -153,7 +153,7 @@ def test_resumen_headline(hw, f, years, types, sexes, ages):
 
 def test_resumen_series(hw):
     c = hw["counted"]
-    yearly = indicators.yearly(Filters(), by="crime_group").set_index(["year", "crime_group"])
+    yearly = rates.yearly(Filters(), by="crime_group").set_index(["year", "crime_group"])
     groups = c["crime_group"].unique()
     for year in (2019, 2020, 2021):
         py = person_years(hw, (year, year))["person_years"].sum()
@@ -163,7 +163,7 @@ def test_resumen_series(hw):
             assert yearly.loc[(year, g), "n"] == n
             assert yearly.loc[(year, g), "rate"] == pytest.approx(per_100k(n, py))
             assert yearly.loc[(year, g), "partial"] == (year == 2021)
-    monthly = indicators.monthly(Filters(), by=None)
+    monthly = rates.monthly(Filters(), by=None)
     expected = c.groupby("month").size()
     assert dict(zip(pd.to_datetime(monthly["month"]), monthly["n"])) == expected.to_dict()
 
@@ -197,13 +197,13 @@ def test_mapa_incidence_by_municipality_and_department(hw, f, years, types, sexe
     munis = hw["munis"]
     n = munis["code"].map(c.groupby("muni_code").size()).fillna(0).to_numpy()
     p = munis["code"].map(py).to_numpy()
-    got = indicators.by_municipality(f)
+    got = rates.by_municipality(f)
     assert got["code"].tolist() == munis["code"].tolist()
     assert got["n"].tolist() == n.astype(int).tolist()
     np.testing.assert_allclose(got["population"], p)
     np.testing.assert_allclose(got["rate"].astype(float), per_100k(n, p))
     np.testing.assert_allclose(got["rate_eb"], marshall(n, p))
-    dept = indicators.by_department(f).set_index("code")
+    dept = rates.by_department(f).set_index("code")
     for d in ("01", "02"):
         in_d = (munis["dept_code"] == d).to_numpy()
         assert dept.loc[d, "n"] == n[in_d].sum()
@@ -261,14 +261,14 @@ def test_municipio_profile(hw):
     now, before = select(c, (2020, 2020)), select(c, (2019, 2019))
     py = person_years(hw, (2020, 2020)).groupby("code")["person_years"].sum()
     n = now.groupby("muni_code").size().reindex(munis["code"], fill_value=0)
-    rates = per_100k(n, py.reindex(munis["code"]))
+    expected_rates = per_100k(n, py.reindex(munis["code"]))
     p = municipality.profile(f, "0102")
     assert p.count == n["0102"]
     assert p.population == pytest.approx(py["0102"])
-    assert p.rate == pytest.approx(rates["0102"])
-    assert p.rank_national == int((rates > rates["0102"]).sum()) + 1
-    north = rates[["0101", "0102"]]
-    assert p.rank_department == int((north > rates["0102"]).sum()) + 1
+    assert p.rate == pytest.approx(expected_rates["0102"])
+    assert p.rank_national == int((expected_rates > expected_rates["0102"]).sum()) + 1
+    north = expected_rates[["0101", "0102"]]
+    assert p.rank_department == int((north > expected_rates["0102"]).sum()) + 1
     assert p.department_rate == pytest.approx(per_100k(n[["0101", "0102"]].sum(), py[["0101", "0102"]].sum()))
     assert p.national_rate == pytest.approx(per_100k(n.sum(), py.sum()))
     assert p.previous_label == "2019"

@@ -25,7 +25,7 @@ import shapely
 from core.load import cli
 from core.load.build import run
 from core.load.config import ConfigError
-from core.load.report import LoadFailed
+from core.load.load_report import LoadFailed
 from tests.source_files import (
     TINY_COLUMNS,
     TINY_HEADER,

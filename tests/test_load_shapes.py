@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from core import coverage, indicators, municipality
+from core import coverage, municipality, rates
 from core.filters import Filters, filter_options
 from core.load import cli
 from core.load.build import run
 from core.load.config import ConfigError, load_config
-from core.load.report import LoadFailed
+from core.load.load_report import LoadFailed
 from tests.conftest import ROOT, shared_file
 from tests.source_files import honduras_geography, write_csv
 
@@ -98,7 +98,7 @@ def test_department_rates_recomputed_from_the_file(aggregated, use_warehouse):
     df = _department_file()
     names = {"ATLANTIDA": "Atlántida", "CORTES": "Cortés", "FCO. MORAZAN": "Francisco Morazán", "YORO": "Yoro"}
     for year in (2020, 2021, 2022):
-        table = indicators.by_department(Filters(year_from=year, year_to=year)).set_index("name")
+        table = rates.by_department(Filters(year_from=year, year_to=year)).set_index("name")
         for label, name in names.items():
             row = df[(df["DEPARTAMENTO"] == label) & (df["AÑO"] == str(year))].iloc[0]
             assert table.loc[name, "n"] == row["count"]
@@ -106,14 +106,14 @@ def test_department_rates_recomputed_from_the_file(aggregated, use_warehouse):
     # 2018 has no population in the file: the declared rule takes 2020's, and the rate says so
     row18 = df[(df["DEPARTAMENTO"] == "CORTES") & (df["AÑO"] == "2018")].iloc[0]
     pop20 = df[(df["DEPARTAMENTO"] == "CORTES") & (df["AÑO"] == "2020")].iloc[0]["pop"]
-    t18 = indicators.by_department(Filters(year_from=2018, year_to=2018)).set_index("name")
+    t18 = rates.by_department(Filters(year_from=2018, year_to=2018)).set_index("name")
     assert t18.loc["Cortés", "rate"] == pytest.approx(row18["count"] / pop20 * 1e5, abs=0.01)
-    note = indicators.person_years(Filters(year_from=2018, year_to=2019)).note
+    note = rates.person_years(Filters(year_from=2018, year_to=2019)).note
     assert "2018: año más cercano (2020)" in note and "2019: año más cercano (2020)" in note
-    assert indicators.person_years(Filters(year_from=2021, year_to=2022)).note is None
+    assert rates.person_years(Filters(year_from=2021, year_to=2022)).note is None
     # national rate: every department's count over the country's population
     nat = df[df["DEPARTAMENTO"] == "TOTAL NACIONAL"].set_index("AÑO")
-    head = indicators.headline(Filters(year_from=2022, year_to=2022))
+    head = rates.headline(Filters(year_from=2022, year_to=2022))
     assert head.count == nat.loc["2022", "count"]
     assert head.rate == pytest.approx(nat.loc["2022", "count"] / nat.loc["2022", "pop"] * 1e5, abs=0.01)
 
@@ -122,10 +122,10 @@ def test_views_that_need_months_or_municipalities_say_what_they_leave_out(aggreg
     use_warehouse(aggregated)
     f = Filters().resolved(filter_options())
     total = int(_department_file().query("DEPARTAMENTO != 'TOTAL NACIONAL'")["count"].sum())
-    assert indicators.monthly(f, None).empty
-    assert indicators.yearly(f, None)["n"].sum() == total
-    assert indicators.by_municipality(f)["n"].sum() == 0   # nothing invented for municipalities
-    assert indicators.by_municipality(f)["rate"].isna().all()  # no municipal population either
+    assert rates.monthly(f, None).empty
+    assert rates.yearly(f, None)["n"].sum() == total
+    assert rates.by_municipality(f)["n"].sum() == 0   # nothing invented for municipalities
+    assert rates.by_municipality(f)["rate"].isna().all()  # no municipal population either
     month = coverage.left_out(f, "mes")
     muni = coverage.left_out(f, "municipio")
     assert month == (f"La serie mensual no incluye {total:,} víctimas de Observatorio de la Violencia (tabla "
@@ -164,15 +164,15 @@ def test_events_count_their_victims_and_themselves_never_added(events, use_wareh
     robbery = pd.read_csv(ROBBERY_FILE, dtype={"cod_municipio": str})
     opts = filter_options()
     assert opts.units == ("victimas", "hechos")
-    victims = indicators.total_count(Filters().resolved(opts))
-    hechos = indicators.total_count(Filters(unit="hechos").resolved(opts))
+    victims = rates.total_count(Filters().resolved(opts))
+    hechos = rates.total_count(Filters(unit="hechos").resolved(opts))
     assert victims == scope["deaths"].sum()
     assert hechos == len(scope) + robbery["denuncias_robo"].sum()
     # an armed attack without deaths is an event, never a victim
     attacks = scope[scope["crime"] == "tentativa_homicidio"]
     assert len(attacks) > 0 and attacks["deaths"].sum() == 0
-    assert indicators.total_count(Filters(crime_types=("tentativa_homicidio",)).resolved(opts)) == 0
-    assert indicators.total_count(Filters(crime_types=("tentativa_homicidio",), unit="hechos").resolved(opts)) == len(attacks)
+    assert rates.total_count(Filters(crime_types=("tentativa_homicidio",)).resolved(opts)) == 0
+    assert rates.total_count(Filters(crime_types=("tentativa_homicidio",), unit="hechos").resolved(opts)) == len(attacks)
     # every record keeps its victims; the cubes hold each unit apart
     assert q(path, "SELECT count(*), sum(victims), count(*) FILTER (WHERE is_event) FROM incident") == [
         (len(scope), int(scope["deaths"].sum()), len(scope))]
@@ -228,11 +228,11 @@ def test_monthly_municipal_counts_in_hechos(events, use_warehouse):
                                               "septiembre", "octubre", "noviembre", "diciembre"))}
     robbery["month"] = robbery["mes"].str.lower().map(months)
     f = Filters(crime_types=("robo",), unit="hechos").resolved(filter_options())
-    series = indicators.monthly(f, None).assign(month=lambda d: pd.to_datetime(d["month"]))
+    series = rates.monthly(f, None).assign(month=lambda d: pd.to_datetime(d["month"]))
     got = {(m.year, m.month): n for m, n in zip(series["month"], series["n"])}
     want = robbery.groupby(["anio", "month"])["denuncias_robo"].sum()
     assert got == {(int(y), int(m)): int(n) for (y, m), n in want.items()}
-    dc = indicators.by_municipality(f).set_index("code").loc["0801"]
+    dc = rates.by_municipality(f).set_index("code").loc["0801"]
     assert dc["n"] == robbery.loc[robbery["cod_municipio"] == "0801", "denuncias_robo"].sum()
     person_years = q(path, "SELECT sum(population) FROM population WHERE code = '0801' AND year BETWEEN 2020 AND 2022")[0][0]
     assert dc["rate"] == pytest.approx(dc["n"] / person_years * 1e5)

@@ -14,7 +14,7 @@ from core.filters import Filters
 from core.load import cli
 from core.load.build import run
 from core.load.config import ConfigError, load_config
-from core.load.report import LoadFailed
+from core.load.load_report import LoadFailed
 from tests import fixture_warehouse
 from tests.conftest import shared_file
 from tests.source_files import excel, good_rows, incident_source, write_config, write_csv

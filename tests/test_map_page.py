@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from core import classify, fmt, indicators, priority, warehouse
+from core import classify, fmt, priority, rates, warehouse
 from core.filters import Filters
 from tests import fixture_warehouse
 from tests.apptest import deck_spec, features, metrics, run_app
@@ -21,7 +21,7 @@ def test_incidence_map_on_the_demo(demo):
     at = run_app(page="mapa")
     assert not at.exception
     assert at.title[0].value == "Mapa nacional"
-    munis = indicators.by_municipality(Filters())
+    munis = rates.by_municipality(Filters())
     assert sorted(fills_by_code(at)) == sorted(warehouse.query(
         "SELECT code FROM territory WHERE level = 'municipio'")["code"])
     assert fills_by_code(at) == expected_fills(munis["rate"], munis["code"])
@@ -37,7 +37,7 @@ def test_incidence_map_on_the_demo(demo):
 def test_department_level_and_other_classifications(demo):
     at = run_app({"nivel": "departamento", "medida": "eb", "metodo": "jenks", "clases": "5"}, page="mapa")
     assert not at.exception
-    depts = indicators.by_department(Filters())
+    depts = rates.by_department(Filters())
     assert len(features(at, "departamentos")) == 22
     assert fills_by_code(at, "departamentos") == expected_fills(depts["rate_eb"], depts["code"], "jenks", 5)
     at.selectbox(key="mapa_metodo").set_value("media_de").run()

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from core import indicators, priority, vulnerability
+from core import priority, rates, vulnerability
 from core.filters import Filters
 from tests import fixture_warehouse
 
@@ -45,7 +45,7 @@ def test_component_values_by_hand(fixture):
     assert list(raw["ten_last"]) == [3, 2, 3]    # index crimes in 2021
     assert list(raw["ten_prev"]) == [2, 1, 0]    # ... and in 2020 (2019 is not in the data)
     assert list(raw["ten"]) == pytest.approx([math.log(4 / 3), math.log(3 / 2), math.log(4)])
-    vcm = indicators.by_municipality(Filters(crime_types=priority.VAW_TYPES, sexes=("M",)))
+    vcm = rates.by_municipality(Filters(crime_types=priority.VAW_TYPES, sexes=("M",)))
     assert list(vcm["population"]) == pytest.approx([100_000, 50_000, 10_000])  # women only
     assert list(raw["vcm"]) == pytest.approx(list(vcm["rate_eb"]))
     assert notes == ()

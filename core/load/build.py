@@ -14,14 +14,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from core.load import catalog, incidents, indicators, pipeline, population, schools, territories
+from core.load import catalog, incidents, pipeline, population, schools, territories, vulnerability_indicators
 from core.load.config import LoadConfig, load_config
 from core.load.geography import NATIONAL_VERTEX_BUDGET, territory_frame
+from core.load.load_report import LoadFailed, Report
 from core.load.names import normalise
 from core.load.publish import insert_frame
 from core.load.readers import SourceError
 from core.load.reconciliation import Rule
-from core.load.report import LoadFailed, Report
 
 ALDEA_SIMPLIFY_DEG = 1e-4
 
@@ -83,7 +83,7 @@ def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
     if cfg.schools:
         data["schools"] = step("centros_educativos", lambda: schools.load(cfg, geo, report))
     if cfg.indicators:
-        data["indicators"] = step("indicadores", lambda: indicators.load(cfg, geo, report))
+        data["indicators"] = step("indicadores", lambda: vulnerability_indicators.load(cfg, geo, report))
     return data
 
 

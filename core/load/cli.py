@@ -68,8 +68,8 @@ def _build(config: Path, target: Path | None) -> int:
     from core.load.build import run
     from core.load.config import ConfigError
     from core.load.datatests import DataTestFailed  # the data tests before publishing (message in Spanish)
+    from core.load.load_report import LoadFailed
     from core.load.publish import PublishError
-    from core.load.report import LoadFailed
 
     check = target is None
     untouched = "" if check else f" y {target} no se modificó"

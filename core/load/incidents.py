@@ -18,9 +18,9 @@ import shapely
 from core import fmt
 from core.load import catalog
 from core.load.config import DATE_PRECISIONS, CodeSpec, IncidentSource
+from core.load.load_report import Report, RowRejects, quote, where
 from core.load.names import normalise
 from core.load.readers import RawTable, apply_code, column, encoding_hint
-from core.load.report import Report, RowRejects, quote, where
 from core.load.territories import Geography, resolve_departments, resolve_municipalities
 
 DEFAULT_SEX = {"H": ("h", "hombre", "hombres", "masculino", "varon"),

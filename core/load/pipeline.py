@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from core.load import datatests, quality, reconciliation
+from core.load import datatests, findings, reconciliation
 from core.load.cube import build_cube
 from core.load.exposure import build_school_exposure
 from core.load.publish import building
@@ -77,6 +77,6 @@ def derive(con: duckdb.DuckDBPyConnection, staged: Staged, log: Callable[[str], 
     log(f"Cubo de incidentes: {build_cube(con, types):,} filas")
     if row_count(con, "school"):
         log(f"Víctimas cerca de centros educativos: {build_school_exposure(con):,} filas")
-    quality.assess(con, staged.period, staged.findings, staged.rejected, staged.field_issues, types)
+    findings.assess(con, staged.period, staged.findings, staged.rejected, staged.field_issues, types)
     datatests.run(con, staged.period)
     log(f"Pruebas de datos: {len(datatests.TESTS)} superadas")

@@ -19,9 +19,9 @@ from core import fmt
 from core.load import catalog
 from core.load.config import FILL_RULES, LoadConfig
 from core.load.incidents import is_total, parse_numbers, value_lookup
+from core.load.load_report import Report, quote, where
 from core.load.names import normalise
 from core.load.readers import RawTable, SourceError, apply_code, column, raw_json
-from core.load.report import Report, quote, where
 from core.load.territories import Geography, code_pattern, resolve_departments, unknown_code_reasons
 
 SOURCE = "poblacion"

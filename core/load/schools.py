@@ -8,9 +8,9 @@ import shapely
 from core import fmt
 from core.load.config import LoadConfig
 from core.load.incidents import parse_numbers, value_lookup
+from core.load.load_report import Report, RowRejects, where
 from core.load.names import normalise
 from core.load.readers import RawTable, column
-from core.load.report import Report, RowRejects, where
 from core.load.territories import Geography, resolve_municipalities
 
 SOURCE = "centros_educativos"

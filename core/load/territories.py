@@ -19,9 +19,9 @@ import shapely
 
 from core.load.config import CodeSpec, Layer, LoadConfig
 from core.load.geography import repair
+from core.load.load_report import Report
 from core.load.names import NameIndex
 from core.load.readers import RawTable, SourceError, apply_code, column, read_layer
-from core.load.report import Report
 
 LEVEL_LABEL = {"departamento": "departamentos", "municipio": "municipios", "aldea": "aldeas"}
 

@@ -1,7 +1,7 @@
 """Counts and rates against hand computation on the fixture warehouse and the demo."""
 import pytest
 
-from core import indicators, warehouse
+from core import rates, warehouse
 from core.filters import Filters
 from tests import fixture_warehouse
 
@@ -14,7 +14,7 @@ def fixture(tmp_path, use_warehouse):
 
 
 def test_headline_by_hand(fixture):
-    h = indicators.headline(Filters())
+    h = rates.headline(Filters())
     assert h.count == 11
     person_years = sum(POP.values()) * 2
     assert h.denominator.person_years == pytest.approx(person_years)
@@ -26,29 +26,29 @@ def test_headline_by_hand(fixture):
 
 
 def test_rate_uses_the_matching_population(fixture):
-    women = indicators.headline(Filters(sexes=("M",)))
+    women = rates.headline(Filters(sexes=("M",)))
     assert women.count == 6
     assert women.denominator.person_years == pytest.approx(sum(POP.values()) * 2 / 2)
-    young_women = indicators.headline(Filters(sexes=("M",), age_groups=("12-17", "18-29")))
+    young_women = rates.headline(Filters(sexes=("M",), age_groups=("12-17", "18-29")))
     assert young_women.count == 3  # ages 15, 22, 23
     assert young_women.denominator.person_years == pytest.approx(sum(POP.values()) * 2 / 2 * 2 / 6)
     assert young_women.rate == pytest.approx(3 / (160_000 * 2 / 2 * 2 / 6) * 1e5)
 
 
 def test_unknown_sex_has_no_denominator(fixture):
-    h = indicators.headline(Filters(sexes=("ND",)))
+    h = rates.headline(Filters(sexes=("ND",)))
     assert h.count == 1 and h.rate is None
     assert "sin sexo registrado" in h.denominator.note
 
 
 def test_department_scope(fixture):
-    h = indicators.headline(Filters(dept_code="01"))
+    h = rates.headline(Filters(dept_code="01"))
     assert h.count == 8 and h.municipalities == 2
     assert h.denominator.person_years == pytest.approx((100_000 + 50_000) * 2)
 
 
 def test_by_municipality(fixture):
-    df = indicators.by_municipality(Filters(crime_types=("homicidio",))).set_index("code")
+    df = rates.by_municipality(Filters(crime_types=("homicidio",))).set_index("code")
     assert df.loc["0101", "n"] == 2 and df.loc["0201", "n"] == 1 and df.loc["0102", "n"] == 0
     assert df.loc["0201", "rate"] == pytest.approx(1 / 20_000 * 1e5)
     assert df.loc["0102", "rate"] == 0
@@ -56,38 +56,38 @@ def test_by_municipality(fixture):
 
 
 def test_yearly_includes_zero_years(fixture):
-    df = indicators.yearly(Filters(crime_types=("violencia_mujer",)), by="crime_type")
+    df = rates.yearly(Filters(crime_types=("violencia_mujer",)), by="crime_type")
     assert df[["year", "n"]].values.tolist() == [[2020, 0], [2021, 3]]
     assert df["rate"].tolist() == pytest.approx([0, 3 / 160_000 * 1e5])
     with pytest.raises(ValueError):
-        indicators.yearly(Filters(), by="weapon; DROP TABLE x")
+        rates.yearly(Filters(), by="weapon; DROP TABLE x")
 
 
 def test_population_without_split_falls_back_and_says_so(tmp_path, use_warehouse):
     use_warehouse(fixture_warehouse.build(tmp_path / "t.duckdb", split_population=False))
-    assert indicators.population_split() == (False, False)
-    h = indicators.headline(Filters(sexes=("M",)))
+    assert rates.population_split() == (False, False)
+    h = rates.headline(Filters(sexes=("M",)))
     assert h.count == 6
     assert h.denominator.person_years == pytest.approx(320_000)  # totals, not women
     assert "población total" in h.denominator.note
-    assert indicators.headline(Filters()).denominator.note is None
+    assert rates.headline(Filters()).denominator.note is None
 
 
 def test_partial_year_counts_only_covered_months(tmp_path, use_warehouse):
     use_warehouse(fixture_warehouse.build(tmp_path / "p.duckdb", period_end="2021-06-30"))
-    assert indicators.year_coverage(2020) == 1
-    assert indicators.year_coverage(2021) == 0.5
-    assert indicators.partial_years(2020, 2021) == [2021]
-    assert indicators.year_label(2021) == "2021 (parcial)"
-    h = indicators.headline(Filters(2021, 2021))
+    assert rates.year_coverage(2020) == 1
+    assert rates.year_coverage(2021) == 0.5
+    assert rates.partial_years(2020, 2021) == [2021]
+    assert rates.year_label(2021) == "2021 (parcial)"
+    h = rates.headline(Filters(2021, 2021))
     assert h.denominator.person_years == pytest.approx(160_000 * 0.5)
     # a partial year is not compared with a complete one
-    assert indicators.headline(Filters()).change_pct is None
+    assert rates.headline(Filters()).change_pct is None
 
 
 def test_demo_headline_equals_raw_records(demo):
     f = Filters(2018, 2020, crime_groups=("Violencia letal",), sexes=("M",))
-    h = indicators.headline(f)
+    h = rates.headline(f)
     raw = warehouse.scalar("""
         SELECT count(*) FROM incident i JOIN crime_type c ON c.code = i.crime_type
         WHERE counted AND c.crime_group = 'Violencia letal' AND victim_sex = 'M'
@@ -97,7 +97,7 @@ def test_demo_headline_equals_raw_records(demo):
         SELECT sum(population) FROM population p JOIN territory t ON t.code = p.code AND t.level = 'municipio'
         WHERE sex = 'M' AND year BETWEEN 2018 AND 2020""")
     assert h.rate == pytest.approx(raw / women * 1e5)
-    munis = indicators.by_municipality(f)
+    munis = rates.by_municipality(f)
     assert munis["n"].sum() == raw and len(munis) == 340
 
 
@@ -112,7 +112,7 @@ def _marshall_by_hand(n, p):
 
 
 def test_municipal_rates_and_smoothed_rates(fixture):
-    m = indicators.by_municipality(Filters(crime_types=("homicidio", "femicidio"))).set_index("code")
+    m = rates.by_municipality(Filters(crime_types=("homicidio", "femicidio"))).set_index("code")
     assert list(m["n"]) == [2, 0, 1]
     assert list(m["population"]) == pytest.approx([200_000, 100_000, 20_000])
     assert list(m["rate"]) == pytest.approx([1.0, 0.0, 5.0])
@@ -126,14 +126,14 @@ def test_municipal_rates_and_smoothed_rates(fixture):
 def test_smoothing_edge_cases():
     import numpy as np
     # no extra variation between areas (a = 0): every area gets the overall rate
-    assert list(indicators.eb_smooth([1, 2, 4], [1e5, 2e5, 4e5])) == pytest.approx([1.0, 1.0, 1.0])
-    out = indicators.eb_smooth([3, 5], [np.nan, 0])
+    assert list(rates.eb_smooth([1, 2, 4], [1e5, 2e5, 4e5])) == pytest.approx([1.0, 1.0, 1.0])
+    out = rates.eb_smooth([3, 5], [np.nan, 0])
     assert np.isnan(out).all()
-    assert list(indicators.eb_smooth([0, 0], [10, 20])) == [0.0, 0.0]
+    assert list(rates.eb_smooth([0, 0], [10, 20])) == [0.0, 0.0]
 
 
 def test_departments_add_up_their_municipalities(fixture):
-    d = indicators.by_department(Filters()).set_index("code")
+    d = rates.by_department(Filters()).set_index("code")
     assert list(d.index) == ["01", "02"]
     assert list(d["n"]) == [8, 3]
     assert list(d["population"]) == pytest.approx([300_000, 20_000])
