@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:  # pages import app_pages/_common.py and core/ whe
     sys.path.insert(0, str(ROOT))
 
 from app_pages._common import multiselect
-from core import auth, deployment, warehouse
+from core import auth, deployment, views, warehouse
 from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, UNITS, Filters, filter_options
 
 st.set_page_config(
@@ -232,10 +232,10 @@ def main() -> None:
     st.session_state["filters"] = sidebar_filters()
     with st.sidebar:
         if public:
-            st.caption("Modo público: las cifras de 1 a 4 víctimas de delitos sensibles y por aldea se muestran "
-                       "como «<5». Vea «Metodología y definiciones».")
+            st.caption(f"Modo público: las cifras de {views.SMALL_COUNTS} víctimas de delitos sensibles y por aldea se muestran "
+                       f"como «{views.SUPPRESSED}». Vea «Metodología y definiciones».")
         else:
-            st.warning("Modo interno: se muestran todas las cifras, también las menores que 5. No publique "
+            st.warning(f"Modo interno: se muestran todas las cifras, también las menores que {views.MIN_COUNT}. No publique "
                        "esta vista.", icon=":material/lock_open:")
     pages = [st.Page(PAGES_DIR / f"{stem}.py", title=title, icon=icon, default=stem == PAGES[0][0])
              for stem, title, icon in PAGES]

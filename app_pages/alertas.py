@@ -109,8 +109,8 @@ if len(found):
     st.caption("En rojo, el mes (o los 3 meses) de la alerta; la raya gris marca lo esperado por mes en esos meses "
                "(promedio de los mismos meses de los años anteriores).")
     if deployment.is_public():
-        st.caption(f"Modo público: los meses con 1 a 4 {f.noun()} de delitos sensibles no se dibujan (huecos en la "
-                   "línea); su cifra se lee «<5» al pasar el cursor.")
+        st.caption(f"Modo público: los meses con {views.SMALL_COUNTS} {f.noun()} de delitos sensibles no se dibujan (huecos en la "
+                   f"línea); su cifra se lee «{views.SUPPRESSED}» al pasar el cursor.")
     cols = st.columns(3)
     for i, row in enumerate(pairs.head(12).itertuples()):
         cols[i % 3].altair_chart(_trend(row), width="stretch")

@@ -9,7 +9,7 @@ import pydeck as pdk
 import streamlit as st
 
 from app_pages._common import dataframe, download_buttons, legend_table, multiselect, notes_for_download, page_filters, show_notes
-from core import classify, coverage, fmt, geo, municipality, schools, views, viewstate, warehouse
+from core import classify, coverage, fmt, geo, municipality, rates, schools, views, viewstate, warehouse
 from core.viewstate import Control
 
 f, opts = page_filters()
@@ -134,7 +134,7 @@ with right:
     st.markdown("**Puntos: puntaje de riesgo del centro (0-100)**")
     legend_table(classes, fmt.decimal, "Centros")
     st.caption(f"{classify.METHODS[method]}. {classify.MEANINGS[method]}")
-    st.markdown("**Fondo: tasa municipal por 100,000 hab.**")
+    st.markdown(f"**Fondo: tasa municipal {rates.PER_LABEL}**")
     legend_table(muni_classes, fmt.decimal, "Municipios")
     st.caption(f"{classify.METHODS['cuantiles']} de la tasa de {f.noun()} de cada municipio. De los filtros "
                "compartidos se aplican el periodo y el departamento.")
@@ -189,7 +189,7 @@ st.altair_chart(alt.Chart(explain.dropna(subset=["Puntos"])).mark_bar().encode(
              alt.Tooltip("Puntos:Q", format=".1f")],
 ).properties(height=28 * len(explain) + 30), width="stretch")
 if hidden_parts:
-    st.caption("Los componentes con 1 a 4 víctimas muestran «<5» y no muestran su percentil ni sus puntos "
+    st.caption(f"Los componentes con {views.SMALL_COUNTS} víctimas muestran «{views.SUPPRESSED}» y no muestran su percentil ni sus puntos "
                "(modo público); el puntaje total sí los incluye.")
 dataframe(explain, hide_index=True, width="stretch", column_config={
     "Percentil": st.column_config.NumberColumn(format="%.0f"),

@@ -124,7 +124,7 @@ with st.expander("Abrir una especificación guardada (JSON)", icon=":material/up
 with st.expander("Qué significa cada medida"):
     st.markdown(
         f"- **{f.unit_label}**: número de {f.noun()} (la unidad de conteo elegida en la barra lateral).\n"
-        f"- **Tasa por 100,000 hab.**: {f.noun()} ÷ personas-año de la población que corresponde (mismo año, "
+        f"- **{reports.MEASURES['rate']}**: {f.noun()} ÷ personas-año de la población que corresponde (mismo año, "
         "territorio, sexo y edad que la fila) × 100,000. No se calcula por mes, día, hora ni arma.\n"
         "- **% del total**: parte de cada fila en el total del informe (o del panel).\n"
         "- **Cambio vs periodo anterior**: variación porcentual frente al periodo inmediatamente anterior de la "

@@ -17,7 +17,7 @@ state = st.session_state
 
 VIEWS = {"incidencia": "Incidencia delictiva", "vulnerabilidad": "Vulnerabilidad", "prioridad": "Índice de prioridad"}
 LEVELS = {"municipio": "Municipios", "departamento": "Departamentos"}
-MEASURES = {"n": f.unit_label, "tasa": "Tasa por 100,000 hab.", "eb": "Tasa suavizada (Bayes empírico)"}
+MEASURES = {"n": f.unit_label, "tasa": rates.RATE_LABEL, "eb": "Tasa suavizada (Bayes empírico)"}
 COMPONENTS = priority.components()
 INDICATORS = {vulnerability.COMPOSITE: vulnerability.COMPOSITE_NAME} | {
     i.code: f"{i.name} ({i.unit}, {i.year})" for i in vulnerability.catalog()}
@@ -95,7 +95,7 @@ if method == "umbrales":
     need = classify.THRESHOLDS_FOR[k]
     st.text_input(f"Umbrales ({need} valores crecientes separados por comas, en la unidad de la medida)",
                   key="mapa_umbrales", placeholder="10, 20" if need == 2 else "5, 10, 20, 40",
-                  help="Por ejemplo, con la tasa de homicidios por 100,000 hab.: 10, 20. «Baja» llega hasta el "
+                  help=f"Por ejemplo, con la tasa de homicidios {rates.PER_LABEL}: 10, 20. «Baja» llega hasta el "
                        "primer umbral incluido; «Alta», por encima del último.")
     thresholds = classify.parse_thresholds(state["mapa_umbrales"]) or ()
 
@@ -141,7 +141,7 @@ if view == "incidencia":
         notes += filter(None, [coverage.left_out(f, "municipio")])
     notes += filter(None, [coverage.other_unit(f)])
     if reserved.any():
-        notes.append(f"{int(reserved.sum())} territorio(s) con 1 a 4 {f.noun()}: su cifra y su tasa se reservan "
+        notes.append(f"{int(reserved.sum())} territorio(s) con {views.SMALL_COUNTS} {f.noun()}: su cifra y su tasa se reservan "
                      "(modo público); no entran en las clases ni en el puesto.")
     value_name = MEASURES[measure]
     value_fmt = fmt.integer if measure == "n" else fmt.decimal
@@ -295,8 +295,7 @@ download_buttons(out, f"atalaya_mapa_{view}_{level}_{f.year_from}-{f.year_to}", 
 # ---- Methodology --------------------------------------------------------------------------
 with st.expander("Metodología", icon=":material/functions:"):
     st.markdown(
-        f"**Tasa por 100,000 habitantes.** {f.unit_label} ÷ personas-año × 100,000, con la población del mismo sexo y "
-        "grupo de edad que el filtro (o la total, si no hay desagregación, y se indica).\n\n"
+        f"**{rates.RATE_NAME}.** {rates.rate_definition(f.unit_label)}\n\n"
         "**Tasa suavizada (Bayes empírico).** Acerca la tasa de cada territorio a la media del conjunto mostrado, "
         "más cuanto menor es su población, para que los municipios pequeños no aparezcan arriba o abajo por azar. "
         f"{methodology.EB_FORMULA}\n\n"

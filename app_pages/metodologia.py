@@ -36,7 +36,7 @@ st.markdown("**Filtros.** El periodo, los grupos y tipos de delito, el sexo y la
             "se aplican a todas las cifras de incidencia; cada página dice qué filtros no usa.")
 
 st.header("Tasas y denominadores")
-st.markdown(rates.DEFINITIONS["Tasa por 100,000 habitantes"])
+st.markdown(rates.DEFINITIONS[rates.RATE_NAME])
 st.markdown(methodology.RATE_FORMULA)
 st.markdown("Con un filtro de sexo o edad se usa la población del mismo sexo y grupo de edad; si el almacén no tiene "
             "esa desagregación se usa la población total y la página lo advierte. No hay población para víctimas "
@@ -50,7 +50,7 @@ st.markdown(methodology.EB_FORMULA)
 
 st.header("Clasificación en alta, media y baja")
 st.markdown("Los territorios se reparten en 3 o 5 clases según el valor mostrado, calculadas sobre los territorios "
-            "mostrados. Los que no tienen dato quedan en «Sin dato»; en modo público, los que tienen de 1 a 4 "
+            f"mostrados. Los que no tienen dato quedan en «Sin dato»; en modo público, los que tienen de {views.SMALL_COUNTS} "
             "víctimas quedan en «" + classify.RESERVED + "» y no entran en los cortes.")
 st.table(pd.DataFrame({"Método": list(classify.METHODS.values()),
                        "Cómo se forman las clases": [classify.HOW[m] for m in classify.METHODS],
@@ -103,7 +103,7 @@ st.markdown("**Ajuste de cada cifra** (probabilidad de cada ajuste según la cif
             "suma de las claves de sus registros, decide cuál le toca):")
 dataframe(methodology.adjustment_table(), hide_index=True, width="content")
 st.markdown("**Información que cambia el modo público en este almacén** (celdas con víctimas; «ajustadas»: la "
-            "cifra publicada no es la exacta; «reservadas»: se muestran como «<5»; ajuste promedio en víctimas y en % "
+            f"cifra publicada no es la exacta; «reservadas»: se muestran como «{views.SUPPRESSED}»; ajuste promedio en víctimas y en % "
             "de la cifra exacta):")
 dataframe(methodology.information_loss(), hide_index=True, width="stretch")
 st.markdown("- El modo interno muestra todas las cifras y está pensado para el personal del observatorio; no debe "

@@ -31,7 +31,7 @@ else:
     top = rates.by_municipality(f.resolved(opts)).sort_values(["n", "code"], ascending=[False, True])
     default = top["code"].iloc[0] if len(top) else munis["code"].iloc[0]
 SERIES = {"mensual": "Mensual", "anual": "Anual"}
-ALDEA_MEASURES = {"n": f.unit_label, "tasa": "Tasa por 100,000 hab."}
+ALDEA_MEASURES = {"n": f.unit_label, "tasa": rates.RATE_LABEL}
 CONTROLS = [
     Control("muni_sel", "muni", default, list(labels)),
     Control("muni_serie", "serie", "mensual", list(SERIES)),
@@ -63,7 +63,7 @@ c1.metric(count_title(f), total.text,
           help=("Cambio frente al periodo anterior de igual duración"
                 + (f" ({p.previous_label}: {previous.text} {f.noun()})."
                    if p.previous_label else ": los datos no alcanzan un periodo anterior completo.")))
-c2.metric("Tasa anual por 100,000 hab.", "—" if hidden else fmt.decimal(p.rate))
+c2.metric(rates.RATE_ANNUAL_LABEL, "—" if hidden else fmt.decimal(p.rate))
 c3.metric("Puesto nacional (por tasa)",
           "—" if p.rank_national is None or hidden else f"{p.rank_national} de {p.n_national}")
 c4.metric("Puesto en su departamento",
@@ -76,7 +76,7 @@ d1.metric("Tasa de su departamento", "—" if dept_hidden else fmt.decimal(p.dep
 d2.metric("Tasa nacional", "—" if views.count(f, p.national_count).hidden else fmt.decimal(p.national_rate))
 d3.metric("Personas-año", fmt.integer(p.population), help="Población del periodo sumada año por año.")
 if hidden:
-    st.info(f"Con estos filtros el municipio tiene de 1 a 4 {f.noun()}: la cifra, la tasa y el puesto se reservan "
+    st.info(f"Con estos filtros el municipio tiene de {views.SMALL_COUNTS} {f.noun()}: la cifra, la tasa y el puesto se reservan "
             "(modo público).")
 elif p.rate is not None and p.national_rate and not dept_hidden:
     ratio = p.rate / p.national_rate
@@ -102,12 +102,12 @@ if series == "mensual":
 else:
     yr = views.municipality_yearly(f, code)
     yr["Año"] = yr["year"].map(rates.year_label)
-    long = pd.concat([yr.assign(serie="Tasa por 100,000 hab.", valor=yr["rate"]),
+    long = pd.concat([yr.assign(serie=rates.RATE_LABEL, valor=yr["rate"]),
                       yr.assign(serie="Promedio de los 3 años anteriores", valor=yr["reference_rate"])])
     x = alt.X("Año:O", title="Año", sort=None)
-    y_title = "Tasa por 100,000 hab."
+    y_title = rates.RATE_LABEL
     table = yr[["Año", "n", "population", "rate", "reference_rate"]].rename(columns={
-        "n": f.unit_label, "population": "Personas-año", "rate": "Tasa por 100,000",
+        "n": f.unit_label, "population": "Personas-año", "rate": rates.RATE_COLUMN,
         "reference_rate": "Promedio 3 años anteriores"})
 chart = alt.Chart(views.as_text(long.dropna(subset=["valor"]))).mark_line(point=series == "anual").encode(
     x=x, y=alt.Y("valor:Q", title=y_title),
@@ -189,7 +189,7 @@ with right:
                  alt.Tooltip("count_label:N", title=f.unit_label)],
     ).properties(height=260), width="stretch")
     st.caption(f"Sin hora registrada: {unknown_hour.text}."
-               + (f" Las celdas en blanco tienen de 1 a 4 {f.noun()} (modo público)." if wh.attrs["suppressed"] else ""))
+               + (f" Las celdas en blanco tienen de {views.SMALL_COUNTS} {f.noun()} (modo público)." if wh.attrs["suppressed"] else ""))
     wh_out = wh.assign(Hora=wh["hour"].map(lambda h: "Sin hora" if h < 0 else f"{h:02d} h")).pivot(
         index=["weekday", "day"], columns="Hora", values="n").astype(object).fillna(0).reset_index().drop(columns="weekday")
     wh_out.columns.name = None
@@ -253,17 +253,18 @@ else:
         st.caption(f"Cuantiles, 5 clases. Los círculos grises suman {'las' if f.unit == 'victimas' else 'los'} "
                    f"{f.noun()} con coordenadas en celdas de unos 550 m; nunca se muestran registros individuales.")
         if hidden_cells:
-            st.caption(f"{hidden_cells} celda(s) con 1 a 4 {f.noun()} (o reservadas para que la suma no las revele) "
+            st.caption(f"{hidden_cells} celda(s) con {views.SMALL_COUNTS} {f.noun()} (o reservadas para que la suma no las revele) "
                        "no se dibujan (modo público).")
         if aldea_reserved.any():
-            st.caption(f"Las aldeas con 1 a 4 {f.noun()} muestran «<5» y no entran en las clases (modo público).")
+            st.caption(f"Las aldeas con {views.SMALL_COUNTS} {f.noun()} muestran «{views.SUPPRESSED}» y no entran en las "
+                       "clases (modo público).")
         if aldea_note:
             st.caption(aldea_note)
         show_notes(record_note)
 aldea_out = aldea_table.rename(columns={"code": "Código", "name": "Aldea", "n": "Total", "population": "Personas-año",
-                                        "rate": "Tasa por 100,000"})
+                                        "rate": rates.RATE_COLUMN})
 dataframe(aldea_out, hide_index=True, width="stretch",
-             column_config={"Tasa por 100,000": st.column_config.NumberColumn(format="%.1f"),
+             column_config={rates.RATE_COLUMN: st.column_config.NumberColumn(format="%.1f"),
                             "Personas-año": st.column_config.NumberColumn(format="localized")})
 download_buttons(aldea_out, f"atalaya_{code}_aldeas", notes_for_download(meta, scope, *([aldea_note] if aldea_note else [])))
 
@@ -274,10 +275,10 @@ protected = views.national_table(f).set_index("code")
 peers = peers.assign(**{c: protected.loc[peers["code"], c].to_numpy() for c in ("n", "rate", "rate_eb")})
 peers_out = peers.assign(Municipio=[n + (" ◀" if s else "") for n, s in zip(peers["name"], peers["is_self"])])[
     ["Municipio", "n", "population", "rate", "rate_eb"]].rename(columns={
-        "n": f.unit_label, "population": "Personas-año", "rate": "Tasa por 100,000", "rate_eb": "Tasa suavizada"})
+        "n": f.unit_label, "population": "Personas-año", "rate": rates.RATE_COLUMN, "rate_eb": "Tasa suavizada"})
 dataframe(peers_out, hide_index=True, width="stretch", column_config={
     "Personas-año": st.column_config.NumberColumn(format="localized"),
-    "Tasa por 100,000": st.column_config.NumberColumn(format="%.1f"),
+    rates.RATE_COLUMN: st.column_config.NumberColumn(format="%.1f"),
     "Tasa suavizada": st.column_config.NumberColumn(format="%.1f")})
 st.caption("Los cinco municipios del mismo departamento con la población más cercana (en escala logarítmica).")
 download_buttons(peers_out, f"atalaya_{code}_pares", notes_for_download(meta, scope))

@@ -21,8 +21,8 @@ change_hidden = latest.hidden or views.count(f, h.previous_count or 0).hidden
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(count_title(f), total.text,
           help=f"Número de {f.noun()} en el periodo y con los filtros elegidos.")
-c2.metric("Tasa anual por 100,000 hab.", "—" if hidden else fmt.decimal(h.rate),
-          help=f"{f.unit_label} ÷ población del periodo (personas-año) × 100,000, con la población del mismo sexo y edad."
+c2.metric(rates.RATE_ANNUAL_LABEL, "—" if hidden else fmt.decimal(h.rate),
+          help=rates.rate_definition(f.unit_label)
                + (" No se muestra porque la cifra es menor que 5 (modo público)." if hidden else ""))
 c3.metric(f"{f.unit_label} en {rates.year_label(h.latest_year)}", latest.text,
           delta=None if h.change_pct is None or change_hidden
@@ -42,7 +42,7 @@ left, right = st.columns([1, 1])
 granularity = left.radio("Serie", ["Anual", "Mensual"], horizontal=True, key="resumen_serie")
 # the options are fixed (the widget keeps its value when the unit changes); the count reads in the unit
 count_option = {"Víctimas": f.unit_label}
-measure = right.radio("Medida", ["Víctimas", "Tasa por 100,000 hab."], horizontal=True, key="resumen_medida",
+measure = right.radio("Medida", ["Víctimas", rates.RATE_LABEL], horizontal=True, key="resumen_medida",
                       disabled=granularity == "Mensual", format_func=lambda m: count_option.get(m, m),
                       help=f"La tasa se calcula por año; la serie mensual muestra {f.noun()}.")
 if granularity == "Anual":
@@ -51,14 +51,14 @@ if granularity == "Anual":
     series["Año"] = series["year"].map(lambda y: rates.year_label(y) + (" *" if y in flags else ""))
     series["value"] = views.numeric(series["rate" if measure.startswith("Tasa") else "n"])
     series["count_label"] = [v if isinstance(v, str) else fmt.integer(v) for v in series["n"]]
-    title = "Tasa por 100,000 hab." if measure.startswith("Tasa") else f.unit_label
+    title = rates.RATE_LABEL if measure.startswith("Tasa") else f.unit_label
     chart = alt.Chart(views.as_text(series)).mark_line(point=True).encode(
         x=alt.X("Año:O", title="Año", sort=None),
         y=alt.Y("value:Q", title=title),
         color=charts.category_color("crime_group", "Grupo de delito", sorted(series["crime_group"].unique())),
         tooltip=[alt.Tooltip("Año:O"), alt.Tooltip("crime_group:N", title="Grupo"),
                  alt.Tooltip("count_label:N", title=f.unit_label),
-                 alt.Tooltip("rate:Q", title="Tasa por 100,000", format=",.1f")],
+                 alt.Tooltip("rate:Q", title=rates.RATE_COLUMN, format=",.1f")],
     )
 else:
     series = views.monthly_by_group(f)
@@ -88,7 +88,7 @@ st.caption(f"Fuente: {meta.get('country_name', '')}, registros consolidados de "
 
 # ---- Top municipalities -------------------------------------------------------------------
 st.subheader(f"Municipios con más {f.noun()}")
-order = st.radio("Ordenar por", ["Víctimas", "Tasa por 100,000 hab."], horizontal=True, key="resumen_orden",
+order = st.radio("Ordenar por", ["Víctimas", rates.RATE_LABEL], horizontal=True, key="resumen_orden",
                  format_func=lambda m: count_option.get(m, m))
 munis = views.municipalities(f)
 munis["sort_n"] = views.numeric(munis["n"])
@@ -98,11 +98,11 @@ top.insert(0, "Puesto", range(1, len(top) + 1))
 dataframe(
     top[["Puesto", "name", "department", "n", "population", "rate"]].rename(columns={
         "name": "Municipio", "department": "Departamento", "n": f.unit_label,
-        "population": "Personas-año", "rate": "Tasa por 100,000"}),
+        "population": "Personas-año", "rate": rates.RATE_COLUMN}),
     hide_index=True, width="stretch",
     column_config={
         "Personas-año": st.column_config.NumberColumn(format="localized"),
-        "Tasa por 100,000": st.column_config.NumberColumn(format="%.1f"),
+        rates.RATE_COLUMN: st.column_config.NumberColumn(format="%.1f"),
     },
 )
 if sort_col == "rate":

@@ -23,6 +23,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from core.disclosure import SMALL_COUNTS
+
 METHODS = {
     "cuantiles": "Cuantiles",
     "jenks": "Cortes naturales (Jenks)",
@@ -55,7 +57,7 @@ LEVELS = {
     5: ("Muy baja", "Baja", "Media", "Alta", "Muy alta"),
 }
 NO_DATA = "Sin dato"
-RESERVED = "1 a 4 (reservado)"  # small counts hidden in public mode (core.disclosure)
+RESERVED = f"{SMALL_COUNTS} (reservado)"  # small counts hidden in public mode (core.disclosure)
 
 # Sequential palettes (ColorBrewer), light = low; RGB.
 PALETTES = {

@@ -33,8 +33,9 @@ from core import cellkey, fmt, warehouse
 from core.deployment import ENV_VAR, INTERNAL, PUBLIC, SECRETS_KEY, ModeError, is_public, mode  # noqa: F401
 from core.filters import Filters, filter_options
 
-SUPPRESSED = "<5"
-MIN_COUNT = 5
+MIN_COUNT = 5  # counts from 1 to MIN_COUNT - 1 are reserved where the rules say so
+SUPPRESSED = f"<{MIN_COUNT}"  # what a reserved count reads
+SMALL_COUNTS = f"1 a {MIN_COUNT - 1}"  # how the text names the counts reserved
 
 RULES = (
     "Modo público: cada cifra de víctimas o hechos lleva un ajuste pequeño y consistente (método de la clave de "
@@ -43,7 +44,7 @@ RULES = (
     "se pida la cifra como se pida. Así la resta de dos cifras publicadas (p. ej. violencia letal menos homicidio, o "
     "2013-2022 menos 2013-2021) no devuelve una cifra reservada; por eso un total puede no coincidir exactamente con "
     "la suma de sus partes.",
-    "Las cifras (ya ajustadas) de 1 a 4 víctimas se muestran como «<5» cuando pueden incluir delitos sensibles "
+    f"Las cifras (ya ajustadas) de {SMALL_COUNTS} víctimas se muestran como «{SUPPRESSED}» cuando pueden incluir delitos sensibles "
     "(violencia sexual, violencia contra la mujer e intrafamiliar, femicidio), cuando cuentan solo a menores de "
     "18 años (filtro de edad o fila de un grupo de edad de menores) y en todo conteo por debajo del municipio "
     "(aldea, celda de ~550 m, entorno de un centro educativo).",
@@ -271,7 +272,7 @@ def hides(value, sensitive: bool, below_municipality: bool = False) -> bool:
 def notes() -> list[str]:
     """What a download says about the rules applied."""
     if not is_public():
-        return ["Modo interno: se muestran todas las cifras, incluidas las menores que 5. No publicar."]
+        return [f"Modo interno: se muestran todas las cifras, incluidas las menores que {MIN_COUNT}. No publicar."]
     return list(RULES)
 
 

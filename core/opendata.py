@@ -41,19 +41,20 @@ DICTIONARY = [
     ("municipio_mes", "grupo_edad", "texto", "años", "Grupo de edad de la víctima (ND = sin dato)."),
     ("municipio_mes", "victimas", "entero", "víctimas", "Número de víctimas registradas (unidad de conteo); para "
                                                         "homicidio y femicidio, la cifra de la fuente de referencia. "
-                                                        "«<5»: de 1 a 4, reservada (modo público)."),
+                                                        f"«{disclosure.SUPPRESSED}»: de {disclosure.SMALL_COUNTS}, reservada "
+                                                        "(modo público)."),
     ("departamento_anio", "codigo_departamento", "texto", "—", "Código oficial del departamento."),
     ("departamento_anio", "departamento", "texto", "—", "Nombre del departamento."),
     ("departamento_anio", "anio", "entero", "año", "Año calendario."),
     ("departamento_anio", "anio_parcial", "lógico", "—", "Verdadero si los datos cubren solo parte del año."),
-    ("departamento_anio", "victimas", "entero", "víctimas", "Número de víctimas registradas («<5»: reservada)."),
+    ("departamento_anio", "victimas", "entero", "víctimas", f"Número de víctimas registradas («{disclosure.SUPPRESSED}»: reservada)."),
     ("departamento_anio", "personas_anio", "decimal", "personas-año", "Población del mismo sexo y edad que el filtro, "
                                                                       "por la fracción del año cubierta."),
     ("departamento_anio", "tasa_100k", "decimal", "por 100,000 hab.", "Víctimas ÷ personas-año × 100,000."),
     ("limites_municipales", "codigo", "texto", "—", "Código oficial del municipio."),
     ("limites_municipales", "municipio", "texto", "—", "Nombre del municipio."),
     ("limites_municipales", "departamento", "texto", "—", "Nombre del departamento."),
-    ("limites_municipales", "victimas", "entero", "víctimas", "Víctimas registradas en el periodo («<5»: "
+    ("limites_municipales", "victimas", "entero", "víctimas", f"Víctimas registradas en el periodo («{disclosure.SUPPRESSED}»: "
                                                               "reservada)."),
     ("limites_municipales", "personas_anio", "decimal", "personas-año", "Población del periodo sumada año por año."),
     ("limites_municipales", "tasa_100k", "decimal", "por 100,000 hab.", "Tasa anual promedio del periodo."),
@@ -82,7 +83,8 @@ def dictionary(dataset: str | None = None, f: Filters | None = None) -> pd.DataF
         for i in vulnerability.catalog()]
     if f is not None and f.unit != "victimas":
         rows = [(d, count_field(f), t, f.noun(), f"Número de {f.noun()} (unidad de conteo; un hecho puede tener "
-                 "varias víctimas o ninguna). «<5»: de 1 a 4, reservada (modo público).") if field == "victimas"
+                 f"varias víctimas o ninguna). «{disclosure.SUPPRESSED}»: de {disclosure.SMALL_COUNTS}, reservada "
+                 "(modo público).") if field == "victimas"
                 else (d, field, t, u, text) for d, field, t, u, text in rows]
     df = pd.DataFrame(rows, columns=["conjunto", "campo", "tipo", "unidad", "definicion"])
     return df if dataset is None else df[df["conjunto"] == dataset].reset_index(drop=True)

@@ -23,8 +23,21 @@ from core.filters import Filters, filter_options
 
 PER = 100_000
 
+RATE_NAME = "Tasa por 100,000 habitantes"  # the definition's title
+PER_LABEL = "por 100,000 hab."  # the unit of every rate
+RATE_LABEL = f"Tasa {PER_LABEL}"  # controls, axes and legends
+RATE_ANNUAL_LABEL = "Tasa anual por 100,000 hab."  # a headline rate over the period (an annual mean)
+RATE_COLUMN = "Tasa por 100,000"  # table columns and tooltips
+
+
+def rate_definition(unit_label: str) -> str:
+    """The rate's formula in one sentence, for the unit shown ('Víctimas' or 'Hechos')."""
+    return (f"{unit_label} ÷ personas-año × 100,000, con la población del mismo sexo y grupo de edad que el filtro "
+            "(o la total, si no hay desagregación, y se indica).")
+
+
 DEFINITIONS = {
-    "Tasa por 100,000 habitantes": "Víctimas (o hechos, según la unidad elegida) ÷ (población del periodo) × "
+    RATE_NAME: "Víctimas (o hechos, según la unidad elegida) ÷ (población del periodo) × "
                                    "100,000. Con varios años, la población se suma año por año (personas-año), de "
                                    "modo que la tasa es un promedio anual. "
                                    "El denominador corresponde al mismo sexo y grupo de edad que el filtro.",

@@ -24,7 +24,7 @@ from core.filters import SEX_LABELS, UNITS, FilterOptions, Filters, filter_optio
 
 MEASURES = {
     "n": "Víctimas",
-    "rate": "Tasa por 100,000 hab.",
+    "rate": rates.RATE_LABEL,
     "share": "% del total",
     "change": "Cambio vs periodo anterior (%)",
 }

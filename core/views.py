@@ -18,6 +18,8 @@ from core.filters import Filters
 
 # What pages need to read and draw a protected table (they never import core.disclosure).
 SUPPRESSED = disclosure.SUPPRESSED
+SMALL_COUNTS = disclosure.SMALL_COUNTS
+MIN_COUNT = disclosure.MIN_COUNT
 RULES = disclosure.RULES
 numeric = disclosure.numeric                          # a protected column as numbers («<5» missing)
 as_text = disclosure.as_text                          # columns holding «<5» as text, numbers formatted
