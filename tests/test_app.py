@@ -2,7 +2,7 @@
 import pytest
 
 from core import fmt, rates
-from core.filters import Filters
+from core.filters import Filters, filter_options
 from tests import fixture_warehouse
 from tests.apptest import metrics, run_app
 
@@ -56,13 +56,22 @@ def test_monthly_series_and_rate_ordering(demo):
 
 @pytest.mark.parametrize("groups", [[], ["Drogas"], ["Violencia sexual", "Delitos contra la libertad"]])
 @pytest.mark.parametrize("sexes", [[], ["ND"], ["H", "M"]])
-def test_filter_grid_runs_without_exceptions(demo, groups, sexes):
+def test_filter_grid_shows_the_core_figures(demo, groups, sexes):
+    ages = ["ND"] if sexes == ["ND"] else []
     at = run_app()
     at.multiselect(key="f_groups").set_value(groups)
     at.multiselect(key="f_sexes").set_value(sexes)
-    at.multiselect(key="f_ages").set_value(["ND"] if sexes == ["ND"] else [])
+    at.multiselect(key="f_ages").set_value(ages)
     at.run()
     assert not at.exception
+    opts = filter_options()
+    f = Filters(crime_groups=tuple(groups), sexes=tuple(sexes), age_groups=tuple(ages)).resolved(opts)
+    h = rates.headline(f)
+    shown = metrics(at)
+    assert shown["Víctimas registradas"] == fmt.integer(h.count)
+    # victims without a registered sex have no population: no rate, said with a dash
+    assert shown[rates.RATE_ANNUAL_LABEL] == ("—" if h.rate is None else fmt.decimal(h.rate))
+    assert at.caption[0].value == f.describe(opts)
 
 
 def test_real_warehouse_has_no_synthetic_banner(tmp_path, use_warehouse):

@@ -1,11 +1,10 @@
-"""Map building blocks: features, view, offline compact deck; page state in the URL; downloads."""
+"""Map building blocks: features, bounds and view, the offline compact deck, tooltips that show data as text."""
 import json
 
 import pandas as pd
 import pytest
 
-from core import geo, viewstate
-from core.viewstate import Control
+from core import geo
 from tests import fixture_warehouse
 
 
@@ -39,28 +38,6 @@ def test_bounds_and_view_state(fixture):
     assert (view.longitude, view.latitude) == (-90.1, 15.75)
     assert 5.5 < view.zoom < 7.5  # Guatemala fills a ~760 x 560 px map
     assert geo.view_state((-90.0, 14.0, -89.9, 14.1)).zoom > view.zoom + 4
-
-
-CONTROLS = [Control("v", "vista", "a", ["a", "b"]), Control("k", "clases", 3, [3, 5]),
-            Control("w", "peso", 10, parse=viewstate.int_between(0, 100)),
-            Control("s", "sectores", [], parse=viewstate.subset_of(["Oficial", "Privado"]))]
-
-
-def test_view_state_restores_from_url_then_saved_copy_then_default():
-    state = {}
-    viewstate.restore(state, {"vista": "b", "clases": "5", "peso": "101", "sectores": "Privado,X,Privado"}, "p",
-                      CONTROLS)
-    assert state == {"v": "b", "k": 5, "w": 10, "s": ["Privado"]}  # out-of-range weight and unknown sector ignored
-    assert viewstate.to_params(state, CONTROLS, dump={"s": ",".join}) == {
-        "vista": "b", "clases": "5", "sectores": "Privado"}
-    viewstate.save(state, "p", CONTROLS)
-    # the user leaves the page: Streamlit forgets the widgets; the saved copy brings them back
-    state = {"_saved_p": state["_saved_p"]}
-    viewstate.restore(state, {"vista": "hostil'; DROP TABLE x"}, "p", CONTROLS)
-    assert state["v"] == "b" and state["k"] == 5
-    url = {"vista": "b", "peso": "7", "otro": "1"}
-    viewstate.sync_url(url, {"clases": "5"}, CONTROLS)
-    assert url == {"clases": "5", "otro": "1"}
 
 
 def test_text_from_the_data_never_runs_in_a_map_tooltip(fixture):
