@@ -592,15 +592,15 @@ def _read_toml(path: Path) -> tuple[bytes, dict]:
         lines = text.splitlines()
         if at and at.group(1):
             number = int(at.group(1))
-            line = lines[number - 1] if 0 < number <= len(lines) else ""
-            found = re.match(r"\s*\[{1,2}\s*([^\]\"']*?)\s*\]|\s*([^=\"'\[]+?)\s*=", line)
+            text_line = lines[number - 1] if 0 < number <= len(lines) else ""
+            found = re.match(r"\s*\[{1,2}\s*([^\]\"']*?)\s*\]|\s*([^=\"'\[]+?)\s*=", text_line)
             name = next((g for g in found.groups() if g), "") if found else ""
             if name and not name.isascii():
                 plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
                 known = ROOT_KEYS + LAYER_KEYS + POPULATION_KEYS + INCIDENT_KEYS + INDICATOR_KEYS + INCIDENT_FIELDS
                 near = ".".join(closest(part, known) or part for part in plain.split("."))
                 explained = (f"'{name}' lleva tilde o ñ: los nombres de sección y de clave se escriben sin ellas "
-                             f"(¿quiso decir {'[' + near + ']' if line.lstrip().startswith('[') else near}?)")
+                             f"(¿quiso decir {'[' + near + ']' if text_line.lstrip().startswith('[') else near}?)")
             shown = lines[number - 1].strip() if 0 < number <= len(lines) else ""
             place = f"línea {number}" + (f" «{shown[:100]}»" if shown else "")
         else:
@@ -613,7 +613,9 @@ def _read_toml(path: Path) -> tuple[bytes, dict]:
 
 
 def load_config(path: Path) -> LoadConfig:
-    """Read and check a configuration file; raise ConfigError listing every problem."""
+    """Read and check a configuration file; raise ConfigError listing every problem.
+
+    One function per section reads it and says its problems; nothing is built unless all are fine."""
     path = Path(path).expanduser().resolve()
     raw_bytes, raw = _read_toml(path)
     problems: list[str] = []
@@ -622,6 +624,30 @@ def load_config(path: Path) -> LoadConfig:
 
     country = r.get(raw, "pais", "raíz", str, required=True) or "?"
     country_name = r.get(raw, "nombre_pais", "raíz", str, default=country)
+    start, end = _period(r, raw)
+    synthetic = r.get(raw, "sintetico", "raíz", bool, default=False)
+    threshold = _reject_threshold(r, raw)
+    departments, municipalities, aldeas = _geography(r, raw)
+    population = _population(r, raw)
+    incidents, seen = _incident_sources(r, raw)
+    schools = _schools(r, raw)
+    indicators = _indicators(r, raw)
+    reconciliation = _reconciliation(r, raw.get("conciliacion"), seen, incidents)
+    aliases, dept_aliases = _aliases(r, raw)
+
+    if problems:
+        raise ConfigError(path, problems)
+    # required sections: a missing one is a problem above
+    assert departments is not None and municipalities is not None and population is not None
+    return LoadConfig(
+        path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), country=country, country_name=country_name,
+        period_start=start, period_end=end, synthetic=bool(synthetic),
+        reject_threshold=float(threshold), departments=departments, municipalities=municipalities, aldeas=aldeas,
+        population=population, incidents=tuple(incidents), schools=schools, indicators=tuple(indicators),
+        reconciliation=reconciliation, aliases=aliases, dept_aliases=dept_aliases)
+
+
+def _period(r: _Reader, raw: dict) -> tuple[dt.date, dt.date]:
     period = r.get(raw, "periodo", "raíz", dict, required=True) or {}
     r.known(period, "periodo", ("desde", "hasta"))
     start = end = dt.date(2000, 1, 1)
@@ -646,19 +672,29 @@ def load_config(path: Path) -> LoadConfig:
             end = value
     if end < start:
         r.problem("periodo", f"'hasta' ({end}) es anterior a 'desde' ({start})")
-    synthetic = r.get(raw, "sintetico", "raíz", bool, default=False)
+    return start, end
+
+
+def _reject_threshold(r: _Reader, raw: dict) -> float:
     threshold = r.get(raw, "umbral_rechazo", "raíz", (float, int), default=DEFAULT_REJECT_THRESHOLD)
     if not 0 <= threshold <= 1:
         hint = f" (¿quiso decir {threshold / 100:g}, es decir {threshold:g} %?)" if 1 < threshold <= 100 else ""
         r.problem("umbral_rechazo", f"debe estar entre 0 y 1 (0.05 = 5 %), se encontró {threshold}{hint}")
         threshold = DEFAULT_REJECT_THRESHOLD
+    return float(threshold)
 
+
+def _geography(r: _Reader, raw: dict) -> tuple[Layer | None, Layer | None, Layer | None]:
     geo = r.get(raw, "geografia", "raíz", dict, required=True) or {}
     r.known(geo, "geografia", ("departamentos", "municipios", "aldeas"))
     departments = _layer(r, r.get(geo, "departamentos", "geografia", dict, required=True), "geografia.departamentos", False)
     municipalities = _layer(r, r.get(geo, "municipios", "geografia", dict, required=True), "geografia.municipios", True)
     aldeas = _layer(r, r.get(geo, "aldeas", "geografia", dict), "geografia.aldeas", True)
 
+    return departments, municipalities, aldeas
+
+
+def _population(r: _Reader, raw: dict) -> Population | None:
     population = None
     pop = r.get(raw, "poblacion", "raíz", dict, required=True)
     if pop is not None:
@@ -693,8 +729,13 @@ def load_config(path: Path) -> LoadConfig:
             sex_values=values.get("sexo", {}), age_values=values.get("edad", {}),
             source=r.get(pop, "fuente", where, str, required=True) or "?")
 
-    incidents = []
-    seen = set()
+    return population
+
+
+def _incident_sources(r: _Reader, raw: dict) -> tuple[list[IncidentSource], set[str]]:
+    """The [[incidentes]] sources and their names."""
+    incidents: list[IncidentSource] = []
+    seen: set[str] = set()
     sources = r.get(raw, "incidentes", "raíz", list, required=True)
     if sources == []:
         r.problem("incidentes", "la lista está vacía: declare al menos una fuente [[incidentes]]")
@@ -717,6 +758,10 @@ def load_config(path: Path) -> LoadConfig:
         where = f"incidentes.{sid}"
         incidents.append(_incident_source(r, src, sid, where))
 
+    return incidents, seen
+
+
+def _schools(r: _Reader, raw: dict) -> Schools | None:
     schools = None
     sch = r.get(raw, "centros_educativos", "raíz", dict)
     if sch is not None:
@@ -728,7 +773,11 @@ def load_config(path: Path) -> LoadConfig:
                           code=r.code(columns.get("municipio_codigo"), f"{where}.columnas.municipio_codigo"),
                           values=r.values(sch.get("valores"), f"{where}.valores"))
 
-    indicators = []
+    return schools
+
+
+def _indicators(r: _Reader, raw: dict) -> list[Indicators]:
+    indicators: list[Indicators] = []
     declared = r.get(raw, "indicadores", "raíz", list, default=[]) or []
     r.sections(declared, "indicadores", "archivo = ..., anio = ..., [indicadores.columnas]")
     for i, ind in enumerate(declared):
@@ -769,8 +818,10 @@ def load_config(path: Path) -> LoadConfig:
             year=year or 0, columns=tuple(cols),
             source=r.get(ind, "fuente", where, str, required=True) or "?"))
 
-    reconciliation = _reconciliation(r, raw.get("conciliacion"), seen, incidents)
+    return indicators
 
+
+def _aliases(r: _Reader, raw: dict) -> tuple[dict[str, str], dict[str, str]]:
     aliases: dict[str, str] = {}
     dept_aliases: dict[str, str] = {}
     alias_table = r.get(raw, "alias", "raíz", dict, default={}) or {}
@@ -788,14 +839,7 @@ def load_config(path: Path) -> LoadConfig:
                 r.problem(f"alias.{key}.{name}", f"se esperaba un texto (nombre o código), se encontró {show(value)}"
                           + (f"; {hint}" if hint else ""))
 
-    if problems:
-        raise ConfigError(path, problems)
-    return LoadConfig(
-        path=path, sha256=hashlib.sha256(raw_bytes).hexdigest(), country=country, country_name=country_name,
-        period_start=start, period_end=end, synthetic=bool(synthetic),
-        reject_threshold=float(threshold), departments=departments, municipalities=municipalities, aldeas=aldeas,
-        population=population, incidents=tuple(incidents), schools=schools, indicators=tuple(indicators),
-        reconciliation=reconciliation, aliases=aliases, dept_aliases=dept_aliases)
+    return aliases, dept_aliases
 
 
 def _reconciliation(r: _Reader, raw: Any, sources: set[str], incidents: list) -> tuple[Rule, ...]:

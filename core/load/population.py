@@ -116,9 +116,11 @@ def _territories(cfg: LoadConfig, table: RawTable, geo: Geography) -> tuple[pd.S
         reason = unknown_code_reasons(raw, codes, known, spec.code, "codigo", what)
         return codes.where(codes.isin(known), None), raw, reason, spec.code.column
     if spec.level == "departamento":
+        assert spec.department is not None  # the configuration requires codigo or departamento at this level
         raw = column(table, spec.department, "departamento")
         codes, reasons = resolve_departments(raw, geo)
         return codes, raw, reasons, spec.department
+    assert spec.municipality is not None  # the configuration requires codigo or municipio
     raw = column(table, spec.municipality, "municipio")
     dept = pd.Series([None] * len(raw), index=raw.index, dtype=object)
     if spec.department:
@@ -143,6 +145,7 @@ def _rows(cfg: LoadConfig, table: RawTable, geo: Geography, report: Report) -> p
                                         "raw": table.frame[c].to_numpy()}) for c, y in year_cols.items()])
         long["sex"], long["age_group"] = "T", "total"
     else:
+        assert spec.year is not None and spec.value is not None  # long layout: both declared (config)
         raw_year = column(table, spec.year, "año")
         raw_value = column(table, spec.value, "población")
         years = pd.to_numeric(raw_year.astype(object).where(raw_year.notna(), None).astype("str").str.strip()

@@ -83,7 +83,7 @@ def counting_rule(rules: Sequence[Rule], institutions: Mapping[str, str]) -> str
     for r in rules:
         crimes = _join([names.get(t, t) for t in r.crime_types])
         if r.rule == "referencia":
-            parts.append(f"{crimes}: cuenta la fuente de referencia, {institutions.get(r.reference, r.reference)}")
+            parts.append(f"{crimes}: cuenta la fuente de referencia, {institutions.get(r.reference or '', r.reference)}")
         else:
             parts.append(f"{crimes}: en cada municipio y mes cuenta la fuente con más registros (máximo)")
     return ("Delitos que registran varias instituciones (sin sumarlas, para no contar dos veces a la misma víctima): "

@@ -19,6 +19,7 @@ UNKNOWN = "Sin dato"
 
 def load(cfg: LoadConfig, geo: Geography, report: Report) -> pd.DataFrame:
     spec = cfg.schools
+    assert spec is not None  # called only when the configuration declares [centros_educativos]
     report.source(SOURCE, "Centros educativos")
     frames = []
     for table in report.read_files(SOURCE, spec.table):
@@ -41,6 +42,7 @@ def load(cfg: LoadConfig, geo: Geography, report: Report) -> pd.DataFrame:
 
 def _rows(cfg: LoadConfig, table: RawTable, geo: Geography, report: Report) -> pd.DataFrame:
     spec = cfg.schools
+    assert spec is not None
     cols = spec.columns
     n = len(table.frame)
     rows = RowRejects(SOURCE, table)

@@ -162,7 +162,8 @@ def load(cfg: LoadConfig, report: Report) -> Geography:
     missing_parent = municipalities["parent_code"].isna()
     if orphans or missing_parent.any():
         examples = orphans[:10] or municipalities.loc[missing_parent, "code"].tolist()[:10]
-        raise SourceError(f"{cfg.municipalities.file.name}: municipios cuyo departamento ({cfg.municipalities.parent.describe()}) "
+        parent = cfg.municipalities.parent  # required for the municipality layer (config)
+        raise SourceError(f"{cfg.municipalities.file.name}: municipios cuyo departamento ({parent.describe() if parent else '?'}) "
                           f"no existe en {cfg.departments.file.name}: {examples}; "
                           f"departamentos: {departments['code'].tolist()}")
     aldeas = None
@@ -256,6 +257,7 @@ def resolve_municipalities(table: RawTable, cols: dict[str, str], code: CodeSpec
     problems = []
     if "municipio_codigo" in cols:
         raw = column(table, cols["municipio_codigo"], "código de municipio")
+        code = code or CodeSpec(cols["municipio_codigo"])  # no transform declared: the code as written
         muni = apply_code(raw, code)
         unknown = muni.notna() & ~muni.isin(geo.index.codes)
         transform = f"; transformación: {code.describe()}" if code != CodeSpec(code.column) else ""
