@@ -383,30 +383,7 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
 
     # Coordinates (descriptive: wrong ones are dropped, the row is kept), read before the
     # territory because they can place a row.
-    lon = pd.Series(np.nan, index=table.frame.index)
-    lat = pd.Series(np.nan, index=table.frame.index)
-    if "longitud" in cols and "latitud" in cols:
-        raw_lon, raw_lat = col("longitud", "longitud"), col("latitud", "latitud")
-        x, y = parse_numbers(raw_lon), parse_numbers(raw_lat)
-        given = raw_lon.notna() | raw_lat.notna()
-        unreadable = given & (x.isna() | y.isna())
-        _field_issue(report, src, table, unreadable.to_numpy() & in_scope, cols["longitud"],
-                     raw_lon.fillna("") + " " + raw_lat.fillna(""), "coordenadas_invalidas",
-                     "no son coordenadas legibles (se esperaban longitud y latitud en grados decimales): se registra sin coordenadas")
-        minx, miny, maxx, maxy = geo.bounds()
-        out_country = x.notna() & y.notna() & ~(x.between(minx, maxx) & y.between(miny, maxy))
-        box = f"longitud {minx:.2f} a {maxx:.2f}, latitud {miny:.2f} a {maxy:.2f}"
-        swapped = y.between(minx, maxx) & x.between(miny, maxy)
-        expected = pd.Series(np.where(
-            swapped, f"está fuera del país ({box}), pero dentro al intercambiarlas: la longitud y la latitud están "
-                     f"invertidas (en la columna {cols['longitud']} está la latitud); intercambie columnas.longitud y "
-                     "columnas.latitud: se registra sin coordenadas",
-            f"está fuera del país ({box}; ¿latitud y longitud invertidas, o falta el signo menos?): se registra sin "
-            "coordenadas"), index=x.index, dtype=object)
-        _field_issue(report, src, table, out_country.to_numpy() & in_scope, f"{cols['longitud']}/{cols['latitud']}",
-                     x.astype(str) + ", " + y.astype(str), "coordenadas_fuera_del_pais", expected)
-        ok = ~(unreadable | out_country)
-        lon, lat = x.where(ok), y.where(ok)
+    lon, lat = _coordinates(src, table, cols, geo, in_scope, report)
 
     # Territory at the declared level.
     if src.territory_level == "departamento":
@@ -437,6 +414,78 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
             target[:] = num.fillna(0).astype("int64")
 
     # Record id: unique within the source (across its files).
+    ids = _record_ids(src, table, cols, in_scope, rows, seen_ids)
+
+    keep = ~rows.mask & in_scope
+    # Descriptive fields: wrong values become "sin dato", recorded in field_issue (only for kept rows).
+    fields = _descriptive_fields(src, table, cols, geo, report, keep, day, muni)
+
+    accepted = pd.DataFrame({
+        "source": src.source,
+        "source_record_id": ids,
+        "occurred_on": day.dt.date,
+        "month": month.dt.date,
+        "year": year,
+        "occurred_hour": fields["occurred_hour"],
+        "dept_code": dept,
+        "muni_code": muni,
+        "aldea_code": fields["aldea_code"],
+        "lon": lon, "lat": lat,
+        "crime_type": crime,
+        "victim_sex": fields["victim_sex"],
+        "victim_age": fields["victim_age"],
+        "age_group": fields["age_group"],
+        "weapon": fields["weapon"],
+        "victims": victims,
+        "count": count,
+        "file": table.name,
+        "row_number": table.rows,
+    })[keep]
+    rows.report_to(report)
+    report.stats[src.source].rows_loaded += int(keep.sum())
+    return accepted.reset_index(drop=True)
+
+
+def _coordinates(src: IncidentSource, table: RawTable, cols: dict[str, str], geo: Geography, in_scope: np.ndarray,
+                 report: Report) -> tuple[pd.Series, pd.Series]:
+    """Longitude and latitude of each row (descriptive: wrong ones are dropped and recorded, the row is kept)."""
+    def col(key: str, what: str) -> pd.Series:
+        return column(table, cols[key], what)
+
+    lon = pd.Series(np.nan, index=table.frame.index)
+    lat = pd.Series(np.nan, index=table.frame.index)
+    if "longitud" in cols and "latitud" in cols:
+        raw_lon, raw_lat = col("longitud", "longitud"), col("latitud", "latitud")
+        x, y = parse_numbers(raw_lon), parse_numbers(raw_lat)
+        given = raw_lon.notna() | raw_lat.notna()
+        unreadable = given & (x.isna() | y.isna())
+        _field_issue(report, src, table, unreadable.to_numpy() & in_scope, cols["longitud"],
+                     raw_lon.fillna("") + " " + raw_lat.fillna(""), "coordenadas_invalidas",
+                     "no son coordenadas legibles (se esperaban longitud y latitud en grados decimales): se registra sin coordenadas")
+        minx, miny, maxx, maxy = geo.bounds()
+        out_country = x.notna() & y.notna() & ~(x.between(minx, maxx) & y.between(miny, maxy))
+        box = f"longitud {minx:.2f} a {maxx:.2f}, latitud {miny:.2f} a {maxy:.2f}"
+        swapped = y.between(minx, maxx) & x.between(miny, maxy)
+        expected = pd.Series(np.where(
+            swapped, f"está fuera del país ({box}), pero dentro al intercambiarlas: la longitud y la latitud están "
+                     f"invertidas (en la columna {cols['longitud']} está la latitud); intercambie columnas.longitud y "
+                     "columnas.latitud: se registra sin coordenadas",
+            f"está fuera del país ({box}; ¿latitud y longitud invertidas, o falta el signo menos?): se registra sin "
+            "coordenadas"), index=x.index, dtype=object)
+        _field_issue(report, src, table, out_country.to_numpy() & in_scope, f"{cols['longitud']}/{cols['latitud']}",
+                     x.astype(str) + ", " + y.astype(str), "coordenadas_fuera_del_pais", expected)
+        ok = ~(unreadable | out_country)
+        lon, lat = x.where(ok), y.where(ok)
+    return lon, lat
+
+
+def _record_ids(src: IncidentSource, table: RawTable, cols: dict[str, str], in_scope: np.ndarray, rows: RowRejects,
+                seen_ids: dict[str, str]) -> pd.Series:
+    """The record id of each row, unique within the source (across its files): a repeated one is rejected."""
+    n = len(table.frame)
+    def col(key: str, what: str) -> pd.Series:
+        return column(table, cols[key], what)
+
     if "id" in cols:
         ids = col("id", "identificador del registro")
         first_of: list[str | None] = [None] * n
@@ -452,9 +501,16 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
         rows.reject(firsts.notna().to_numpy(), "id_duplicado", cols["id"], ids, firsts)
     else:
         ids = pd.Series([None] * n, index=table.frame.index, dtype=object)
+    return ids
 
-    keep = ~rows.mask & in_scope
-    # Descriptive fields: wrong values become "sin dato", recorded in field_issue (only for kept rows).
+
+def _descriptive_fields(src: IncidentSource, table: RawTable, cols: dict[str, str], geo: Geography, report: Report,
+                        keep: np.ndarray, day: pd.Series, muni: pd.Series) -> dict[str, pd.Series]:
+    """Hour, sex, age, age group, weapon and aldea of each row. A wrong value becomes «sin dato» (the row is
+    kept) and is recorded in field_issue, for the kept rows only."""
+    def col(key: str, what: str) -> pd.Series:
+        return column(table, cols[key], what)
+
     hours = pd.Series(pd.NA, index=table.frame.index, dtype="Int8")
     if "hora" in cols:
         raw_hour = col("hora", "hora")
@@ -524,31 +580,8 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
         _field_issue(report, src, table, bad.to_numpy() & keep, cols["aldea_codigo"], raw_aldea, "aldea_desconocida",
                      "no es una aldea del municipio del registro: se registra sin aldea")
         aldea = raw_aldea.where(~bad, None)
-
-    accepted = pd.DataFrame({
-        "source": src.source,
-        "source_record_id": ids,
-        "occurred_on": day.dt.date,
-        "month": month.dt.date,
-        "year": year,
-        "occurred_hour": hours,
-        "dept_code": dept,
-        "muni_code": muni,
-        "aldea_code": aldea,
-        "lon": lon, "lat": lat,
-        "crime_type": crime,
-        "victim_sex": sex,
-        "victim_age": ages,
-        "age_group": age_group,
-        "weapon": weapon,
-        "victims": victims,
-        "count": count,
-        "file": table.name,
-        "row_number": table.rows,
-    })[keep]
-    rows.report_to(report)
-    report.stats[src.source].rows_loaded += int(keep.sum())
-    return accepted.reset_index(drop=True)
+    return {"occurred_hour": hours, "victim_sex": sex, "victim_age": ages, "age_group": age_group, "weapon": weapon,
+            "aldea_code": aldea}
 
 
 def _unknown_crime_reasons(raw: pd.Series, unknown: pd.Series, src: IncidentSource, ctx: Context) -> pd.Series:
