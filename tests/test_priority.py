@@ -1,9 +1,9 @@
-"""Vulnerability indicators and the municipal priority index against hand computation."""
+"""The municipal priority index against hand computation."""
 import math
 
 import pytest
 
-from core import priority, rates, vulnerability
+from core import priority, rates
 from core.filters import Filters
 from tests import fixture_warehouse
 
@@ -17,23 +17,6 @@ def fixture(tmp_path, use_warehouse):
 
 def weights(**w):
     return ZERO | w
-
-
-def test_indicators_take_their_latest_year(fixture):
-    cat = {i.code: i for i in vulnerability.catalog()}
-    assert set(cat) == {"pobreza", "alfabetismo"} and cat["pobreza"].year == 2018
-    assert cat["alfabetismo"].higher_is_worse is False
-    v = vulnerability.values().set_index("code")
-    assert list(v["pobreza"]) == [20, 60, 40]  # not the 2015 value 99
-    assert math.isnan(v.loc["0201", "alfabetismo"])
-    assert list(vulnerability.values("02")["code"]) == ["0201"]
-
-
-def test_composite_vulnerability(fixture):
-    c = vulnerability.composite().set_index("code")
-    # pobreza scaled: 0, 1, 0.5; alfabetismo (higher is better) inverted: 0, 1, missing
-    assert list(c[vulnerability.COMPOSITE]) == pytest.approx([0, 100, 50])
-    assert list(c["n_indicators"]) == [2, 2, 1]
 
 
 def test_component_values_by_hand(fixture):
