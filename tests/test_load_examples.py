@@ -159,7 +159,7 @@ def test_el_salvador_indicators_match_by_name_within_the_department(tmp_path):
 def test_el_salvador_unmatched_names_are_reported_with_suggestions(tmp_path):
     config = el_salvador_config(tmp_path, aliases=False)
     report = run(config, check=True)
-    unmatched = {r[2]: r[4] for r in report.rejected if r[0] == "indicadores" and r[3] == "municipio_desconocido"}
+    unmatched = {r.row_number: r.reason for r in report.rejected if r.source == "indicadores" and r.rule == "municipio_desconocido"}
     assert len(unmatched) == 6
     cancasque = next(v for v in unmatched.values() if "'Cancasque'" in v)
     assert "en el departamento Chalatenango; ¿quiso decir 'San José Cancasque'" in cancasque

@@ -141,7 +141,7 @@ def _stage(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: 
         con.executemany("INSERT INTO out_of_scope VALUES (?, ?, ?, ?, ?)", report.excluded)
     if report.rejected:
         con.executemany("INSERT INTO rejected_record VALUES (?, ?, ?, ?, ?)",
-                        [(s, f, int(r), reason, raw) for s, f, r, _rule, reason, raw in report.rejected])
+                        [(r.source, r.file, int(r.row_number), r.reason, r.raw) for r in report.rejected])
     if report.field_issues:
         insert_frame(con, "field_issue", pd.DataFrame(report.field_issues, columns=[
             "source", "file", "row_number", "column_name", "value", "rule", "message"]).astype({"value": str}))

@@ -14,6 +14,8 @@ from collections import Counter
 import duckdb
 import pandas as pd
 
+from core.load.load_report import FieldIssue, RejectedRow
+
 # Descriptive fields and the SQL condition for "known".
 FIELDS = {
     "occurred_hour": "occurred_hour IS NOT NULL",
@@ -39,15 +41,15 @@ def write_completeness(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def assess(con: duckdb.DuckDBPyConnection, period: tuple[dt.date, dt.date], found: list[tuple],
-           rejected: list[tuple], field_issues: list[tuple], reconciled: list[str]) -> None:
+           rejected: list[RejectedRow], field_issues: list[FieldIssue], reconciled: list[str]) -> None:
     """Write ``completeness`` and ``quality_issue``."""
     write_completeness(con)
     rows = list(found)
-    for (source, rule), n in Counter((r[0], r[3]) for r in rejected).items():
-        example = next(r[4] for r in rejected if r[0] == source and r[3] == rule)
+    for (source, rule), n in Counter((r.source, r.rule) for r in rejected).items():
+        example = next(r.reason for r in rejected if r.source == source and r.rule == rule)
         rows.append((source, f"rechazo:{rule}", "error", n, example))
-    for (source, rule), n in Counter((r[0], r[5]) for r in field_issues).items():
-        example = next(r[6] for r in field_issues if r[0] == source and r[5] == rule)
+    for (source, rule), n in Counter((f.source, f.rule) for f in field_issues).items():
+        example = next(f.message for f in field_issues if f.source == source and f.rule == rule)
         rows.append((source, f"sin_dato:{rule}", "aviso", n, example))
     rows.extend(_coverage(con, period))
     rows.extend(_duplicates(con, reconciled))

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -97,14 +98,33 @@ class SourceStats:
         return self.rows_rejected / self.rows_in_scope if self.rows_in_scope else 0.0
 
 
+class RejectedRow(NamedTuple):
+    """A row that is not loaded, kept with its reason in ``rejected_record``."""
+    source: str
+    file: str
+    row_number: int
+    rule: str
+    reason: str   # the message: file, row, column, value and what was expected
+    raw: Any      # the row as read (JSON text)
+
+
+class FieldIssue(NamedTuple):
+    """A value set to «sin dato» in a loaded row, kept in ``field_issue``."""
+    source: str
+    file: str
+    row_number: int
+    column: str
+    value: Any
+    rule: str
+    message: str
+
+
 @dataclass
 class Report:
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    # (source, file, row_number, rule, reason, raw)
-    rejected: list[tuple] = field(default_factory=list)
-    # (source, file, row_number, column, value, rule, message)
-    field_issues: list[tuple] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    field_issues: list[FieldIssue] = field(default_factory=list)
     # (source, rule, severity, count, example) found while reading (geography, population...)
     issues: list[tuple] = field(default_factory=list)
     stats: dict[str, SourceStats] = field(default_factory=dict)
@@ -133,7 +153,7 @@ class Report:
 
     def reject(self, source: str, file: str, rows, rules, reasons, raws) -> None:
         rows = list(rows)
-        self.rejected.extend(zip([source] * len(rows), [file] * len(rows), rows, rules, reasons, raws))
+        self.rejected.extend(map(RejectedRow._make, zip([source] * len(rows), [file] * len(rows), rows, rules, reasons, raws)))
         if source in self.stats:
             self.stats[source].rows_rejected += len(rows)
 
@@ -143,8 +163,8 @@ class Report:
 
     def field_issue(self, source: str, file: str, rows: np.ndarray, column: str, values, rule: str, messages) -> None:
         n = len(rows)
-        self.field_issues.extend(zip([source] * n, [file] * n, [int(r) for r in rows], [column] * n,
-                                     list(values), [rule] * n, list(messages)))
+        self.field_issues.extend(map(FieldIssue._make, zip([source] * n, [file] * n, [int(r) for r in rows], [column] * n,
+                                                           list(values), [rule] * n, list(messages))))
 
     def issue(self, source: str, rule: str, severity: str, count: int, example: str | None) -> None:
         self.issues.append((source, rule, severity, int(count), example))
@@ -152,9 +172,9 @@ class Report:
     def check_thresholds(self, threshold: float) -> None:
         for stats in self.stats.values():
             if stats.rows_read and stats.reject_share > threshold:
-                top = Counter(r[3] for r in self.rejected if r[0] == stats.source).most_common(3)
+                top = Counter(r.rule for r in self.rejected if r.source == stats.source).most_common(3)
                 # The example is of the commonest reason (the first rejected row is often a footer line).
-                example = next(r[4] for r in self.rejected if r[0] == stats.source and r[3] == top[0][0])
+                example = next(r.reason for r in self.rejected if r.source == stats.source and r.rule == top[0][0])
                 scope = (f" (de las {fmt.integer(stats.rows_in_scope)} que pertenecen a la fuente; "
                          f"{fmt.integer(stats.rows_out_of_scope)} fuera de alcance no cuentan)"
                          if stats.rows_out_of_scope else "")
@@ -176,7 +196,7 @@ class Report:
                              f"({fmt.percent(100 * s.reject_share)}){scope} — {', '.join(s.files)}")
         if self.rejected:
             lines.append(f"Filas rechazadas ({fmt.integer(len(self.rejected))}; se guardan en rejected_record):")
-            lines.extend(_by_rule(self.rejected, 3, 4, examples))
+            lines.extend(_by_rule([(r.source, r.rule, r.reason) for r in self.rejected], examples))
         if self.excluded:
             lines.append(f"Filas fuera de alcance ({fmt.integer(sum(e[3] for e in self.excluded))}; no son errores, "
                          "se cuentan por motivo en out_of_scope):")
@@ -187,7 +207,7 @@ class Report:
         if self.field_issues:
             lines.append(f"Valores corregidos a 'sin dato' ({fmt.integer(len(self.field_issues))}; "
                          "se guardan en field_issue):")
-            lines.extend(_by_rule(self.field_issues, 5, 6, examples))
+            lines.extend(_by_rule([(f.source, f.rule, f.message) for f in self.field_issues], examples))
         if self.issues:
             lines.append("Otros hallazgos:")
             lines.extend(f"  [{sev}] {src} · {rule}: {fmt.integer(n)}" + (f" — {ex}" if ex else "")
@@ -201,12 +221,13 @@ class Report:
         return "\n".join(lines)
 
 
-def _by_rule(records: list[tuple], rule_at: int, message_at: int, examples: int) -> list[str]:
-    """Lines 'source · rule: n' followed by the first messages of each (source, rule)."""
+def _by_rule(records: list[tuple[str, str, str]], examples: int) -> list[str]:
+    """Lines 'source · rule: n' followed by the first messages of each (source, rule), from
+    (source, rule, message) records."""
     lines = []
-    counts = Counter((r[0], r[rule_at]) for r in records)
+    counts = Counter((source, rule) for source, rule, _ in records)
     for (source, rule), n in sorted(counts.items()):
         lines.append(f"  {source} · {rule}: {fmt.integer(n)}")
-        cases = (r[message_at] for r in records if r[0] == source and r[rule_at] == rule)
+        cases = (message for s, r, message in records if s == source and r == rule)
         lines.extend(f"      {c}" for c, _ in zip(cases, range(examples)))
     return lines

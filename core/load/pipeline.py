@@ -19,6 +19,7 @@ import duckdb
 from core.load import datatests, findings, reconciliation
 from core.load.cube import build_cube
 from core.load.exposure import build_school_exposure
+from core.load.load_report import FieldIssue, RejectedRow
 from core.load.publish import building
 from core.load.reconciliation import Rule
 from core.warehouse import create_schema, row_count
@@ -31,8 +32,8 @@ class Staged:
     rules: tuple[Rule, ...]
     source_order: tuple[str, ...]        # the 'maximo' rule breaks ties in this order
     findings: list[tuple] = field(default_factory=list)      # (source, rule, severity, count, example)
-    rejected: list[tuple] = field(default_factory=list)      # Report.rejected rows
-    field_issues: list[tuple] = field(default_factory=list)  # Report.field_issues rows
+    rejected: list[RejectedRow] = field(default_factory=list)
+    field_issues: list[FieldIssue] = field(default_factory=list)
 
 
 def reconciliation_meta(rules: Sequence[Rule], institutions: Mapping[str, str]) -> dict[str, str]:

@@ -252,11 +252,11 @@ def _check_coverage(cfg: LoadConfig, geo: Geography, pop: pd.DataFrame, report: 
                 "(cada tasa lo indicará)" if in_file and absent and cfg.population.fill == "ninguna" else "")
         # Combinations whose row of the file was rejected (a value that is not a population, an unknown
         # code): the reason is said here, next to what is missing.
-        rejected = [r for r in report.rejected if r[0] == SOURCE]
+        rejected = [r for r in report.rejected if r.source == SOURCE]
         cause = ""
         if rejected:
             cause = (f"; {fmt.integer(len(rejected))} filas del archivo se rechazaron y pueden ser la causa, p. ej. "
-                     + rejected[0][4])
+                     + rejected[0].reason)
         report.errors.append(
             f"poblacion: faltan {fmt.integer(len(missing))} combinaciones {level} × año del periodo declarado "
             f"({cfg.period_start.year}-{cfg.period_end.year}); por año: "
