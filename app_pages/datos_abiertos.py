@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages._common import counting_rule, dataframe, download, download_row, page_filters, show_notes
-from core import coverage, deployment, export, methodology, opendata, views, warehouse
+from core import coverage, deployment, export, fmt, methodology, opendata, views, warehouse
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -33,7 +33,7 @@ for key, title in opendata.datasets(f).items():
                  f"{stem}_{key}.geojson", "application/geo+json", icon=":material/map:")
         show_notes(coverage.left_out(f, "municipio"))
     elif key == "municipio_mes":
-        st.caption(f"{opendata.municipality_month_rows(f):,} filas · campos: "
+        st.caption(f"{fmt.integer(opendata.municipality_month_rows(f))} filas · campos: "
                    + ", ".join(opendata.dictionary(key, f)["campo"]) + ". El archivo se genera al descargarlo.")
         row = download_row()
         download(row, "Descargar CSV", lambda: export.csv_bytes(opendata.municipality_month(f)), f"{stem}_{key}.csv",
@@ -43,7 +43,7 @@ for key, title in opendata.datasets(f).items():
         show_notes(coverage.left_out(f, "mes"))
     else:
         data = opendata.department_year(f)
-        st.caption(f"{len(data):,} filas")
+        st.caption(f"{fmt.integer(len(data))} filas")
         dataframe(data, hide_index=True, width="stretch", height=280, column_config={
             "tasa_100k": st.column_config.NumberColumn(format="%.1f"),
             "personas_anio": st.column_config.NumberColumn(format="localized")})

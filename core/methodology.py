@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core import cellkey, disclosure, rates, warehouse
+from core import cellkey, disclosure, fmt, rates, warehouse
 
 EB_FORMULA = (
     "Con $r_i = n_i/P_i$, $b = \\sum n / \\sum P$, $s^2 = \\sum P_i (r_i-b)^2 / \\sum P$ y "
@@ -114,9 +114,9 @@ def denominators() -> dict[str, str]:
     return {
         "Fuente": meta.get("population_source", "—"),
         "Años": "—" if pd.isna(years["lo"]) else f"{int(years['lo'])}–{int(years['hi'])}",
-        "Municipios con población": f"{int(years['munis']):,}",
+        "Municipios con población": fmt.integer(int(years["munis"])),
         "Desagregación": split,
-        "Aldeas con población": f"{aldeas:,}" if aldeas else "ninguna (por aldea solo hay conteos)",
+        "Aldeas con población": fmt.integer(aldeas) if aldeas else "ninguna (por aldea solo hay conteos)",
     }
 
 

@@ -1,7 +1,7 @@
 """The definitions and reference tables of «Metodología y definiciones» (core/methodology.py)."""
 import pytest
 
-from core import cellkey, methodology, rates, warehouse
+from core import cellkey, fmt, methodology, rates, warehouse
 from tests import fixture_warehouse
 
 
@@ -36,7 +36,7 @@ def test_denominators_say_where_the_population_comes_from(fixture):
         FROM population p JOIN territory t ON t.code = p.code AND t.level = 'municipio'
     """).iloc[0]
     assert got["Años"] == f"{int(lo)}–{int(hi)}"
-    assert got["Municipios con población"] == str(int(munis))
+    assert got["Municipios con población"] == fmt.integer(int(munis))
     by_sex, by_age = rates.population_split()
     assert got["Desagregación"] == ("por sexo y grupo de edad" if by_sex and by_age else "por sexo" if by_sex
                                     else "por grupo de edad" if by_age else "total (sin desagregación por sexo ni edad)")
