@@ -8,16 +8,35 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters, show_notes
-from core import classify, coverage, fmt, geo, methodology, municipality, priority, rates, views, viewstate, vulnerability, warehouse
+from core import (
+    classify,
+    coverage,
+    fmt,
+    geo,
+    hotspots,
+    methodology,
+    municipality,
+    priority,
+    rates,
+    spatial,
+    views,
+    viewstate,
+    vulnerability,
+    warehouse,
+)
 from core.viewstate import Control
 
 f, opts = page_filters()
 meta = warehouse.meta()
 state = st.session_state
 
-VIEWS = {"incidencia": "Incidencia delictiva", "vulnerabilidad": "Vulnerabilidad", "prioridad": "Índice de prioridad"}
+VIEWS = {"incidencia": "Incidencia delictiva", "calientes": "Puntos calientes", "vulnerabilidad": "Vulnerabilidad",
+         "prioridad": "Índice de prioridad"}
 LEVELS = {"municipio": "Municipios", "departamento": "Departamentos"}
-MEASURES = {"n": f.unit_label, "tasa": rates.RATE_LABEL, "eb": "Tasa suavizada (Bayes empírico)"}
+MEASURES = {"n": f.unit_label, "tasa": rates.RATE_LABEL, "eb": "Tasa suavizada (Bayes empírico)",
+            "seb": "Tasa suavizada espacial (Bayes empírico)"}
+MEASURE_COLUMNS = {"n": "n", "tasa": "rate", "eb": "rate_eb", "seb": "rate_seb"}
+INTERVAL = {"rate_lo": f"{rates.INTERVAL_LABEL} inferior", "rate_hi": f"{rates.INTERVAL_LABEL} superior"}
 COMPONENTS = priority.components()
 INDICATORS = {vulnerability.COMPOSITE: vulnerability.COMPOSITE_NAME} | {
     i.code: f"{i.name} ({i.unit}, {i.year})" for i in vulnerability.catalog()}
@@ -33,6 +52,7 @@ CONTROLS = [
     Control("mapa_nivel", "nivel", "municipio", list(LEVELS)),
     Control("mapa_medida", "medida", "tasa", list(MEASURES)),
     Control("mapa_indicador", "indicador", vulnerability.COMPOSITE, list(INDICATORS)),
+    Control("mapa_estadistico", "estadistico", "lisa", list(hotspots.METHODS)),
     Control("mapa_metodo", "metodo", "cuantiles", list(classify.METHODS)),
     Control("mapa_clases", "clases", 3, [3, 5]),
     Control("mapa_umbrales", "umbrales", "", parse=lambda t: t if classify.parse_thresholds(t) else None),
@@ -85,13 +105,19 @@ if view == "incidencia":
                          disabled=bool(f.dept_code),
                          help="Con un departamento elegido en los filtros se muestran sus municipios.")
     measure = c3.selectbox("Medida", list(MEASURES), key="mapa_medida", format_func=MEASURES.get,
-                           help=rates.DEFINITIONS["Tasa suavizada (Bayes empírico)"])
+                           help=rates.DEFINITIONS["Tasa suavizada (Bayes empírico)"] + " "
+                           + rates.DEFINITIONS["Tasa suavizada espacial (Bayes empírico)"])
+elif view == "calientes":
+    statistic = c2.selectbox("Estadístico", list(hotspots.METHODS), key="mapa_estadistico",
+                             format_func=hotspots.METHODS.get, help=hotspots.DEFINITION)
 elif view == "vulnerabilidad":
     indicator = c2.selectbox("Indicador", list(INDICATORS), key="mapa_indicador", format_func=INDICATORS.get)
-method = c4.selectbox("Clasificación", list(classify.METHODS), key="mapa_metodo", format_func=classify.METHODS.get)
-k = c5.radio("Clases", [3, 5], key="mapa_clases", horizontal=True)
+method, k = state["mapa_metodo"], state["mapa_clases"]
+if view != "calientes":  # hot spots are categories, not classes of a measure
+    method = c4.selectbox("Clasificación", list(classify.METHODS), key="mapa_metodo", format_func=classify.METHODS.get)
+    k = c5.radio("Clases", [3, 5], key="mapa_clases", horizontal=True)
 thresholds: tuple[float, ...] = ()
-if method == "umbrales":
+if method == "umbrales" and view != "calientes":
     need = classify.THRESHOLDS_FOR[k]
     st.text_input(f"Umbrales ({need} valores crecientes separados por comas, en la unidad de la medida)",
                   key="mapa_umbrales", placeholder="10, 20" if need == 2 else "5, 10, 20, 40",
@@ -125,7 +151,7 @@ notes: list[str] = []
 reserved = None
 if view == "incidencia":
     data = views.departments(f) if level == "departamento" else views.municipalities(f)
-    column = {"n": "n", "tasa": "rate", "eb": "rate_eb"}[measure]
+    column = MEASURE_COLUMNS[measure]
     data["value"] = views.numeric(data[column])
     reserved = views.is_suppressed(data["n"])
     if level == "municipio":
@@ -148,6 +174,24 @@ if view == "incidencia":
     den = rates.person_years(f)
     if den.note and measure != "n":
         notes.append(den.note)
+    palette = "incidencia"
+elif view == "calientes":
+    data = views.municipalities(f)
+    found = hotspots.hotspots(f)
+    data = data.merge(found.table.drop(columns="value"), on="code", how="left")
+    data["value"] = views.numeric(data["rate_eb"])
+    reserved = views.is_suppressed(data["n"])
+    value_name = MEASURES["eb"]
+    value_fmt = fmt.decimal
+    notes.append(hotspots.moran_text(found.moran))
+    if found.left_out:
+        notes.append(f"{found.left_out} municipio(s) sin vecinos o sin tasa no entran en el análisis.")
+    if reserved.any():
+        notes.append(f"{int(reserved.sum())} municipio(s) con {views.SMALL_COUNTS} {f.noun()}: su cifra y su tasa se "
+                     "reservan (modo público); su categoría se calcula con la cifra publicada.")
+    if f.dept_code:
+        notes.append("El análisis se hace sobre todos los municipios del país (un grupo puede cruzar límites "
+                     "departamentales); el mapa muestra los del departamento elegido.")
     palette = "incidencia"
 elif view == "vulnerabilidad":
     data = vulnerability.composite(f.dept_code).copy()
@@ -172,11 +216,27 @@ if method == "umbrales" and len(thresholds) != classify.THRESHOLDS_FOR[k]:
                f"«{'10, 20' if k == 3 else '5, 10, 20, 40'}»). Mientras tanto el mapa usa cuantiles.",
                icon=":material/edit:")
     method = "cuantiles"
-classes = classify.classify(data["value"], method, k, palette, reserved=reserved, thresholds=thresholds)
+if view == "calientes":
+    classes = classify.categorical(data[f"{statistic}_class"], hotspots.ORDER[statistic], hotspots.COLORS,
+                                   hotspots.METHODS[statistic])
+else:
+    classes = classify.classify(data["value"], method, k, palette, reserved=reserved, thresholds=thresholds)
 data["class"] = classes.labels
 data["position"] = data["value"].rank(ascending=False, method="min").astype("Int64")
 if classes.note:
     notes.append(classes.note)
+# how firm each position is: ranks a rate cannot be told apart from (overlapping intervals), or the
+# ranks the priority index takes when its weights move
+band_low, band_high = [-1] * len(data), [-1] * len(data)
+band_text = ""
+if view == "incidencia" and measure == "tasa":
+    band_low, band_high = rates.overlap_ranks(data["value"], views.numeric(data["rate_lo"]), views.numeric(data["rate_hi"]))
+    band_text = "no distinguible de los puestos {lo} a {hi}"
+elif view == "prioridad":
+    band_low, band_high = data["rank_low"].fillna(-1).astype(int), data["rank_high"].fillna(-1).astype(int)
+    band_text = "entre {lo} y {hi} con otros pesos"
+data["band"] = [band_text.format(lo=lo, hi=hi) if band_text and lo > 0 and hi > lo else ""
+                for lo, hi in zip(band_low, band_high)]
 
 # ---- Map and legend -----------------------------------------------------------------------
 layer_id = "departamentos" if level == "departamento" else "municipios"
@@ -185,15 +245,23 @@ ranked = int(data["value"].notna().sum())
 props = data.assign(
     value_label=[views.SUPPRESSED if r else value_fmt(v)
                  for v, r in zip(data["value"], reserved if reserved is not None else [False] * len(data))],
-    position_label=[f"{int(p)} de {ranked}" if pd.notna(p) else "—" for p in data["position"]],
+    position_label=[(f"{int(p)} de {ranked}" + (f" ({b})" if b else "")) if pd.notna(p) else "—"
+                    for p, b in zip(data["position"], data["band"])],
     fill=[classify.hex_to_rgba(classes.color_of(c)) for c in data["class"]],
     department=data["department"] if "department" in data else meta.get("country_name", ""),
 )
 props["coverage_label"] = props["coverage"] if "coverage" in props else "Completa"
-collection = geo.feature_collection(level, props, ["code", "name", "department", "value_label", "class",
-                                                   "position_label", "coverage_label", "fill"])
+props["interval_label"] = [
+    views.SUPPRESSED if r else rates.interval_text(lo, hi, fmt.decimal)
+    for lo, hi, r in zip(props.get("rate_lo", [None] * len(props)), props.get("rate_hi", [None] * len(props)),
+                         reserved if reserved is not None else [False] * len(props))]
+collection = geo.feature_collection(level, props, ["code", "name", "department", "value_label", "interval_label",
+                                                   "class", "position_label", "coverage_label", "fill"])
 box = geo.bounds("municipio", muni_names) if f.dept_code else geo.bounds(level)
-tooltip = geo.tooltip("name", "department", (value_name, "value_label"), ("Clase", "class"),
+shows_interval = view == "incidencia" and measure == "tasa"
+tooltip = geo.tooltip("name", "department", (value_name, "value_label"),
+                      *([(f"{rates.INTERVAL_LABEL} de la tasa", "interval_label")] if shows_interval else []),
+                      ("Categoría" if view == "calientes" else "Clase", "class"),
                       ("Puesto", "position_label"), ("Cobertura", "coverage_label"))
 deck = geo.choropleth(collection, geo.view_state(box), tooltip, layer_id, selected=selected)
 
@@ -206,11 +274,17 @@ with map_col:
                + " Las zonas en blanco dentro del país no pertenecen a ningún municipio (lagos).")
 with legend_col:
     st.markdown(f"**{fmt.literal_markdown(value_name)}**")
+    if view == "calientes":
+        st.markdown(f"**{hotspots.METHODS[statistic]}**")
     legend_table(classes, value_fmt, "N.º")
-    st.caption(f"{classify.METHODS[method]}. {classify.MEANINGS[method]} N.º = número de {LEVELS[level].lower()} "
-               "en la clase.")
+    if view == "calientes":
+        st.caption(f"Categorías significativas con una tasa de falsos descubrimientos del "
+                   f"{fmt.percent(hotspots.FDR * 100, 0)} (Benjamini–Hochberg). N.º = número de municipios.")
+    else:
+        st.caption(f"{classify.METHODS[method]}. {classify.MEANINGS[method]} N.º = número de "
+                   f"{LEVELS[level].lower()} en la clase.")
     show_notes(*notes, kind="info")
-    if view != "incidencia":
+    if view not in ("incidencia", "calientes"):
         st.caption("Esta vista usa definiciones fijas" + (" (cuenta víctimas)" if view == "prioridad" else "")
                    + ": de los filtros solo se aplican el periodo y el departamento.")
 
@@ -226,12 +300,17 @@ if level == "municipio":
                      icon=":material/arrow_forward:", query_params={"muni": code})
         a, b, c, d = st.columns(4)
         a.metric(value_name, row["value_label"])
-        b.metric("Clase", row["class"])
+        b.metric("Categoría" if view == "calientes" else "Clase", row["class"])
         c.metric("Puesto", row["position_label"])
         if view == "incidencia":
             d.metric(f.unit_label, views.label(row["n"]),
-                     help=f"Personas-año: {fmt.integer(row['population'])}; tasa cruda {fmt.decimal(row['rate'])}, "
-                          f"suavizada {fmt.decimal(row['rate_eb'])}.")
+                     help=f"Personas-año: {fmt.integer(row['population'])}; tasa cruda {fmt.decimal(row['rate'])} "
+                          f"({rates.INTERVAL_LABEL}: {row['interval_label']}), suavizada {fmt.decimal(row['rate_eb'])}, "
+                          f"suavizada espacial {fmt.decimal(row['rate_seb'])}.")
+        elif view == "calientes":
+            d.metric("Probabilidad por azar (ajustada)", fmt.chance(row[f"{statistic}_q"]),
+                     help="Probabilidad ajustada por pruebas múltiples (Benjamini–Hochberg) de una categoría así si "
+                          f"las tasas se repartieran al azar en el mapa. {int(row['neighbours'])} municipios vecinos.")
         elif view == "vulnerabilidad":
             detail = pd.DataFrame([
                 (i.name, i.unit, i.year, row[i.code], data[i.code].mean()) for i in vulnerability.catalog()
@@ -271,34 +350,50 @@ columns = {"position": "Puesto", "code": "Código", "name": "Municipio" if level
 if level == "municipio":
     columns["department"] = "Departamento"
 if view == "incidencia":  # the measure is one of these columns
-    columns |= {"n": MEASURES["n"], "population": "Personas-año", "rate": MEASURES["tasa"], "rate_eb": MEASURES["eb"],
-                "class": "Clase"} | ({"coverage": "Cobertura"} if "coverage" in data else {})
+    columns |= {"n": MEASURES["n"], "population": "Personas-año", "rate": MEASURES["tasa"]} | INTERVAL | {
+                "rate_eb": MEASURES["eb"], "rate_seb": MEASURES["seb"], "class": "Clase"} | (
+                {"coverage": "Cobertura"} if "coverage" in data else {})
+    if measure == "tasa":
+        columns["band"] = "Puesto no distinguible (intervalos que se solapan)"
+elif view == "calientes":
+    columns |= {"n": MEASURES["n"], "rate_eb": MEASURES["eb"], "class": "Categoría",
+                f"{statistic}_p": "Probabilidad por azar", f"{statistic}_q": "Probabilidad ajustada (BH)",
+                "neighbours": "Vecinos"}
 else:
     columns |= {"value": value_name, "class": "Clase"}
 if view == "vulnerabilidad":
     columns |= {i.code: f"{i.name} ({i.unit})" for i in vulnerability.catalog() if i.code != indicator}
 elif view == "prioridad":
-    columns |= {f"{c.key}_pts": f"Puntos: {c.name}" for c in COMPONENTS} | {"missing": "Componentes sin dato"}
+    columns |= {"band": "Puesto con otros pesos"} | {f"{c.key}_pts": f"Puntos: {c.name}" for c in COMPONENTS} | {
+        "missing": "Componentes sin dato"}
 out = table[list(dict.fromkeys(columns))].rename(columns=columns)
+PROBABILITIES = ("Probabilidad por azar", "Probabilidad ajustada (BH)")
 dataframe(out, hide_index=True, width="stretch", height=420, column_config={
     name: st.column_config.NumberColumn(format="%.1f") for name in out.columns
-    if name not in ("Puesto", MEASURES["n"], "Personas-año") and pd.api.types.is_float_dtype(out[name])
-} | {name: st.column_config.NumberColumn(format="localized") for name in (MEASURES["n"], "Personas-año")
-     if name in out and pd.api.types.is_numeric_dtype(out[name])})
+    if name not in ("Puesto", MEASURES["n"], "Personas-año", *PROBABILITIES) and pd.api.types.is_float_dtype(out[name])
+} | {name: st.column_config.NumberColumn(format="%.4f") for name in PROBABILITIES if name in out} | {
+    name: st.column_config.NumberColumn(format="localized") for name in (MEASURES["n"], "Personas-año")
+    if name in out and pd.api.types.is_numeric_dtype(out[name])})
 
 download_buttons(out, f"atalaya_mapa_{view}_{level}_{f.year_from}-{f.year_to}", notes_for_download(
     meta, f.describe(opts), f"Vista: {VIEWS[view]} · medida: {value_name}",
-    f"Clasificación: {classify.METHODS[method]}, {k} clases: " + "; ".join(
-        f"{r.label} {classify.range_text(r.lower, r.upper, value_fmt)} ({r.count})" for r in classes.legend.itertuples()),
+    (f"Puntos calientes: {hotspots.METHODS[statistic]}, FDR {fmt.percent(hotspots.FDR * 100, 0)}: " + "; ".join(
+        f"{r.label} ({r.count})" for r in classes.legend.itertuples()) if view == "calientes" else
+     f"Clasificación: {classify.METHODS[method]}, {k} clases: " + "; ".join(
+        f"{r.label} {classify.range_text(r.lower, r.upper, value_fmt)} ({r.count})" for r in classes.legend.itertuples())),
     *notes), sheet="Mapa")
 
 # ---- Methodology --------------------------------------------------------------------------
 with st.expander("Metodología", icon=":material/functions:"):
     st.markdown(
         f"**{rates.RATE_NAME}.** {rates.rate_definition(f.unit_label)}\n\n"
-        "**Tasa suavizada (Bayes empírico).** Acerca la tasa de cada territorio a la media del conjunto mostrado, "
+        "**Tasa suavizada (Bayes empírico).** Acerca la tasa de cada territorio a la media nacional, "
         "más cuanto menor es su población, para que los municipios pequeños no aparezcan arriba o abajo por azar. "
         f"{methodology.EB_FORMULA}\n\n"
+        f"**Tasa suavizada espacial.** {rates.DEFINITIONS['Tasa suavizada espacial (Bayes empírico)']} "
+        f"{spatial.DEFINITION}\n\n"
+        f"**{rates.INTERVAL_LABEL}.** {rates.DEFINITIONS['Intervalo de confianza (IC 95 %)']}\n\n"
+        f"**Puntos calientes.** {hotspots.DEFINITION}\n\n"
         f"**Clases.** {classify.METHODS[method]}, {k} clases. {classify.MEANINGS[method]} Los territorios sin dato "
         "(sin población o sin indicador) quedan en «Sin dato».\n\n"
         f"**Vulnerabilidad.** {vulnerability.DEFINITION}\n\n"

@@ -16,7 +16,7 @@ from app_pages._common import (
     page_filters,
     show_notes,
 )
-from core import charts, classify, coverage, fmt, geo, methodology, municipality, rates, views, viewstate, warehouse
+from core import charts, classify, coverage, fmt, geo, hotspots, methodology, municipality, rates, views, viewstate, warehouse
 from core.viewstate import Control
 
 f, opts = page_filters()
@@ -63,9 +63,14 @@ c1.metric(count_title(f), total.text,
           help=("Cambio frente al periodo anterior de igual duración"
                 + (f" ({p.previous_label}: {previous.text} {f.noun()})."
                    if p.previous_label else ": los datos no alcanzan un periodo anterior completo.")))
-c2.metric(rates.RATE_ANNUAL_LABEL, "—" if hidden else fmt.decimal(p.rate))
+c2.metric(rates.RATE_ANNUAL_LABEL, "—" if hidden else fmt.decimal(p.rate),
+          help=None if hidden else f"{rates.INTERVAL_LABEL}: {rates.interval_text(p.rate_lo, p.rate_hi, fmt.decimal)}. "
+          + rates.DEFINITIONS["Intervalo de confianza (IC 95 %)"])
 c3.metric("Puesto nacional (por tasa)",
-          "—" if p.rank_national is None or hidden else f"{p.rank_national} de {p.n_national}")
+          "—" if p.rank_national is None or hidden else f"{p.rank_national} de {p.n_national}",
+          help=None if hidden or not p.national_band or p.national_band[0] == p.national_band[1] else
+          f"Con los intervalos de confianza, no se distingue de los municipios en los puestos {p.national_band[0]} a "
+          f"{p.national_band[1]}.")
 c4.metric("Puesto en su departamento",
           "—" if p.rank_department is None or hidden else f"{p.rank_department} de {p.n_department}",
           help=f"Entre los municipios del {municipality.department_label(p.department)}.")
@@ -83,6 +88,14 @@ elif p.rate is not None and p.national_rate and not dept_hidden:
     st.markdown(f"La tasa de **{p.name}** es **{fmt.decimal(ratio, 2)} veces** la nacional y "
                 f"**{fmt.decimal(p.rate / p.department_rate, 2) if p.department_rate else '—'} veces** "
                 f"la del {municipality.department_label(p.department)}.")
+if not hidden and p.rate_lo is not None:
+    band = p.national_band
+    st.caption(f"{rates.INTERVAL_LABEL} de la tasa: {rates.interval_text(p.rate_lo, p.rate_hi, fmt.decimal)} "
+               f"{rates.PER_LABEL}" + (f" No se distingue de los municipios en los puestos nacionales {band[0]} a "
+                                       f"{band[1]} (sus intervalos se solapan)." if band and band[1] > band[0] else ""))
+cluster = hotspots.status(f, code)
+if cluster:
+    st.markdown(cluster)
 show_notes(*notes, kind="info")
 muni_gap = coverage.municipality_gaps(f).get(code)
 if muni_gap:

@@ -86,7 +86,7 @@ def render(f: Filters, muni_code: str | None = None) -> str:
                  "—" if change_hidden else fmt.percent(h.change_pct, signed=True)),
                 (f"Municipios con {f.noun()}", f"{h.municipalities_with_cases} de {h.municipalities}")]
         series = rates.yearly(scope, by=None)
-    series = disclosure.protect(series, "n", sensitive, dims=["year"], derived=["rate"])
+    series = disclosure.protect(series, "n", sensitive, dims=["year"], derived=disclosure.RATE_COLUMNS)
     parts.append("<h2>Cifras clave</h2><div class='kpis'>" + "".join(
         f"<div class='kpi'>{_e(k)}<b>{_e(v)}</b></div>" for k, v in kpis) + "</div>")
     gap_note = coverage.describe_month_gaps(scope)

@@ -128,6 +128,16 @@ def classify(values: pd.Series, method: str = "cuantiles", k: int = 3, palette: 
     return Classification(labels, ranks, legend, method, k, note)
 
 
+def categorical(labels: pd.Series, order: list[str], colors: dict[str, str], method: str) -> Classification:
+    """A map of categories (hot spots) drawn and explained like a classified measure: each label its
+    colour, the legend in ``order`` with how many territories fall in each (empty ones left out)."""
+    labels = labels.astype(str)
+    ranks = labels.map({label: i for i, label in enumerate(order)}).fillna(-1).astype("int64")
+    rows = [(label, None, None, int((labels == label).sum()), colors[label]) for label in order if (labels == label).any()]
+    legend = pd.DataFrame(rows, columns=["label", "lower", "upper", "count", "color"])
+    return Classification(labels, ranks, legend, method, len(order), None)
+
+
 class _Breaks(NamedTuple):
     bins: tuple[float, ...]                      # upper bound of each class (inclusive)
     note: str | None = None                      # why fewer classes than requested, if so

@@ -1,8 +1,8 @@
 """Weighted composite indices: how the municipal priority index, the school risk score and the
 vulnerability index turn components measured in different units into one 0-100 figure.
 
-Each component is first scaled to 0..1 (1 = worst): ``minmax`` over the territories in scope, or
-``percentile_below`` (the share of the others that are lower). The index of a row is then
+Each component is first scaled to 0..1 (1 = worst): ``minmax`` over a reference set of
+territories, or ``percentile_below`` (the share of the others that are lower). The index of a row is then
 
     100 × Σ_c w_c · s_c / Σ_c w_c   over the components c that row has a value for,
 
@@ -55,3 +55,29 @@ def weighted_points(scaled: Mapping[str, np.ndarray], weights: Mapping[str, floa
         return points, np.full(rows, np.nan)
     stacked = np.column_stack([points[k] for k in keys])
     return points, np.where(np.isnan(stacked).all(axis=1), np.nan, np.nansum(stacked, axis=1))
+
+
+def rank_band(scaled: Mapping[str, np.ndarray], weights: Mapping[str, float], spread: float, draws: int,
+              seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(5th, 95th percentile) of each row's rank (1 = highest index, ties share the best) when every
+    weight is multiplied by an independent uniform factor in [1 - spread, 1 + spread], over ``draws``
+    draws with a fixed seed; the index is that of ``weighted_points``. Rows without an index get -1."""
+    keys = list(scaled)
+    rows = len(next(iter(scaled.values()))) if keys else 0
+    if not rows:
+        return np.zeros(0, int), np.zeros(0, int)
+    s = np.column_stack([scaled[k] for k in keys])
+    present = ~np.isnan(s)
+    base = np.array([weights[k] for k in keys], dtype="float64")
+    factors = np.random.default_rng(seed).uniform(1 - spread, 1 + spread, size=(draws, len(keys)))
+    w = factors * base[None, :]                                   # draws x components
+    with np.errstate(invalid="ignore", divide="ignore"):
+        index = (np.nan_to_num(s) @ w.T) / (present @ w.T)         # rows x draws
+    index = np.where(np.isnan(index), -np.inf, index)
+    # rank of each row in each draw: 1 + the number of rows with a strictly higher index
+    order = np.sort(index, axis=0)
+    ranks = rows - np.stack([np.searchsorted(order[:, d], index[:, d], side="right") for d in range(draws)], axis=1) + 1
+    low = np.percentile(ranks, 5, axis=1, method="lower")
+    high = np.percentile(ranks, 95, axis=1, method="higher")
+    missing = ~present.any(axis=1) | (present @ base == 0)
+    return np.where(missing, -1, low).astype(int), np.where(missing, -1, high).astype(int)

@@ -276,8 +276,12 @@ def notes() -> list[str]:
     return list(RULES)
 
 
+# Figures computed from a count (core.rates): blank wherever the count is reserved.
+RATE_COLUMNS = ("rate", "rate_lo", "rate_hi", "rate_eb", "rate_seb")
+
+
 def protect_territories(f: Filters, df: pd.DataFrame, count: str = "n",
-                        derived: Sequence[str] = ("rate", "rate_eb")) -> pd.DataFrame:
+                        derived: Sequence[str] = RATE_COLUMNS) -> pd.DataFrame:
     """Municipalities (or departments) with their victims under the filters: the rows add up to
     the national total and, for municipalities, to each department's total."""
     lines = [["dept_code"]] if "dept_code" in df else []

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core import cellkey, disclosure, fmt, rates, warehouse
+from core import cellkey, disclosure, fmt, priority, rates, warehouse
 
 EB_FORMULA = (
     "Con $r_i = n_i/P_i$, $b = \\sum n / \\sum P$, $s^2 = \\sum P_i (r_i-b)^2 / \\sum P$ y "
     "$a = \\max(0,\\ s^2 - b/\\bar P)$: tasa suavizada $= b + C_i (r_i - b)$ con $C_i = a / (a + b/P_i)$ "
-    "(Marshall, 1991). Se calcula sobre los territorios mostrados (los municipios del país o del departamento "
-    "elegido; entre aldeas, para los centros educativos)."
+    "(Marshall, 1991). Se calcula sobre todos los municipios (o departamentos) del país, también cuando se elige "
+    "un departamento, de modo que la tasa suavizada de un municipio no depende del filtro; entre aldeas, para los "
+    "centros educativos."
 )
 RATE_FORMULA = (
     "$\\text{tasa} = \\dfrac{\\text{víctimas}}{\\sum_{\\text{años}} \\text{población} \\times "
@@ -18,9 +19,15 @@ RATE_FORMULA = (
 )
 PRIORITY_FORMULA = (
     "$\\text{índice}_i = 100 \\times \\sum_c w_c\\, s_{ic} / \\sum_c w_c$, donde $s_{ic}$ es el componente $c$ "
-    "del municipio $i$ escalado de 0 a 1 (mín.–máx. entre los municipios mostrados; 1 = peor) y $w_c$ su peso. "
+    "del municipio $i$ escalado de 0 a 1 como su percentil entre todos los municipios del país (proporción de "
+    "los demás con un valor menor; 1 = peor) y $w_c$ su peso. Al escalar contra el país, el orden de los "
+    "municipios de un departamento no cambia al elegirlo en los filtros, y un valor extremo no aplasta a los "
+    "demás. "
     "Si a un municipio le falta un componente, la suma se hace sobre los que tiene. El aporte de cada componente "
-    "es $100\\, w_c s_{ic} / \\sum_c w_c$ y los aportes suman el índice."
+    "es $100\\, w_c s_{ic} / \\sum_c w_c$ y los aportes suman el índice. La banda del puesto es el rango (percentiles "
+    f"5 y 95) de puestos que ocupa el municipio cuando cada peso se multiplica al azar por un factor entre "
+    f"{1 - priority.WEIGHT_SPREAD:g} y {1 + priority.WEIGHT_SPREAD:g} ({priority.BAND_DRAWS} repeticiones): muestra "
+    "cuánto depende el puesto de los pesos exactos."
 )
 SCHOOL_FORMULA = (
     "Puntaje $= 100 \\times \\sum_c w_c p_c / \\sum_c w_c$ sobre los componentes con dato, donde $p_c$ es el "

@@ -41,6 +41,9 @@ class Profile:
     denominator_note: str | None
     department_count: int = 0       # victims behind department_rate and national_rate
     national_count: int = 0
+    rate_lo: float | None = None    # exact 95 % interval of rate (rates.rate_interval)
+    rate_hi: float | None = None
+    national_band: tuple[int, int] | None = None  # best and worst national rank it cannot be told apart from
 
 
 def _scope(f: Filters) -> Filters:
@@ -90,6 +93,8 @@ def profile(f: Filters, code: str) -> Profile:
     row = all_munis.set_index("code").loc[code]
     ranked = all_munis.dropna(subset=["rate"])
     rank_nat = ranked["rate"].rank(ascending=False, method="min")
+    best, worst = rates.overlap_ranks(ranked["rate"], ranked["rate_lo"], ranked["rate_hi"])
+    band = {c: (int(b), int(w)) for c, b, w in zip(ranked["code"], best, worst)}.get(code)
     same_dept = ranked[ranked["dept_code"] == row["dept_code"]]
     rank_dept = same_dept["rate"].rank(ascending=False, method="min")
     dept_all = all_munis[all_munis["dept_code"] == row["dept_code"]]
@@ -116,6 +121,8 @@ def profile(f: Filters, code: str) -> Profile:
         n_department=len(same_dept), department_rate=dept_rate, national_rate=national_rate,
         denominator_note=rates.person_years(f).note,
         department_count=int(dept_all["n"].sum()), national_count=int(all_munis["n"].sum()),
+        rate_lo=None if pd.isna(row["rate_lo"]) else float(row["rate_lo"]),
+        rate_hi=None if pd.isna(row["rate_hi"]) else float(row["rate_hi"]), national_band=band,
     )
 
 
@@ -152,12 +159,12 @@ def monthly(f: Filters, code: str) -> pd.DataFrame:
 @warehouse.cached
 def yearly(f: Filters, code: str) -> pd.DataFrame:
     """Victims and rate per year of the period, with the mean rate of the REFERENCE_YEARS previous
-    years as reference. Columns: year, n, population, rate, reference_rate, reference_min (smallest
+    years as reference. Columns: year, n, population, rate, rate_lo, rate_hi, reference_rate, reference_min (smallest
     non-zero count behind the reference), partial."""
     f = _scope(f)
     opts = filter_options()
     every_year = rates.by_municipality_year(replace(f, year_from=opts.min_year))
-    df = every_year.loc[every_year["code"] == code, ["year", "n", "population", "rate"]].reset_index(drop=True)
+    df = every_year.loc[every_year["code"] == code, ["year", "n", "population", "rate", "rate_lo", "rate_hi"]].reset_index(drop=True)
     if df.empty:
         raise KeyError(f"municipio desconocido: {code!r}")
     df["reference_rate"] = df["rate"].shift(1).rolling(REFERENCE_YEARS, min_periods=REFERENCE_YEARS).mean()

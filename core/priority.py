@@ -2,12 +2,19 @@
 
     index_i = 100 x sum_c (w_c x s_ic) / sum_c w_c      (c over the components available for i)
 
-- s_ic: component c of municipality i scaled min-max to 0..1 over the municipalities in scope
-  (1 = worst). Incidence components use Empirical-Bayes smoothed rates per 100,000 so that
-  small municipalities do not top the list by chance; vulnerability components are the
-  indicators of ``core.vulnerability``.
+- s_ic: component c of municipality i scaled to 0..1 as its percentile rank among every
+  municipality of the country (the share of the others with a lower value; 1 = worst). Scaled
+  against the country, the index of a municipality, and so the order of a department's
+  municipalities, is the same with or without the department filter; and one extreme value does
+  not compress everyone else's score, as min-max scaling would. Incidence components use
+  Empirical-Bayes smoothed rates per 100,000 (towards the national mean) so that small
+  municipalities do not top the list by chance; vulnerability components are the indicators of
+  ``core.vulnerability``.
 - w_c: the weights chosen by the user (any non-negative numbers; only their proportions matter).
 - contribution of c to i's index: 100 x w_c x s_ic / sum_c w_c (the contributions add up to the index).
+- rank band: the 5th and 95th percentiles of i's rank among the municipalities shown when each
+  weight is multiplied by an independent uniform factor in [1 - WEIGHT_SPREAD, 1 + WEIGHT_SPREAD]
+  (BAND_DRAWS draws, fixed seed): how much the rank depends on the exact weights chosen.
 
 The components have fixed definitions: of the shared filters only the period and the
 department apply.
@@ -28,6 +35,9 @@ LETHAL_TYPES = ("homicidio", "femicidio")
 VAW_TYPES = ("femicidio", "violencia_mujer", "violencia_intrafamiliar", "violacion", "agresion_sexual")
 PROPERTY_TYPES = ("extorsion", "robo", "hurto", "robo_vehiculo")
 TREND_YEARS = 2  # the last year of the period against the mean of the two years before it
+WEIGHT_SPREAD = 0.5
+BAND_DRAWS = 400
+BAND_SEED = 20240601
 
 
 @dataclass(frozen=True)
@@ -81,8 +91,10 @@ def priority_index(f: Filters, weights: Mapping[str, float] | None = None) -> Pr
     """The index for every municipality in scope.
 
     Table columns: code, name, dept_code, department, population, for each component ``key``:
-    ``key`` (raw value), ``key_s`` (scaled 0..1) and ``key_pts`` (points contributed); then
-    index (0-100), rank (1 = highest priority), missing (components without data, comma list).
+    ``key`` (raw value), ``key_s`` (scaled 0..1 against the country) and ``key_pts`` (points
+    contributed); then index (0-100), rank (1 = highest priority among the municipalities shown),
+    rank_low and rank_high (the rank band under weights moved by ±WEIGHT_SPREAD), missing
+    (components without data, comma list).
     """
     comps = components()
     w = default_weights() if weights is None else {c.key: float(weights.get(c.key, 0.0)) for c in comps}
@@ -96,18 +108,23 @@ def priority_index(f: Filters, weights: Mapping[str, float] | None = None) -> Pr
 def _priority(f: Filters, weights: tuple[tuple[str, float], ...]) -> PriorityResult:
     comps = components()
     w = dict(weights)
-    raw, notes = component_values(f)
     total = sum(w.values())
     if total <= 0:
         raise ValueError("al menos un componente debe tener un peso mayor que cero")
+    national, notes = component_values(replace(f, dept_code=None))
     worse = {i.code: i.higher_is_worse for i in vulnerability.catalog()}
-    scaled = {c.key: composite.minmax(raw[c.key], worse.get(c.key, True)).to_numpy() for c in comps}
+    scaled_all = {c.key: _scale(national[c.key], worse.get(c.key, True)) for c in comps}
+    shown = (national["dept_code"] == f.dept_code).to_numpy() if f.dept_code else np.ones(len(national), bool)
+    raw = national[shown].reset_index(drop=True)
+    scaled = {key: values[shown] for key, values in scaled_all.items()}
     points, index = composite.weighted_points(scaled, w)
     columns: dict[str, np.ndarray] = {f"{key}_s": values for key, values in scaled.items()}
     columns |= {f"{key}_pts": values for key, values in points.items()}
     columns["index"] = index
-    table = pd.concat([raw.reset_index(drop=True), pd.DataFrame(columns)], axis=1)
+    table = pd.concat([raw, pd.DataFrame(columns)], axis=1)
     table["rank"] = table["index"].rank(ascending=False, method="min").astype("Int64")
+    low, high = composite.rank_band(scaled, w, WEIGHT_SPREAD, BAND_DRAWS, BAND_SEED)
+    table["rank_low"], table["rank_high"] = pd.array(low, dtype="Int64"), pd.array(high, dtype="Int64")
     absent = [(c.name, np.isnan(raw[c.key].to_numpy(dtype="float64"))) for c in comps if w[c.key] > 0]
     table["missing"] = [", ".join(name for name, mask in absent if mask[i]) for i in range(len(table))]
     if (table["missing"] != "").any():
@@ -118,6 +135,12 @@ def _priority(f: Filters, weights: tuple[tuple[str, float], ...]) -> PriorityRes
         notes = notes + ("Sin variación entre municipios (no distinguen a ninguno): " + ", ".join(constant) + ".",)
     normalised = {k: v / total for k, v in w.items() if v > 0}
     return PriorityResult(table, comps, normalised, notes)
+
+
+def _scale(values: pd.Series, higher_is_worse: bool) -> np.ndarray:
+    """Percentile rank among the municipalities with a value (1 = worst)."""
+    ranked = composite.percentile_below(pd.to_numeric(values, errors="coerce").astype("float64"))
+    return (ranked if higher_is_worse else 1.0 - ranked).to_numpy(dtype="float64")
 
 
 @warehouse.cached

@@ -17,11 +17,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2
 
-from core import disclosure, warehouse
+from core import disclosure, spatial, warehouse
 from core.filters import Filters, filter_options
 
 PER = 100_000
+CONFIDENCE = 0.95  # of the intervals shown next to every rate
+INTERVAL_LABEL = "IC 95 %"
 
 RATE_NAME = "Tasa por 100,000 habitantes"  # the definition's title
 PER_LABEL = "por 100,000 hab."  # the unit of every rate
@@ -42,8 +45,17 @@ DEFINITIONS = {
                                    "modo que la tasa es un promedio anual. "
                                    "El denominador corresponde al mismo sexo y grupo de edad que el filtro.",
     "Tasa suavizada (Bayes empírico)": "En municipios con poca población, una o dos víctimas más cambian mucho la "
-                                       "tasa. La tasa suavizada acerca cada tasa a la media del conjunto mostrado, "
-                                       "tanto más cuanto menor es su población (estimador de Marshall).",
+                                       "tasa. La tasa suavizada acerca cada tasa a la media nacional, tanto más "
+                                       "cuanto menor es su población (estimador de Marshall). La media es siempre la "
+                                       "del país, de modo que la tasa de un municipio no cambia al elegir su "
+                                       "departamento.",
+    "Tasa suavizada espacial (Bayes empírico)": "Como la anterior, pero cada tasa se acerca a la media de su "
+                                                "vecindario (el municipio y los que lindan con él) en lugar de la "
+                                                "nacional: respeta las diferencias entre regiones.",
+    "Intervalo de confianza (IC 95 %)": "Rango de tasas compatibles con la cifra observada si los casos siguen una "
+                                        "distribución de Poisson (intervalo exacto de Garwood): con pocos casos el "
+                                        "intervalo es ancho. Dos tasas cuyos intervalos se solapan no se distinguen "
+                                        "con seguridad.",
     "Años parciales": "Si los datos cubren solo una parte de un año, ese año se marca como parcial y su población "
                       "se cuenta solo por los meses cubiertos.",
 }
@@ -229,6 +241,58 @@ def rate(count: float, denominator: float | None) -> float | None:
     return count / denominator * PER
 
 
+def count_interval(n, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood 1936) interval of a Poisson mean from observed counts ``n``:
+    lower = χ²(α/2; 2n) / 2 (0 when n = 0), upper = χ²(1 − α/2; 2n + 2) / 2, α = 1 − confidence."""
+    n = np.asarray(n, dtype="float64")
+    alpha = 1 - confidence
+    with np.errstate(invalid="ignore"):
+        lower = np.where(n > 0, chi2.ppf(alpha / 2, 2 * np.maximum(n, 0)) / 2, 0.0)
+        upper = chi2.ppf(1 - alpha / 2, 2 * n + 2) / 2
+    return np.where(np.isnan(n), np.nan, lower), upper
+
+
+def rate_interval(n, population, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray]:
+    """The exact Poisson interval of rates per 100,000: ``count_interval`` ÷ person-years × 100,000;
+    NaN where there is no population."""
+    lower, upper = count_interval(n, confidence)
+    p = np.asarray(population, dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = np.isfinite(p) & (p > 0)
+        return (np.where(ok, lower / np.where(ok, p, 1) * PER, np.nan),
+                np.where(ok, upper / np.where(ok, p, 1) * PER, np.nan))
+
+
+def with_intervals(df: pd.DataFrame, count: str = "n", population: str = "population") -> pd.DataFrame:
+    """``df`` with rate_lo and rate_hi: the interval of its rate (columns ``count`` and ``population``)."""
+    lower, upper = rate_interval(df[count].to_numpy(dtype="float64"), df[population].to_numpy(dtype="float64"))
+    return df.assign(rate_lo=lower, rate_hi=upper)
+
+
+def overlap_ranks(rate_values, lower, upper) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, the best and the worst rank by rate (1 = highest, ties share the best) among the
+    rows whose interval overlaps its own (itself included): the ranks it cannot be told apart from.
+    Rows without a rate get -1."""
+    r = np.asarray(rate_values, dtype="float64")
+    lo = np.asarray(lower, dtype="float64")
+    hi = np.asarray(upper, dtype="float64")
+    ok = ~(np.isnan(r) | np.isnan(lo) | np.isnan(hi))
+    if not ok.any():
+        return np.full(len(r), -1), np.full(len(r), -1)
+    rank = pd.Series(np.where(ok, r, np.nan)).rank(ascending=False, method="min").to_numpy()
+    overlap = (lo[:, None] <= hi[None, :]) & (hi[:, None] >= lo[None, :]) & ok[:, None] & ok[None, :]
+    best = np.where(overlap, rank[None, :], np.inf).min(axis=1)
+    worst = np.where(overlap, rank[None, :], -np.inf).max(axis=1)
+    return np.where(ok, best, -1).astype(int), np.where(ok, worst, -1).astype(int)
+
+
+def interval_text(lower, upper, formatter) -> str:
+    """«8.1 a 17.9» (or «—» when there is no interval)."""
+    if lower is None or upper is None or pd.isna(lower) or pd.isna(upper):
+        return "—"
+    return f"{formatter(lower)} a {formatter(upper)}"
+
+
 # --------------------------------------------------------------------------------------
 # Counts
 # --------------------------------------------------------------------------------------
@@ -267,7 +331,7 @@ def headline(f: Filters) -> Headline:
 def yearly(f: Filters, by: str | None = "crime_group") -> pd.DataFrame:
     """Victims per year (optionally split by crime_group or crime_type) with the matching rate.
 
-    Columns: year, [by], n, population, rate, partial.
+    Columns: year, [by], n, population, rate, rate_lo, rate_hi (exact 95 % interval), partial.
     """
     if by not in (None, "crime_group", "crime_type"):
         raise ValueError(f"unsupported breakdown {by!r}")
@@ -288,6 +352,7 @@ def yearly(f: Filters, by: str | None = "crime_group") -> pd.DataFrame:
     counts["n"] = counts["n"].fillna(0).astype("int64")
     counts["population"] = counts["year"].map(pops)
     counts["rate"] = [rate(n, p) for n, p in zip(counts["n"], counts["population"])]
+    counts = with_intervals(counts)
     counts["partial"] = counts["year"].map(lambda y: year_coverage(int(y)) < 1)
     return counts
 
@@ -328,6 +393,33 @@ def eb_smooth(n, population) -> np.ndarray:
     return out
 
 
+def spatial_eb_smooth(n, population, adjacency: np.ndarray) -> np.ndarray:
+    """Spatial Empirical-Bayes rates per 100,000: Marshall's estimator with a local prior, the
+    neighbourhood N_i of each area being itself and its neighbours (``adjacency``, 0/1) with population:
+    b_i = Σ_N n / Σ_N P, s2_i = Σ_N P_j (r_j − b_i)² / Σ_N P, a_i = max(0, s2_i − b_i / (Σ_N P / |N_i|)),
+    smoothed = b_i + a_i / (a_i + b_i / P_i) (r_i − b_i) (the definition of GeoDa and PySAL's
+    ``esda.smoothing.Spatial_Empirical_Bayes``). Areas without population get NaN."""
+    n = np.asarray(n, dtype="float64")
+    p = np.asarray(population, dtype="float64")
+    ok = np.isfinite(p) & (p > 0)
+    out = np.full(len(n), np.nan)
+    if not ok.any():
+        return out
+    hood = (np.asarray(adjacency, dtype="float64") > 0).astype("float64")
+    np.fill_diagonal(hood, 1.0)
+    hood = hood[np.ix_(ok, ok)]
+    n_ok, p_ok = n[ok], p[ok]
+    r = n_ok / p_ok
+    sum_p = hood @ p_ok
+    b = (hood @ n_ok) / sum_p
+    s2 = (hood * p_ok[None, :] * (r[None, :] - b[:, None]) ** 2).sum(axis=1) / sum_p
+    a = np.maximum(0.0, s2 - b / (sum_p / hood.sum(axis=1)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weight = np.where(a + b / p_ok > 0, a / (a + b / p_ok), 0.0)
+    out[ok] = (b + weight * (r - b)) * PER
+    return out
+
+
 @warehouse.cached
 def municipalities_by_code() -> pd.DataFrame:
     """Every municipality: code, name, dept_code, department (by code)."""
@@ -351,21 +443,25 @@ def municipal_person_years(year_from: int, year_to: int, sexes: tuple[str, ...] 
 
 @warehouse.cached
 def by_municipality(f: Filters) -> pd.DataFrame:
-    """Every municipality in scope with its victims, person-years, rate and smoothed rate.
-
-    Columns: code, name, dept_code, department, n, population, rate, rate_eb.
-    """
+    """Every municipality in scope with its victims, person-years, rate, interval and smoothed rates
+    (columns: see ``by_municipality_many``)."""
     return by_municipality_many((f,))[0]
 
 
 @warehouse.cached
 def by_municipality_many(fs: tuple[Filters, ...]) -> tuple[pd.DataFrame, ...]:
-    """``by_municipality`` of several filters, counted in one pass over the yearly cube."""
+    """``by_municipality`` of several filters, counted in one pass over the yearly cube.
+
+    The smoothed rates are computed over every municipality of the country and then narrowed to
+    the department of the filter: a municipality's smoothed rate does not depend on which
+    department is shown. Columns: code, name, dept_code, department, n, population, rate, rate_lo,
+    rate_hi (the exact 95 % interval), rate_eb (towards the national mean) and rate_seb (towards
+    the neighbourhood's)."""
     opts = filter_options()
     fs = tuple(f.resolved(opts) for f in fs)
     sums, params = [], []
     for k, f in enumerate(fs):
-        where, p = f.where("cube")
+        where, p = replace(f, dept_code=None).where("cube")
         sums.append(f"coalesce(sum(n) FILTER (WHERE {where}), 0)::BIGINT AS n{k}, "
                     f"coalesce(sum(ck) FILTER (WHERE {where}), 0)::BIGINT AS ck{k}")
         params += p + p
@@ -375,15 +471,18 @@ def by_municipality_many(fs: tuple[Filters, ...]) -> tuple[pd.DataFrame, ...]:
     """, params + [min(f.first_year for f in fs), max(f.last_year for f in fs)]),
         {f"n{k}": f"ck{k}" for k in range(len(fs))}).set_index("code")
     out = []
+    munis = municipalities_by_code()
+    adjacency = spatial.adjacency(munis["code"])
     for k, f in enumerate(fs):
-        df = municipalities_by_code()
-        if f.dept_code:
-            df = df[df["dept_code"] == f.dept_code].reset_index(drop=True)
-        df = df.assign(n=df["code"].map(counts[f"n{k}"]).fillna(0).astype("int64"))
+        df = munis.assign(n=munis["code"].map(counts[f"n{k}"]).fillna(0).astype("int64"))
         population = municipal_person_years(f.year_from, f.year_to, f.sexes, f.age_groups)
         df["population"] = df["code"].map(population.set_index("code")["population"]).astype("float64")
         df["rate"] = [rate(n, p) for n, p in zip(df["n"], df["population"])]
+        df = with_intervals(df)
         df["rate_eb"] = eb_smooth(df["n"], df["population"])
+        df["rate_seb"] = spatial_eb_smooth(df["n"], df["population"], adjacency)
+        if f.dept_code:
+            df = df[df["dept_code"] == f.dept_code].reset_index(drop=True)
         out.append(df)
     return tuple(out)
 
@@ -407,7 +506,7 @@ def municipality_year_counts(f: Filters) -> pd.DataFrame:
 def by_municipality_year(f: Filters) -> pd.DataFrame:
     """``by_municipality`` for each year of the period.
 
-    Columns: code, year, n, population, rate.
+    Columns: code, year, n, population, rate, rate_lo, rate_hi.
     """
     f = f.resolved(filter_options())
     df = municipality_year_counts(f).stack().rename("n").reset_index()
@@ -416,7 +515,7 @@ def by_municipality_year(f: Filters) -> pd.DataFrame:
     population = population.assign(year=population["year"].astype("int64")).set_index(["code", "year"])["population"]
     df["population"] = population.reindex(pd.MultiIndex.from_frame(df[["code", "year"]])).to_numpy(dtype="float64")
     df["rate"] = [rate(n, p) for n, p in zip(df["n"], df["population"])]
-    return df
+    return with_intervals(df)
 
 
 @warehouse.cached
@@ -441,21 +540,24 @@ def by_department(f: Filters) -> pd.DataFrame:
     """Every department in scope with its count (its municipalities and the counts a source gives
     only by department), person-years and rate.
 
-    Columns: code, name, n, population, rate, rate_eb.
+    Columns: code, name, n, population, rate, rate_lo, rate_hi, rate_eb, rate_seb (smoothed over every
+    department, then narrowed to the filter's).
     """
     f = f.resolved(filter_options())
-    where, params = f.where("cube")
+    where, params = replace(f, dept_code=None).where("cube")
     counts = disclosure.published(warehouse.query(
         f"SELECT dept_code AS code, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_year_cube "
         f"WHERE {where} GROUP BY dept_code", params)).set_index("code")["n"]
     depts = warehouse.query("SELECT code, name FROM territory WHERE level = 'departamento' ORDER BY code")
-    if f.dept_code:
-        depts = depts[depts["code"] == f.dept_code].reset_index(drop=True)
     depts["n"] = depts["code"].map(counts).fillna(0).astype("int64")
     population = department_person_years(f.year_from, f.year_to, f.sexes, f.age_groups).set_index("code")["population"]
     depts["population"] = depts["code"].map(population).astype("float64")
     depts["rate"] = [rate(n, p) for n, p in zip(depts["n"], depts["population"])]
+    depts = with_intervals(depts)
     depts["rate_eb"] = eb_smooth(depts["n"], depts["population"])
+    depts["rate_seb"] = spatial_eb_smooth(depts["n"], depts["population"], spatial.adjacency(depts["code"], "departamento"))
+    if f.dept_code:
+        depts = depts[depts["code"] == f.dept_code].reset_index(drop=True)
     return depts
 
 

@@ -74,7 +74,7 @@ def national_table(f: Filters) -> pd.DataFrame:
 def yearly_by_group(f: Filters) -> pd.DataFrame:
     series = rates.yearly(f, by="crime_group")
     return disclosure.protect(series, "n", disclosure.rows_sensitive(f, series, group_column="crime_group"),
-                              dims=["year", "crime_group"], derived=["rate"])
+                              dims=["year", "crime_group"], derived=disclosure.RATE_COLUMNS)
 
 
 def monthly_by_group(f: Filters) -> pd.DataFrame:
@@ -95,7 +95,7 @@ def municipality_monthly(f: Filters, code: str) -> pd.DataFrame:
 
 def municipality_yearly(f: Filters, code: str) -> pd.DataFrame:
     sensitive = disclosure.covers_sensitive(f)
-    yr = disclosure.protect(municipality.yearly(f, code), "n", sensitive, dims=["year"], derived=["rate"])
+    yr = disclosure.protect(municipality.yearly(f, code), "n", sensitive, dims=["year"], derived=disclosure.RATE_COLUMNS)
     yr["reference_rate"] = disclosure.blank_if_small(yr["reference_rate"], yr["reference_min"], sensitive)
     return yr
 

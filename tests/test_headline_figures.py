@@ -237,8 +237,10 @@ def test_mapa_priority_index(hw):
     points, present = {}, np.zeros(3)
     for key, values in raw.items():
         v = pd.Series(values, dtype=float)
-        # min-max to 0..1 (1 = worst); a component equal everywhere scales to 0 and still counts
-        s = (v - v.min()) / (v.max() - v.min()) if v.max() > v.min() else v * 0.0
+        # percentile rank among the country's municipalities: the share of the others with a lower
+        # value (1 = worst); a component equal everywhere scales to 0 and still counts
+        below = np.array([(v.dropna() < x).sum() for x in v], dtype=float)
+        s = pd.Series(np.where(v.notna(), below / (v.notna().sum() - 1), np.nan))
         s = s if worse.get(key, True) else 1 - s
         points[key] = weights[key] * s.to_numpy()
         present += np.where(s.notna(), weights[key], 0)

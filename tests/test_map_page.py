@@ -1,8 +1,10 @@
 """The national map page under AppTest: one feature per territory, colours = classes, URL state."""
+import json
+
 import pandas as pd
 import pytest
 
-from core import classify, fmt, priority, rates, warehouse
+from core import classify, fmt, hotspots, priority, rates, warehouse
 from core.filters import Filters
 from tests import fixture_warehouse
 from tests.apptest import deck_spec, features, metrics, run_app
@@ -52,7 +54,8 @@ def test_priority_view_explains_the_selected_municipality(demo):
     row = result.table.set_index("code").loc["0101"]
     values = metrics(at)
     assert values["Índice de prioridad (0-100)"] == fmt.decimal(row["index"])
-    assert values["Puesto"] == f"{int(row['rank'])} de 340"
+    band = f" (entre {int(row['rank_low'])} y {int(row['rank_high'])} con otros pesos)" if row["rank_high"] > row["rank_low"] else ""
+    assert values["Puesto"] == f"{int(row['rank'])} de 340{band}"
     contributions = next(d.value for d in at.dataframe if "Puntos del índice" in d.value.columns)
     assert contributions["Puntos del índice"].sum() == pytest.approx(row["index"])
     assert len(at.get("vega_lite_chart")) == 1
@@ -107,7 +110,7 @@ def test_hand_figures_on_the_fixture(tmp_path, use_warehouse):
 
 
 @pytest.mark.parametrize("view", [{}, {"nivel": "departamento", "medida": "n"}, {"vista": "vulnerabilidad"},
-                                  {"vista": "prioridad", "metodo": "media_de"}])
+                                  {"vista": "prioridad", "metodo": "media_de"}, {"vista": "calientes"}])
 @pytest.mark.parametrize("filters", [{}, {"grupos": "Violencia sexual", "sexo": "ND", "edad": "ND"},
                                      {"depto": "05", "desde": "2022", "hasta": "2022", "muni": "0501"}])
 def test_filter_grid_runs_without_exceptions(demo, view, filters):
@@ -135,3 +138,45 @@ def test_fixed_thresholds_from_the_url_and_what_classes_mean(demo):
     at = run_app({"metodo": "umbrales"}, page="mapa")
     assert not at.exception
     assert any("Escriba 2 umbrales crecientes" in w.value for w in at.warning)
+
+
+def test_hot_spot_view_draws_the_categories_of_the_statistic(demo):
+    at = run_app({"vista": "calientes", "tipos": "homicidio"}, page="mapa")
+    assert not at.exception
+    f = Filters(crime_types=("homicidio",))
+    found = hotspots.hotspots(f).table
+    expected = {c: classify.hex_to_rgba(hotspots.COLORS[label]) for c, label in zip(found["code"], found["lisa_class"])}
+    assert fills_by_code(at) == expected
+    legend = at.dataframe[0].value
+    assert legend["N.º"].sum() == 340
+    assert list(legend["Clase"]) == [c for c in hotspots.ORDER["lisa"] if (found["lisa_class"] == c).any()]
+    assert any("I de Moran global" in n.value for n in at.info)
+    table = at.dataframe[1].value.set_index("Código")
+    hot = found.loc[found["lisa_class"] == "Alto-Alto", "code"].iloc[0]
+    assert table.loc[hot, "Categoría"] == "Alto-Alto"
+    assert table.loc[hot, "Probabilidad ajustada (BH)"] <= hotspots.FDR
+    at.selectbox(key="mapa_estadistico").set_value("gi").run()
+    assert not at.exception and at.query_params["estadistico"] == "gi"
+    gi = {c: classify.hex_to_rgba(hotspots.COLORS[label]) for c, label in zip(found["code"], found["gi_class"])}
+    assert fills_by_code(at) == gi
+    at.selectbox(key="mapa_muni").set_value(hot).run()
+    assert metrics(at)["Categoría"] in ("Punto caliente", "No significativo")
+
+
+def test_rate_table_has_its_interval_and_the_ranks_it_cannot_be_told_from(demo):
+    at = run_app(page="mapa")
+    assert not at.exception
+    table = at.dataframe[1].value.set_index("Código")
+    munis = rates.by_municipality(Filters()).set_index("code")
+    assert list(table["IC 95 % inferior"]) == pytest.approx(list(munis.loc[table.index, "rate_lo"]))
+    assert list(table["IC 95 % superior"]) == pytest.approx(list(munis.loc[table.index, "rate_hi"]))
+    best, worst = rates.overlap_ranks(munis["rate"], munis["rate_lo"], munis["rate_hi"])
+    first = table.index[0]
+    i = list(munis.index).index(first)
+    assert table.loc[first, "Puesto no distinguible (intervalos que se solapan)"] == (
+        f"no distinguible de los puestos {best[i]} a {worst[i]}" if worst[i] > best[i] else "")
+    tip = json.loads(at.get("deck_gl_json_chart")[0].proto.tooltip)["html"]
+    assert "IC 95 % de la tasa: <b>{interval_label}</b>" in tip
+    props = {f["properties"]["code"]: f["properties"] for f in features(at, "municipios")}
+    assert props[first]["interval_label"] == rates.interval_text(munis.loc[first, "rate_lo"], munis.loc[first, "rate_hi"],
+                                                                 fmt.decimal)

@@ -115,3 +115,22 @@ def test_page_on_the_demo_follows_the_map_selection(demo):
     at.radio(key="muni_serie").set_value("anual").run()
     assert not at.exception
     assert math.isclose(deck_spec(at)["initialViewState"]["longitude"], -90.6, abs_tol=0.2)
+
+
+def test_page_states_the_interval_the_indistinct_ranks_and_the_cluster(demo):
+    from core import fmt, hotspots, rates
+
+    at = run_app({"muni": "0101"}, page="municipio")
+    assert not at.exception
+    p = municipality.profile(Filters(), "0101")
+    assert p.rate_lo < p.rate < p.rate_hi
+    lower, upper = rates.rate_interval([p.count], [p.population])
+    assert (p.rate_lo, p.rate_hi) == pytest.approx((lower[0], upper[0]))
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith(f"IC 95 % de la tasa: {fmt.decimal(p.rate_lo)} a {fmt.decimal(p.rate_hi)} por 100,000 hab.")
+               for c in captions)
+    assert p.national_band[0] <= p.rank_national <= p.national_band[1]
+    row = hotspots.hotspots(Filters()).table.set_index("code").loc["0101"]
+    status = next(m.value for m in at.markdown if m.value.startswith("**Puntos calientes**"))
+    assert f"Moran local: **{row['lisa_class']}**" in status or row["lisa_class"] == hotspots.NOT_SIGNIFICANT
+    assert f"{int(row['neighbours'])} vecinos" in status

@@ -1,7 +1,8 @@
 """Counts and rates against hand computation on the fixture warehouse and the demo."""
+import numpy as np
 import pytest
 
-from core import rates, warehouse
+from core import rates, spatial, warehouse
 from core.filters import Filters
 from tests import fixture_warehouse
 
@@ -139,3 +140,88 @@ def test_departments_add_up_their_municipalities(fixture):
     assert list(d["population"]) == pytest.approx([300_000, 20_000])
     assert d.loc["01", "rate"] == pytest.approx(8 / 300_000 * 1e5)
     assert d.loc["01", "name"] == "Norte"
+
+
+# ---- Intervals, scope-stable and spatial smoothing ---------------------------------------------
+
+# Exact 95 % limits for a Poisson count (Garwood 1936), as published in the tables of exact
+# confidence limits (e.g. Ulm, Am J Epidemiol 1990; Breslow & Day 1987, table 2.11).
+GARWOOD_95 = {0: (0.0, 3.689), 1: (0.0253, 5.572), 2: (0.2422, 7.225), 5: (1.6235, 11.668), 10: (4.7954, 18.390),
+              20: (12.217, 30.888)}
+
+
+def test_count_interval_matches_the_published_table():
+    n = list(GARWOOD_95)
+    lower, upper = rates.count_interval(n)
+    assert lower == pytest.approx([GARWOOD_95[k][0] for k in n], abs=6e-4)
+    assert upper == pytest.approx([GARWOOD_95[k][1] for k in n], abs=6e-4)
+
+
+def test_rate_interval_per_100000():
+    lower, upper = rates.rate_interval([2, 5, 3], [3_000, 3_000_000, np.nan])
+    assert lower[0] == pytest.approx(0.2422 / 3_000 * 100_000, rel=1e-3)
+    assert upper[1] == pytest.approx(11.668 / 3_000_000 * 100_000, rel=1e-3)
+    assert np.isnan(lower[2]) and np.isnan(upper[2])
+    assert rates.interval_text(lower[0], upper[0], lambda v: f"{v:.1f}") == "8.1 a 240.8"
+
+
+def test_tables_carry_the_interval_of_their_rate(fixture):
+    for table in (rates.by_municipality(Filters()), rates.by_department(Filters()), rates.yearly(Filters(), by=None)):
+        lower, upper = rates.rate_interval(table["n"], table["population"])
+        assert list(table["rate_lo"]) == pytest.approx(list(lower), nan_ok=True)
+        assert list(table["rate_hi"]) == pytest.approx(list(upper), nan_ok=True)
+        ok = table["rate"].notna()
+        assert (table.loc[ok, "rate_lo"] <= table.loc[ok, "rate"]).all()
+        assert (table.loc[ok, "rate"] <= table.loc[ok, "rate_hi"]).all()
+
+
+def test_smoothed_rate_does_not_depend_on_the_department_filter(demo):
+    national = rates.by_municipality(Filters()).set_index("code")
+    for dept in ("01", "03", "16"):
+        inside = rates.by_municipality(Filters(dept_code=dept)).set_index("code")
+        assert set(inside.index) == set(national.index[national["dept_code"] == dept])
+        for column in ("rate_eb", "rate_seb", "rate_lo"):
+            assert list(inside[column]) == pytest.approx(list(national.loc[inside.index, column]), nan_ok=True)
+    depts = rates.by_department(Filters()).set_index("code")
+    one = rates.by_department(Filters(dept_code="05")).set_index("code")
+    assert one.loc["05", "rate_eb"] == pytest.approx(depts.loc["05", "rate_eb"])
+
+
+def test_spatial_smoothing_equals_pysal(demo):
+    """Spatial EB against esda's Spatial_Empirical_Bayes on the demo's municipalities."""
+    import libpysal
+    from esda.smoothing import Spatial_Empirical_Bayes
+
+    table = rates.by_municipality(Filters(crime_types=("homicidio",)))
+    codes = list(table["code"])
+    hood = spatial.neighbours("municipio")
+    w = libpysal.weights.W({c: list(hood[c]) for c in codes}, id_order=codes, silence_warnings=True)
+    expected = Spatial_Empirical_Bayes(table["n"].to_numpy(), table["population"].to_numpy(), w).r.ravel() * 100_000
+    assert list(table["rate_seb"]) == pytest.approx(list(expected), rel=1e-9)
+    # it differs from the global smoothing: each area moves towards its own neighbourhood
+    assert not np.allclose(table["rate_seb"], table["rate_eb"])
+
+
+def test_neighbours_are_symmetric_and_touch(demo):
+    import shapely
+
+    hood = spatial.neighbours("municipio")
+    assert len(hood) == 340
+    for a, others in hood.items():
+        for b in others:
+            assert a in hood[b]
+    geoms = dict(zip(*warehouse.query("SELECT code, wkb FROM territory_geometry WHERE length(code) = 4").T.to_numpy()))
+    a, b = "0101", hood["0101"][0]
+    assert shapely.distance(shapely.from_wkb(bytes(geoms[a])), shapely.from_wkb(bytes(geoms[b]))) <= spatial.TOLERANCE_DEG
+    far = next(c for c in hood if c[:2] != "01" and c not in hood["0101"])
+    assert shapely.distance(shapely.from_wkb(bytes(geoms["0101"])), shapely.from_wkb(bytes(geoms[far]))) > spatial.TOLERANCE_DEG
+
+
+def test_overlap_ranks_by_hand():
+    # rates 30 [20, 40], 25 [22, 28], 10 [9, 11], nothing
+    best, worst = rates.overlap_ranks([30, 25, 10, np.nan], [20, 22, 9, np.nan], [40, 28, 11, np.nan])
+    assert list(best) == [1, 1, 3, -1]
+    assert list(worst) == [2, 2, 3, -1]
+    nothing = rates.overlap_ranks([np.nan], [np.nan], [np.nan])
+    assert list(nothing[0]) == [-1] and list(nothing[1]) == [-1]
+    assert [list(a) for a in rates.overlap_ranks([], [], [])] == [[], []]
