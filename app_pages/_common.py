@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import classify, export, fmt, methodology, views  # charts: the chart theme, for every page
+from core import classify, export, fmt, methodology, trend, views  # charts: the chart theme, for every page
 from core.filters import FilterOptions, Filters, filter_options
 
 
@@ -41,6 +41,35 @@ def show_notes(*notes: str | None, kind: str = "caption") -> list[str]:
 
 
 MISSING = "—"
+
+
+def trend_metrics(f: Filters, trend_row, code: str | None = None) -> None:
+    """Two metrics every headline shares: the year so far against the same months of the year before
+    (with its exact interval), and the trend of the period (annual change with its interval). A
+    reserved count (public mode) shows neither change."""
+    ytd, now, before = views.year_to_date(f, code)
+    left, right, _, _ = st.columns(4)
+    if ytd is None or now is None or before is None:
+        left.metric("En lo que va del año", MISSING, help="Los datos no alcanzan el año anterior.")
+    else:
+        hidden = now.hidden or before.hidden or ytd.change_pct is None
+        left.metric(f"En lo que va de {ytd.year} ({ytd.months})", now.text,
+                    delta=None if hidden else f"{fmt.percent(ytd.change_pct, signed=True)} vs {ytd.months} {ytd.year - 1}",
+                    delta_color="inverse",
+                    help=f"Mismos meses de {ytd.year - 1}: {before.text}."
+                    + ("" if hidden else " Diferencia de la tasa "
+                       + ("no significativa" if ytd.verdict == trend.FLAT else "significativa")
+                       + f" (cociente de tasas, IC 95 %: {fmt.decimal(ytd.ratio_lo, 3)} a {fmt.decimal(ytd.ratio_hi, 3)}; "
+                       "significativa solo si el intervalo no incluye el 1)."))
+    if trend_row is None or not trend_row["verdict"]:
+        right.metric("Tendencia del periodo", MISSING,
+                     help=f"Hacen falta al menos {trend.MIN_YEARS} años con población y algún caso.")
+    else:
+        right.metric("Tendencia del periodo", trend_row["verdict"].capitalize(),
+                     help=f"Cambio anual de la tasa: {fmt.percent(trend_row['change'], 1, signed=True)} (IC 95 %: "
+                          f"{fmt.percent(trend_row['change_lo'], 1, signed=True)} a "
+                          f"{fmt.percent(trend_row['change_hi'], 1, signed=True)}), regresión de Poisson con "
+                          "sobredispersión. «Sin tendencia clara» cuando el intervalo incluye el 0.")
 
 
 def dataframe(data, **kwargs):
@@ -155,6 +184,8 @@ def legend_table(classes, value_fmt, count_label: str) -> None:
         "Rango": [classify.range_text(lo, up, value_fmt) for lo, up in zip(legend["lower"], legend["upper"])],
         count_label: legend["count"],
     })
+    if legend["upper"].isna().all():  # categories (hot spots): no range to show
+        table = table.drop(columns="Rango")
     colors = list(legend["color"])
     # dark text on light classes, white on dark ones (readable on every colour of the palettes)
     ink = ["#111" if _luminance(c) > 0.35 else "#fff" for c in colors]

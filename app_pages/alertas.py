@@ -5,55 +5,77 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import agreed, dataframe, download_buttons, notes_for_download, page_filters, show_notes
+from app_pages._common import agreed, dataframe, download_buttons, multiselect, notes_for_download, page_filters, show_notes
 from core import alerts, coverage, deployment, fmt, municipality, views, viewstate, warehouse
 from core.viewstate import Control
 
 f, opts = page_filters()
 meta = warehouse.meta()
 state = st.session_state
-THRESHOLDS = [0.001, 0.01, 0.05]
+YEARS = list(range(opts.min_year, opts.max_year + 1))
+NONE = "ninguno"  # in the URL: no year excluded
+
+
+def _years(text: str) -> list[int] | None:
+    """«2020,2021» -> [2020, 2021]; «ninguno» -> []; None when no year of the data is named."""
+    if text == NONE:
+        return []
+    years = [int(p) for p in text.split(",") if p.strip().isdigit() and int(p) in YEARS]
+    return sorted(set(years)) or None
+
+
 CONTROLS = [
-    Control("al_umbral", "umbral", alerts.DEFAULT_THRESHOLD, THRESHOLDS),
+    Control("al_fdr", "fdr", alerts.DEFAULT_FDR, list(alerts.FDR_LEVELS)),
     Control("al_minimo", "minimo", alerts.DEFAULT_MIN_COUNT, parse=viewstate.int_between(1, 50)),
     Control("al_ventana", "ventana", "ambas", ["ambas", *alerts.WINDOWS]),
+    Control("al_excluir", "excluir", [y for y in alerts.DEFAULT_EXCLUDED if y in YEARS], parse=_years),
 ]
 viewstate.restore(state, st.query_params, "alertas", CONTROLS)
 
 st.title("Alertas tempranas")
 c1, c2, c3 = st.columns(3)
-threshold = c1.selectbox("Umbral de probabilidad", THRESHOLDS, key="al_umbral",
-                         format_func=lambda p: f"{p:g} ({p:.1%})")
+fdr = c1.selectbox("Tasa de falsos descubrimientos", list(alerts.FDR_LEVELS), key="al_fdr",
+                   format_func=lambda q: fmt.percent(q * 100, 0),
+                   help="Proporción máxima esperada de alertas falsas entre las alertas (Benjamini–Hochberg).")
 min_count = c2.slider(f"Mínimo de {f.noun()} {agreed(f, 'observad')}", 1, 50, key="al_minimo")
 window = c3.selectbox("Ventana", ["ambas", *alerts.WINDOWS], key="al_ventana",
                       format_func=lambda w: "Último mes y últimos 3 meses" if w == "ambas" else alerts.WINDOWS[w])
+excluded = multiselect(st, "Años excluidos de la línea base", YEARS, key="al_excluir", placeholder="Ninguno",
+                          help="Años atípicos que no deben servir de comparación. "
+                               + " ".join(f"{y}: {why}." for y, why in alerts.EXCLUSION_REASONS.items()))
 
-result = alerts.scan(f, threshold, min_count)
+result = alerts.scan(f, fdr, min_count, tuple(sorted(excluded)))
 table = result.table if window == "ambas" else result.table[result.table["window"] == window]
 found = table[table["alert"]]
 st.caption(f"Último mes con datos: **{result.latest_month:%m/%Y}** · comparado con "
-           f"{', '.join(str(y) for y in result.baseline_years) or '—'} · {f.describe(opts)}")
+           f"{', '.join(str(y) for y in result.baseline_years) or '—'}"
+           + (f" (excluidos: {', '.join(map(str, result.excluded_years))})" if result.excluded_years else "")
+           + f" · {f.describe(opts)}")
 if result.note:
     st.warning(result.note)
 grain_notes = show_notes(coverage.left_out(f, "mes"), coverage.left_out(f, "municipio"))
-tested = int(table["p_value"].notna().sum())
 m1, m2, m3 = st.columns(3)
 m1.metric("Alertas", fmt.integer(len(found)))
 m2.metric("Municipios con alerta", fmt.integer(found["code"].nunique()))
-m3.metric("Comparaciones", fmt.integer(tested),
-          help="Municipios × grupos de delito × ventanas con un valor esperado.")
-st.info(f"Con {fmt.integer(tested)} comparaciones y un umbral de {threshold:g}, el azar por sí solo podría producir "
-        f"hasta unas {fmt.integer(tested * threshold)} alertas. Priorice las de menor probabilidad y mayor cifra, "
-        "y confirme con la institución que registra.", icon=":material/info:")
+m3.metric("Comparaciones", fmt.integer(result.tests),
+          help="Municipios × grupos de delito × ventanas con un valor esperado: se corrigen juntas.")
+st.info(f"Se hacen {fmt.integer(result.tests)} comparaciones a la vez. Con la corrección de Benjamini–Hochberg, entre "
+        f"las alertas se espera que como mucho un {fmt.percent(fdr * 100, 0)} sean falsas. Si nada hubiera cambiado en "
+        f"ningún municipio, este procedimiento daría en promedio {fmt.decimal(result.null_alerts, 2)} alertas "
+        f"(simulación de {fmt.integer(alerts.NULL_SIMULATIONS)} escenarios con la variación de cada línea base). "
+        "Priorice las de menor probabilidad y mayor cifra, y confirme con la institución que registra.",
+        icon=":material/info:")
 
 out = alerts.protected(f, table)
 out = out[out["alert"]]
 # the expected count of each alert as published (blank where it would give back a small count)
 expected = {(r.code, r.crime_group, r.window): r.expected for r in out.itertuples()}
 out = out.assign(window=out["window"].map(alerts.WINDOWS), note=alerts.notes(out, min_count))[
-    ["name", "department", "crime_group", "window", "observed", "expected", "p_value", "z", "note"]].rename(columns={
+    ["name", "department", "crime_group", "window", "observed", "expected", "trend", "p_value", "q_value", "z",
+     "note"]].rename(columns={
         "name": "Municipio", "department": "Departamento", "crime_group": "Grupo de delito", "window": "Ventana",
-        "observed": "Observado", "expected": "Esperado", "p_value": "Probabilidad", "z": "z", "note": "Nota"})
+        "observed": "Observado", "expected": "Esperado", "trend": "Tendencia de la línea base (% anual)",
+        "p_value": "Probabilidad", "q_value": "Probabilidad ajustada", "z": "z", "note": "Nota"})
 out.insert(0, "Puesto", range(1, len(out) + 1))
 no_history = out["Nota"] != ""
 if no_history.any():
@@ -61,18 +83,29 @@ if no_history.any():
                "anteriores (esperado 0): cualquier cifra desde el mínimo da alerta y la probabilidad no se puede "
                "calcular. Véase la columna «Nota».", icon=":material/info:")
 shown = out.assign(Esperado=out["Esperado"].map(alerts.expected_label),
-                   Probabilidad=[("—" if none else fmt.chance(p)) for p, none in zip(out["Probabilidad"], no_history)])
+                   Probabilidad=[("—" if none else fmt.chance(p)) for p, none in zip(out["Probabilidad"], no_history)],
+                   **{"Probabilidad ajustada": [("—" if none else fmt.chance(q))
+                                                for q, none in zip(out["Probabilidad ajustada"], no_history)],
+                      "Tendencia de la línea base (% anual)": [
+                          "sin tendencia" if pd.isna(v) else fmt.percent(v, 0, signed=True)
+                          for v in out["Tendencia de la línea base (% anual)"]]})
 if not no_history.any():
     shown = shown.drop(columns="Nota")
 dataframe(shown, hide_index=True, width="stretch",
           height=min(420, 38 + 35 * max(len(out), 1)), column_config={
               "Esperado": st.column_config.TextColumn(
-                  help="Promedio de los mismos meses de los años anteriores."),
+                  help="Lo que da el modelo de los mismos meses de los años anteriores (promedio, o tendencia "
+                       "si es significativa)."),
               "Probabilidad": st.column_config.TextColumn(
                   help="Probabilidad de una cifra al menos así de alta si nada hubiera cambiado."),
+              "Probabilidad ajustada": st.column_config.TextColumn(
+                  help="Corregida por el número de comparaciones (Benjamini–Hochberg): hay alerta si no supera "
+                       "la tasa de falsos descubrimientos elegida."),
               "z": st.column_config.NumberColumn(format="%.1f")})
 download_buttons(out, f"atalaya_alertas_{result.latest_month:%Y-%m}", notes_for_download(
-    meta, f.describe(opts), f"Último mes: {result.latest_month:%m/%Y}; umbral {threshold:g}; mínimo {min_count}.",
+    meta, f.describe(opts), f"Último mes: {result.latest_month:%m/%Y}; tasa de falsos descubrimientos "
+    f"{fmt.percent(fdr * 100, 0)}; mínimo {min_count}; años de comparación: {', '.join(map(str, result.baseline_years))}"
+    + (f" (excluidos: {', '.join(map(str, result.excluded_years))})" if result.excluded_years else "") + ".",
     alerts.METHOD.replace("**", ""), *grain_notes), sheet="Alertas")
 
 
@@ -107,7 +140,7 @@ if len(found):
     pairs = found.drop_duplicates(["code", "crime_group"])
     st.subheader("Evolución de las alertas (últimos 48 meses)")
     st.caption("En rojo, el mes (o los 3 meses) de la alerta; la raya gris marca lo esperado por mes en esos meses "
-               "(promedio de los mismos meses de los años anteriores).")
+               "(según los mismos meses de los años anteriores).")
     if deployment.is_public():
         st.caption(f"Modo público: los meses con {views.SMALL_COUNTS} {f.noun()} de delitos sensibles no se dibujan (huecos en la "
                    f"línea); su cifra se lee «{views.SUPPRESSED}» al pasar el cursor.")
@@ -125,4 +158,5 @@ with st.expander("Método", icon=":material/functions:", expanded=not len(found)
     st.markdown(alerts.METHOD)
 
 viewstate.save(state, "alertas", CONTROLS)
-viewstate.sync_url(st.query_params, viewstate.to_params(state, CONTROLS), CONTROLS)
+viewstate.sync_url(st.query_params, viewstate.to_params(state, CONTROLS, {
+    "al_excluir": lambda years: ",".join(map(str, sorted(years))) or NONE}), CONTROLS)

@@ -73,6 +73,9 @@ if sum(weights.values()) <= 0:
     st.warning("Todos los pesos están en cero: se usan los pesos por defecto.")
     weights = schools.default_weights()
 
+geocoding_note = schools.geocoding_warning(f.year_from, f.year_to, fmt.literal_markdown)
+if geocoding_note:
+    st.warning(geocoding_note, icon=":material/location_off:")
 result = schools.risk(f, muni or None, levels, sectors, weights)
 table = result.table
 if table.empty:

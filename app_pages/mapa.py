@@ -155,6 +155,8 @@ if view == "incidencia":
     data["value"] = views.numeric(data[column])
     reserved = views.is_suppressed(data["n"])
     if level == "municipio":
+        trends = views.municipal_trends(f)[["code", "change", "verdict"]]
+        data = data.merge(trends.rename(columns={"change": "trend_change", "verdict": "trend"}), on="code", how="left")
         gaps = coverage.municipality_gaps(f)
         data["coverage"] = [gaps.get(c, "Completa") for c in data["code"]]
         if gaps:
@@ -237,6 +239,7 @@ elif view == "prioridad":
     band_text = "entre {lo} y {hi} con otros pesos"
 data["band"] = [band_text.format(lo=lo, hi=hi) if band_text and lo > 0 and hi > lo else ""
                 for lo, hi in zip(band_low, band_high)]
+data["band_range"] = [f"{lo} a {hi}" if band_text and lo > 0 and hi > lo else "" for lo, hi in zip(band_low, band_high)]
 
 # ---- Map and legend -----------------------------------------------------------------------
 layer_id = "departamentos" if level == "departamento" else "municipios"
@@ -354,7 +357,9 @@ if view == "incidencia":  # the measure is one of these columns
                 "rate_eb": MEASURES["eb"], "rate_seb": MEASURES["seb"], "class": "Clase"} | (
                 {"coverage": "Cobertura"} if "coverage" in data else {})
     if measure == "tasa":
-        columns["band"] = "Puesto no distinguible (intervalos que se solapan)"
+        columns["band_range"] = "Puestos de los que no se distingue (intervalos que se solapan)"
+    if "trend" in data:
+        columns |= {"trend_change": "Cambio anual de la tasa (%)", "trend": "Tendencia del periodo"}
 elif view == "calientes":
     columns |= {"n": MEASURES["n"], "rate_eb": MEASURES["eb"], "class": "Categoría",
                 f"{statistic}_p": "Probabilidad por azar", f"{statistic}_q": "Probabilidad ajustada (BH)",
@@ -364,7 +369,8 @@ else:
 if view == "vulnerabilidad":
     columns |= {i.code: f"{i.name} ({i.unit})" for i in vulnerability.catalog() if i.code != indicator}
 elif view == "prioridad":
-    columns |= {"band": "Puesto con otros pesos"} | {f"{c.key}_pts": f"Puntos: {c.name}" for c in COMPONENTS} | {
+    columns |= {"band_range": "Puestos con otros pesos (percentiles 5 a 95)"} | {
+        f"{c.key}_pts": f"Puntos: {c.name}" for c in COMPONENTS} | {
         "missing": "Componentes sin dato"}
 out = table[list(dict.fromkeys(columns))].rename(columns=columns)
 PROBABILITIES = ("Probabilidad por azar", "Probabilidad ajustada (BH)")

@@ -5,7 +5,23 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters
-from core import alerts, classify, deployment, methodology, priority, quality, rates, schools, views, vulnerability, warehouse
+from core import (
+    alerts,
+    classify,
+    deployment,
+    fmt,
+    hotspots,
+    methodology,
+    priority,
+    quality,
+    rates,
+    schools,
+    spatial,
+    trend,
+    views,
+    vulnerability,
+    warehouse,
+)
 
 page_filters()
 meta = warehouse.meta()
@@ -48,6 +64,26 @@ st.subheader("Tasa suavizada (Bayes empírico)")
 st.markdown(rates.DEFINITIONS["Tasa suavizada (Bayes empírico)"])
 st.markdown(methodology.EB_FORMULA)
 
+st.subheader("Tasa suavizada espacial (Bayes empírico)")
+st.markdown(rates.DEFINITIONS["Tasa suavizada espacial (Bayes empírico)"] + " " + spatial.DEFINITION)
+st.markdown(methodology.SPATIAL_EB_FORMULA)
+
+st.subheader(f"Intervalo de confianza de cada tasa ({rates.INTERVAL_LABEL})")
+st.markdown(rates.DEFINITIONS["Intervalo de confianza (IC 95 %)"])
+st.markdown(methodology.INTERVAL_FORMULA)
+st.markdown("**Puestos.** Un puesto por tasa no distingue a municipios cuyos intervalos se solapan: las tablas dicen "
+            "entre qué puestos no se distingue cada uno, y el Resumen permite ordenar por el límite inferior del "
+            "intervalo (arriba quedan las tasas altas con seguridad, no por azar de pocos casos). **Poblaciones "
+            "pequeñas**: en un municipio con pocos habitantes, uno o dos casos más cambian mucho la tasa y su "
+            "intervalo es ancho; no compare su puesto sin mirar el intervalo o la tasa suavizada.")
+
+st.header("Puntos calientes")
+st.markdown(hotspots.DEFINITION)
+st.markdown(methodology.HOTSPOT_FORMULAS)
+
+st.header("Tendencia y comparación con el año anterior")
+st.markdown(trend.DEFINITION)
+
 st.header("Clasificación en alta, media y baja")
 st.markdown("Los territorios se reparten en 3 o 5 clases según el valor mostrado, calculadas sobre los territorios "
             f"mostrados. Los que no tienen dato quedan en «Sin dato»; en modo público, los que tienen de {views.SMALL_COUNTS} "
@@ -70,6 +106,13 @@ dataframe({"Componente": [c.name for c in schools.COMPONENTS],
               "Peso por defecto": [c.default_weight for c in schools.COMPONENTS]},
              hide_index=True, width="stretch")
 st.markdown(f"**Alertas tempranas.** {alerts.METHOD}")
+geocoding = schools.geocoding_warning(*[d.year for d in rates.data_period()], name=fmt.literal_markdown)
+if geocoding:
+    st.warning(geocoding, icon=":material/location_off:")
+
+st.header("Referencias")
+for reference in methodology.REFERENCES:
+    st.markdown(f"- {reference}")
 
 st.header("Cobertura y años parciales")
 st.markdown(methodology.COVERAGE)

@@ -15,6 +15,7 @@ from app_pages._common import (
     notes_for_download,
     page_filters,
     show_notes,
+    trend_metrics,
 )
 from core import charts, classify, coverage, fmt, geo, hotspots, methodology, municipality, rates, views, viewstate, warehouse
 from core.viewstate import Control
@@ -80,6 +81,8 @@ d1.metric("Tasa de su departamento", "—" if dept_hidden else fmt.decimal(p.dep
           help=f"Tasa del {municipality.department_label(p.department)}.")
 d2.metric("Tasa nacional", "—" if views.count(f, p.national_count).hidden else fmt.decimal(p.national_rate))
 d3.metric("Personas-año", fmt.integer(p.population), help="Población del periodo sumada año por año.")
+trends = views.municipal_trends(f).set_index("code")
+trend_metrics(f, trends.loc[code] if code in trends.index else None, code)
 if hidden:
     st.info(f"Con estos filtros el municipio tiene de {views.SMALL_COUNTS} {f.noun()}: la cifra, la tasa y el puesto se reservan "
             "(modo público).")

@@ -5,8 +5,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import agreed, count_title, counting_rule, dataframe, page_filters, show_notes
-from core import charts, coverage, fmt, methodology, rates, views, warehouse
+from app_pages._common import agreed, count_title, counting_rule, dataframe, page_filters, show_notes, trend_metrics
+from core import charts, coverage, fmt, methodology, rates, trend, views, warehouse
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -29,6 +29,7 @@ c3.metric(f"{f.unit_label} en {rates.year_label(h.latest_year)}", latest.text,
           else f"{fmt.percent(h.change_pct, signed=True)} vs {h.latest_year - 1}",
           delta_color="inverse")
 c4.metric(f"Municipios con {f.noun()}", f"{fmt.integer(h.municipalities_with_cases)} de {fmt.integer(h.municipalities)}")
+trend_metrics(f, None if hidden else trend.national_trend(f))
 if h.denominator.note:
     st.info(h.denominator.note)
 show_notes(coverage.other_unit(f), kind="info")
@@ -88,17 +89,21 @@ st.caption(f"Fuente: {meta.get('country_name', '')}, registros consolidados de "
 
 # ---- Top municipalities -------------------------------------------------------------------
 st.subheader(f"Municipios con más {f.noun()}")
-order = st.radio("Ordenar por", ["Víctimas", rates.RATE_LABEL], horizontal=True, key="resumen_orden",
-                 format_func=lambda m: count_option.get(m, m))
+LOWER_BOUND = f"Límite inferior del {rates.INTERVAL_LABEL}"
+order = st.radio("Ordenar por", ["Víctimas", rates.RATE_LABEL, LOWER_BOUND], horizontal=True, key="resumen_orden",
+                 format_func=lambda m: count_option.get(m, m),
+                 help="Ordenar por el límite inferior del intervalo de la tasa pone arriba a los municipios cuya tasa "
+                      "es alta con seguridad, no por azar de pocos casos.")
 munis = views.municipalities(f)
 munis["sort_n"] = views.numeric(munis["n"])
-sort_col = "rate" if order.startswith("Tasa") else "sort_n"
+sort_col = {rates.RATE_LABEL: "rate", LOWER_BOUND: "rate_lo"}.get(order, "sort_n")
 top = munis.sort_values([sort_col, "sort_n"], ascending=False, na_position="last").head(10).copy()
 top.insert(0, "Puesto", range(1, len(top) + 1))
 dataframe(
-    top[["Puesto", "name", "department", "n", "population", "rate"]].rename(columns={
+    top[["Puesto", "name", "department", "n", "population", "rate", "rate_lo", "rate_hi"]].rename(columns={
         "name": "Municipio", "department": "Departamento", "n": f.unit_label,
-        "population": "Personas-año", "rate": rates.RATE_COLUMN}),
+        "population": "Personas-año", "rate": rates.RATE_COLUMN, "rate_lo": f"{rates.INTERVAL_LABEL} inferior",
+        "rate_hi": f"{rates.INTERVAL_LABEL} superior"}),
     hide_index=True, width="stretch",
     column_config={
         "Personas-año": st.column_config.NumberColumn(format="localized"),
@@ -107,7 +112,7 @@ dataframe(
 )
 if sort_col == "rate":
     st.caption(f"En municipios con poca población, {agreed(f, 'poc')} {f.noun()} cambian mucho la tasa: compárela "
-               f"con el número de {f.noun()}.")
+               f"con el número de {f.noun()} y su intervalo, u ordene por el límite inferior del intervalo.")
 show_notes(coverage.left_out(f, "municipio"))
 
 # ---- Period, sources, definitions -------------------------------------------------------

@@ -1,17 +1,31 @@
 """Early warning: municipalities and crime groups whose latest month (or latest three months)
-is unusually high compared with the same months of the previous years.
+is unusually high compared with the same time of the previous years, allowing for trend and for
+more variation than chance alone (the method of Farrington et al. 1996, as public-health
+surveillance uses it, adapted to monthly counts).
 
 For each municipality x crime group and window (the latest month of the data, and the rolling
 window of the latest three months):
-- expected = mean of the counts in the same calendar months of the BASELINE_YEARS previous
-  years (fewer if the data do not reach back; none -> no alert possible);
-- p = P(X >= observed) for X ~ Poisson(expected): the chance of a count at least this high if
-  nothing had changed; z = (observed - expected) / sqrt(expected);
-- an alert when p < threshold and observed >= the minimum count.
-When the baseline months had no case at all, expected = 0: Poisson(0) never gives a case, so
-p = 0 and any count from the minimum up is an alert. The probability then measures nothing
-(three years of zeros do not make a case impossible); the pages say so next to the row
-(``notes``) instead of showing «Esperado 0.0» and a «less than one in a million» chance.
+- baseline points: the window's count ending at the same month and at the months either side
+  (HALF_WIDTH) in each of the BASELINE_YEARS previous years, leaving out the years excluded by an
+  explicit choice (by default 2020: the pandemic's restrictions lowered most crimes);
+- a quasi-Poisson log-linear model of the points with a linear trend in time; the trend is kept
+  only with at least MIN_TREND_YEARS baseline years, when it is significant at 5 % and when it
+  does not predict more than the highest baseline point (Farrington's rules); otherwise the
+  expected count is the mean of the points;
+- dispersion φ = max(1, Pearson χ² / degrees of freedom): months vary more than a Poisson count;
+- expected = the model's prediction μ0 for the window; its predictive variance φ μ0 + μ0² Var(log μ̂0)
+  (the count's own variation and the uncertainty of the estimate);
+- p = P(X >= observed) for X negative binomial with that mean and variance (Poisson when the
+  variance is not above the mean); z = (observed − expected) / √variance;
+- all the comparisons of a scan (municipalities x groups x windows) are one family: the
+  Benjamini–Hochberg procedure turns the p-values into q-values, and there is an alert when
+  q <= the chosen false-discovery rate and the observed count reaches the minimum. Among the
+  alerts, the expected share of false ones is then at most that rate; the scan also states how
+  many alerts the procedure gives on average when nothing has changed anywhere (simulated from
+  the fitted baselines, NULL_SIMULATIONS scans).
+When the baseline points had no case at all, expected = 0: the model gives no case, so p = 0 and
+any count from the minimum up is an alert. The probability then measures nothing (years of zeros
+do not make a case impossible); the pages say so next to the row (``notes``).
 The shared filters (crime types, sex, age, department) narrow the counts; the period's last
 year sets the latest month.
 """
@@ -22,22 +36,38 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy.stats import poisson
+from scipy.stats import nbinom, poisson
+from scipy.stats import t as student_t
 
 from core import disclosure, fmt, rates, warehouse
 from core.filters import Filters, filter_options
+from core.hotspots import benjamini_hochberg
 
-BASELINE_YEARS = 3
-DEFAULT_THRESHOLD = 0.01
+BASELINE_YEARS = 5
+HALF_WIDTH = 1            # months either side of the reference month in each baseline year
+MIN_TREND_YEARS = 3       # baseline years needed before a trend is fitted
+DEFAULT_FDR = 0.05
+FDR_LEVELS = (0.01, 0.05, 0.10)
 DEFAULT_MIN_COUNT = 5
+DEFAULT_EXCLUDED = (2020,)
+EXCLUSION_REASONS = {2020: "pandemia de COVID-19: las restricciones de movilidad redujeron la mayoría de los delitos"}
+NULL_SIMULATIONS = 200
+SIMULATION_SEED = 20_240_601
 WINDOWS = {"mes": "Último mes", "trimestre": "Últimos 3 meses"}
 
 METHOD = (
-    "Para cada municipio y grupo de delito se compara el último mes con datos (y los últimos tres meses) con los "
-    "mismos meses de los tres años anteriores. **Esperado** = promedio de esos años. **Probabilidad** = "
-    "probabilidad de observar al menos esa cifra si el número de víctimas (o de hechos) siguiera una distribución de Poisson "
-    "con media igual al esperado; **z** = (observado − esperado) ÷ √esperado. Hay **alerta** cuando la "
-    "probabilidad es menor que el umbral y la cifra observada alcanza el mínimo. Si en esos meses de los años "
+    "Para cada municipio y grupo de delito se compara el último mes con datos (y los últimos tres meses) con el "
+    f"mismo momento de los {BASELINE_YEARS} años anteriores: en cada año, el mes de referencia y el mes anterior y el "
+    "posterior (método de Farrington, usado en la vigilancia de salud pública). Los años excluidos por elección "
+    "explícita (por defecto 2020, por la pandemia) no entran. **Esperado**: un modelo log-lineal cuasi-Poisson de esos "
+    "puntos con tendencia lineal; la tendencia solo se usa con al menos "
+    f"{MIN_TREND_YEARS} años, si es significativa al 5 % y si no predice más que el máximo observado; si no, el "
+    "esperado es el promedio. Se admite más variación que la de Poisson (sobredispersión estimada con los mismos "
+    "datos). **Probabilidad**: la de una cifra al menos así de alta si nada hubiera cambiado (binomial negativa con "
+    "la media y la varianza del modelo, incluida la incertidumbre del esperado). **Probabilidad ajustada**: como se "
+    "hacen miles de comparaciones a la vez, se corrigen con el procedimiento de Benjamini–Hochberg; hay **alerta** "
+    "cuando la probabilidad ajustada no supera la tasa de falsos descubrimientos elegida y la cifra alcanza el "
+    "mínimo: entre las alertas, se espera que como mucho esa proporción sean falsas. Si en esos meses de los años "
     "anteriores no se registró ningún caso, el esperado es 0: cualquier cifra que alcance el mínimo da alerta y la "
     "probabilidad no se puede calcular (no mide cuán inusual es la cifra)."
 )
@@ -46,8 +76,8 @@ METHOD = (
 def zero_baseline_note(years: str, min_count: int) -> str:
     """Why a row shows «Esperado 0» (no case in the baseline months) and what it means."""
     listed = " y ".join(years.rsplit(", ", 1))
-    return (f"Sin casos registrados en los mismos meses de {listed}: con un esperado de 0, cualquier cifra desde "
-            f"el mínimo ({min_count}) da alerta; la probabilidad no se puede calcular.")
+    return (f"Sin casos registrados en los meses de comparación de {listed}: con un esperado de 0, cualquier cifra "
+            f"desde el mínimo ({min_count}) da alerta; la probabilidad no se puede calcular.")
 
 
 def notes(table: pd.DataFrame, min_count: int) -> pd.Series:
@@ -71,6 +101,19 @@ class AlertResult:
     latest_month: dt.date
     baseline_years: tuple[int, ...]
     note: str | None
+    excluded_years: tuple[int, ...] = ()   # years of the baseline range left out by choice
+    tests: int = 0                         # comparisons with a probability (the family corrected together)
+    null_alerts: float = 0.0               # mean number of alerts when nothing has changed (simulated)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The fitted baseline of each row: expected count, predictive variance, dispersion and the
+    yearly trend used (NaN when the mean of the points is used)."""
+    expected: np.ndarray
+    variance: np.ndarray
+    dispersion: np.ndarray
+    trend: np.ndarray
 
 
 def _month_add(month: dt.date, k: int) -> dt.date:
@@ -86,26 +129,136 @@ def latest_month(f: Filters) -> dt.date:
     return dt.date(last.year, last.month, 1)
 
 
+def fit_baseline(points: np.ndarray, times: np.ndarray, years: int) -> Baseline:
+    """Fit every row of ``points`` (rows x K baseline counts at ``times``, in years before the month
+    under test, which is t = 0): quasi-Poisson log-linear with a trend where Farrington's rules keep
+    it (``years`` >= MIN_TREND_YEARS, slope significant at 5 % by a t test with the quasi-likelihood
+    standard error, prediction not above the highest point), else the mean of the points."""
+    y = np.asarray(points, dtype="float64")
+    t = np.asarray(times, dtype="float64")
+    rows, k = y.shape
+    mean = y.mean(axis=1)
+    positive = mean > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pearson0 = np.where(positive[:, None], (y - mean[:, None]) ** 2 / mean[:, None], 0.0).sum(axis=1)
+        phi0 = np.maximum(1.0, pearson0 / (k - 1)) if k > 1 else np.ones(rows)
+        var_eta0 = np.where(positive, phi0 / (k * mean), 0.0)
+    expected, var_eta, phi, trend = mean.copy(), var_eta0, phi0, np.full(rows, np.nan)
+    fit = (y > 0).sum(axis=1) >= 2  # cases at one time point only would push the slope to infinity
+    if years >= MIN_TREND_YEARS and k > 2 and fit.any():
+        x = np.column_stack([np.ones(k), t])
+        beta = np.zeros((rows, 2))
+        beta[fit, 0] = np.log(mean[fit])
+        for _ in range(50):  # iteratively reweighted least squares, every row at once
+            eta = np.clip(beta @ x.T, -30, 30)
+            mu = np.exp(eta)
+            z = eta + (y - mu) / mu
+            info = np.einsum("rk,ki,kj->rij", mu, x, x)
+            score = np.einsum("rk,ki,rk->ri", mu, x, z)
+            new = np.linalg.solve(info[fit] + 1e-12 * np.eye(2), score[fit][..., None])[..., 0]
+            done = np.abs(new - beta[fit]).max() < 1e-10
+            beta[fit] = new
+            if done:
+                break
+        mu = np.exp(np.clip(beta @ x.T, -30, 30))
+        info = np.einsum("rk,ki,kj->rij", mu, x, x)
+        cov = np.linalg.pinv(info[fit])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            phi1 = np.maximum(1.0, ((y[fit] - mu[fit]) ** 2 / mu[fit]).sum(axis=1) / (k - 2))
+            slope_se = np.sqrt(phi1 * cov[:, 1, 1])
+            significant = np.abs(beta[fit, 1]) / slope_se > student_t.ppf(0.975, k - 2)
+        predicted = np.exp(beta[fit, 0])
+        keep = significant & (predicted <= y[fit].max(axis=1))
+        idx = np.flatnonzero(fit)[keep]
+        expected[idx] = predicted[keep]
+        phi = phi.copy()
+        phi[idx] = phi1[keep]
+        var_eta = var_eta.copy()
+        var_eta[idx] = phi1[keep] * cov[keep, 0, 0]
+        trend[idx] = np.expm1(beta[fit, 1][keep]) * 100
+    variance = phi * expected + expected ** 2 * var_eta
+    return Baseline(expected, variance, phi, trend)
+
+
+def upper_tail(observed, expected, variance) -> np.ndarray:
+    """P(X >= observed) for X negative binomial with the given mean and variance (Poisson where the
+    variance is not above the mean); 1 for an observed 0; 0 when the expected count is 0 and cases
+    were observed; NaN where there is no expected count."""
+    obs = np.asarray(observed, dtype="float64")
+    mu = np.asarray(expected, dtype="float64")
+    var = np.asarray(variance, dtype="float64")
+    out = np.full(obs.shape, np.nan)
+    known = ~np.isnan(mu)
+    out[known & (obs <= 0)] = 1.0
+    out[known & (mu == 0) & (obs > 0)] = 0.0
+    todo = known & (mu > 0) & (obs > 0)
+    over = todo & (var > mu * (1 + 1e-9))
+    plain = todo & ~over
+    out[plain] = poisson.sf(obs[plain] - 1, mu[plain])
+    size = mu[over] ** 2 / (var[over] - mu[over])
+    out[over] = nbinom.sf(obs[over] - 1, size, size / (size + mu[over]))
+    return out
+
+
+def _draw(expected: np.ndarray, variance: np.ndarray, rng: np.random.Generator, times: int) -> np.ndarray:
+    """``times`` random counts of each row from its null distribution (times x rows)."""
+    mu = np.nan_to_num(expected)
+    var = np.nan_to_num(variance)
+    over = var > mu * (1 + 1e-9)
+    out = rng.poisson(np.broadcast_to(mu, (times, len(mu)))).astype("float64")
+    if over.any():
+        size = mu[over] ** 2 / (var[over] - mu[over])
+        out[:, over] = rng.negative_binomial(size, size / (size + mu[over]), size=(times, int(over.sum())))
+    return out
+
+
+def null_alerts(expected: np.ndarray, variance: np.ndarray, fdr: float, min_count: int,
+                simulations: int = NULL_SIMULATIONS, seed: int = SIMULATION_SEED) -> float:
+    """Mean number of alerts the procedure raises when every count follows its baseline (nothing has
+    changed anywhere), over ``simulations`` simulated scans."""
+    tested = ~np.isnan(expected)
+    mu, var = expected[tested], variance[tested]
+    if not len(mu):
+        return 0.0
+    draws = _draw(mu, var, np.random.default_rng(seed), simulations)
+    total = 0
+    for obs in draws:
+        q = benjamini_hochberg(upper_tail(obs, mu, var))
+        total += int(((q <= fdr) & (obs >= min_count)).sum())
+    return total / simulations
+
+
 @warehouse.cached
-def scan(f: Filters, threshold: float = DEFAULT_THRESHOLD, min_count: int = DEFAULT_MIN_COUNT) -> AlertResult:
-    """Columns: code, name, department, crime_group, window, observed, expected, p_value, z, alert,
-    years (baseline years used). Sorted with the alerts first, most unlikely first."""
+def scan(f: Filters, fdr: float = DEFAULT_FDR, min_count: int = DEFAULT_MIN_COUNT,
+         excluded: tuple[int, ...] = DEFAULT_EXCLUDED) -> AlertResult:
+    """Columns: code, name, department, crime_group, window, observed, expected, variance,
+    dispersion, trend (% per year, NaN without trend), p_value, q_value, z, alert, years (baseline
+    years used). Sorted with the alerts first, most unlikely first."""
     opts = filter_options()
     f = f.resolved(opts)
     month = latest_month(f)
     start, _ = rates.data_period()
     first_data_month = dt.date(start.year, start.month, 1)
     window = [_month_add(month, -k) for k in range(3)]
-    baseline = tuple(y for y in range(month.year - BASELINE_YEARS, month.year)
-                     if _month_add(dt.date(y, month.month, 1), -2) >= first_data_month)
-    months = [dt.date(y - (month.year - m.year), m.month, 1) for y in (month.year, *baseline) for m in window]
+    offsets = range(-HALF_WIDTH, HALF_WIDTH + 1)
+    in_range = [y for y in range(month.year - BASELINE_YEARS, month.year)
+                if _month_add(dt.date(y, month.month, 1), -2 - HALF_WIDTH) >= first_data_month]
+    dropped = tuple(y for y in in_range if y in excluded)
+    baseline = tuple(y for y in in_range if y not in excluded)
+
+    def ending(year: int, offset: int, length: int) -> list[dt.date]:
+        """The ``length`` months ending at the reference month of ``year`` moved by ``offset``."""
+        ref = _month_add(dt.date(year, month.month, 1), offset)
+        return [_month_add(ref, -j) for j in range(length)]
+
+    months = set(window) | {m for y in baseline for d in offsets for m in ending(y, d, 3)}
     # every year of the comparison must be in the counts, whatever the period filter says
     where, params = replace(f, year_from=None, year_to=None).where("cube")
     counts = disclosure.published(warehouse.query(f"""
         SELECT muni_code AS code, crime_group, month, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_cube
         WHERE {where} AND month IN (SELECT unnest(?::DATE[]))
         GROUP BY ALL
-    """, params + [months]))
+    """, params + [sorted(months)]))
     munis = rates.municipalities_by_code()
     if f.dept_code:
         munis = munis[munis["dept_code"] == f.dept_code]
@@ -113,32 +266,41 @@ def scan(f: Filters, threshold: float = DEFAULT_THRESHOLD, min_count: int = DEFA
     groups = sorted(set(opts.crime_group_of[t] for t in f.crime_types) if f.crime_types
                     else f.crime_groups or opts.crime_groups)
     grid = munis.merge(pd.DataFrame({"crime_group": groups}), how="cross")
-    total = _month_totals(counts, grid, months)
+    total = _month_totals(counts, grid, sorted(months))
     rows = []
-    for name, months_back in (("mes", 1), ("trimestre", 3)):
-        obs_months = window[:months_back]
-        obs = total(obs_months)
-        base = [total([dt.date(y - (month.year - m.year), m.month, 1) for m in obs_months]) for y in baseline]
-        expected = np.mean(base, axis=0) if baseline else np.full(len(grid), np.nan)
-        rows.append(grid.assign(window=name, observed=obs, expected=expected))
+    for name, length in (("mes", 1), ("trimestre", 3)):
+        observed = total(window[:length])
+        if baseline:
+            points = np.column_stack([total(ending(y, d, length)) for y in baseline for d in offsets])
+            times = np.array([(_month_add(dt.date(y, month.month, 1), d) - month).days / 365.25
+                              for y in baseline for d in offsets])
+            fit = fit_baseline(points, times, len(baseline))
+        else:
+            nothing = np.full(len(grid), np.nan)
+            fit = Baseline(nothing, nothing, nothing, nothing)
+        rows.append(grid.assign(window=name, observed=observed, expected=fit.expected, variance=fit.variance,
+                                dispersion=fit.dispersion, trend=fit.trend))
     table = pd.concat(rows, ignore_index=True)
     lam = table["expected"].to_numpy(dtype="float64")
+    var = table["variance"].to_numpy(dtype="float64")
     obs = table["observed"].to_numpy(dtype="float64")
+    table["p_value"] = upper_tail(obs, lam, var)
+    table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy())
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(np.isnan(lam), np.nan, np.where(obs <= 0, 1.0, poisson.sf(obs - 1, lam)))
-        p = np.where((lam == 0) & (obs > 0), 0.0, p)
-        z = np.where(lam > 0, (obs - lam) / np.sqrt(lam), np.nan)
-    table["p_value"], table["z"] = p, z
-    table["alert"] = (table["p_value"] < threshold) & (table["observed"] >= min_count)
+        table["z"] = np.where(var > 0, (obs - lam) / np.sqrt(var), np.nan)
+    table["alert"] = (table["q_value"] <= fdr) & (table["observed"] >= min_count)
     table["years"] = ", ".join(map(str, baseline))
-    table = table.sort_values(["alert", "p_value", "z", "observed"], ascending=[False, True, False, False],
-                              na_position="last", ignore_index=True)
+    table = table.sort_values(["alert", "q_value", "p_value", "z", "observed"],
+                              ascending=[False, True, True, False, False], na_position="last", ignore_index=True)
     note = None
     if not baseline:
         note = "Los datos no alcanzan años anteriores al último mes: no se pueden calcular alertas."
     elif len(baseline) < BASELINE_YEARS:
-        note = f"Solo hay {len(baseline)} año(s) anteriores para comparar (se esperaban {BASELINE_YEARS})."
-    return AlertResult(table, month, baseline, note)
+        note = (f"Solo hay {len(baseline)} año(s) anteriores para comparar (se usan hasta {BASELINE_YEARS}"
+                + (f"; excluidos: {', '.join(map(str, dropped))}" if dropped else "") + ").")
+    tested = int(np.isfinite(table["p_value"]).sum())
+    simulated = null_alerts(lam, var, fdr, min_count) if baseline else 0.0
+    return AlertResult(table, month, baseline, note, dropped, tested, simulated)
 
 
 def _month_totals(counts: pd.DataFrame, grid: pd.DataFrame, months: list[dt.date]):
@@ -179,8 +341,11 @@ def protected(f: Filters, table: pd.DataFrame) -> pd.DataFrame:
     back); an expected value below 5 of a sensitive group is blank. The crime groups of one
     municipality and window add up to its total, so they are a line for complementary suppression."""
     sensitive = disclosure.rows_sensitive(f, table, group_column="crime_group")
-    out = disclosure.protect(table, "observed", sensitive, lines=[["code", "window"]], derived=["p_value", "z"])
+    out = disclosure.protect(table, "observed", sensitive, lines=[["code", "window"]],
+                             derived=["p_value", "q_value", "z"])
     out["expected"] = disclosure.blank_if_small(out["expected"], out["expected"].fillna(0), sensitive)
+    for column in ("variance", "dispersion", "trend"):  # they would give a blanked expected count back
+        out[column] = out[column].where(out["expected"].notna() | table["expected"].isna())
     return out
 
 

@@ -160,8 +160,9 @@ def render(f: Filters, muni_code: str | None = None) -> str:
         parts.append(_table(pd.DataFrame({
             "Municipio": found["name"], "Grupo de delito": found["crime_group"],
             "Ventana": found["window"].map(alerts.WINDOWS), "Observado": found["observed"].map(disclosure.label),
-            "Esperado": found["expected"].map(fmt.decimal), "Probabilidad": found["p_value"].map(fmt.chance)}
-        ).head(15), {"Observado", "Esperado", "Probabilidad"}))
+            "Esperado": found["expected"].map(fmt.decimal), "Probabilidad": found["p_value"].map(fmt.chance),
+            "Probabilidad ajustada": found["q_value"].map(fmt.chance)}
+        ).head(15), {"Observado", "Esperado", "Probabilidad", "Probabilidad ajustada"}))
     parts.append(f"<p class='sub'>{_e(alerts.METHOD.replace('**', ''))}</p>")
 
     # ---- sources and definitions

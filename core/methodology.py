@@ -13,6 +13,43 @@ EB_FORMULA = (
     "un departamento, de modo que la tasa suavizada de un municipio no depende del filtro; entre aldeas, para los "
     "centros educativos."
 )
+def _interval_example() -> str:
+    (small_lo, large_lo), (small_hi, large_hi) = rates.rate_interval([2, 2_000], [3_000, 3_000_000])
+    return (f"Con 2 casos en 3,000 habitantes la tasa es {fmt.decimal(rates.rate(2, 3_000))} y su intervalo va de "
+            f"{fmt.decimal(small_lo)} a {fmt.decimal(small_hi)}; con 2,000 casos en 3 millones, de "
+            f"{fmt.decimal(large_lo)} a {fmt.decimal(large_hi)}: las dos tasas son iguales, pero solo la segunda es precisa.")
+
+
+INTERVAL_FORMULA = (
+    "Con $n$ casos y $P$ personas-año: límite inferior $= \\chi^2_{\\alpha/2}(2n) / 2P \\times 100{,}000$ (0 si "
+    "$n = 0$), superior $= \\chi^2_{1-\\alpha/2}(2n+2) / 2P \\times 100{,}000$, con $\\alpha = 0.05$ (Garwood, 1936). "
+    + _interval_example()
+)
+SPATIAL_EB_FORMULA = (
+    "Como la tasa suavizada, con $b_i$, $s_i^2$ y $a_i$ calculados sobre el vecindario $N_i$ (el municipio y los que "
+    "lindan con él): $b_i = \\sum_{N_i} n / \\sum_{N_i} P$, tasa $= b_i + a_i/(a_i + b_i/P_i)\\,(r_i - b_i)$ "
+    "(Marshall, 1991; Anselin, Lozano y Koschinsky, 2006)."
+)
+HOTSPOT_FORMULAS = (
+    "Con $z_i$ la tasa suavizada menos la media y $w_{ij}$ los vecinos (fila estandarizada): "
+    "**I de Moran global** $= \\frac{n}{S_0} \\frac{\\sum_i \\sum_j w_{ij} z_i z_j}{\\sum_i z_i^2}$; "
+    "**Moran local** $I_i = (n-1)\\, z_i \\sum_j w_{ij} z_j / \\sum_j z_j^2$ (Anselin, 1995); "
+    "**Gi\\*** $= \\frac{\\sum_j w_{ij} x_j - \\bar x \\sum_j w_{ij}}{S \\sqrt{(n \\sum_j w_{ij}^2 - "
+    "(\\sum_j w_{ij})^2)/(n-1)}}$ con el propio municipio entre sus vecinos (Ord y Getis, 1995). Probabilidades por "
+    "permutaciones condicionales y corrección de Benjamini y Hochberg (1995)."
+)
+REFERENCES = (
+    "Anselin, L. (1995). Local indicators of spatial association — LISA. Geographical Analysis 27(2).",
+    "Anselin, L., Lozano, N. y Koschinsky, J. (2006). Rate transformations and smoothing. GeoDa Center.",
+    "Benjamini, Y. y Hochberg, Y. (1995). Controlling the false discovery rate. JRSS B 57(1).",
+    "Farrington, C. P., Andrews, N. J., Beale, A. D. y Catchpole, M. A. (1996). A statistical algorithm for the "
+    "early detection of outbreaks of infectious disease. JRSS A 159(3).",
+    "Garwood, F. (1936). Fiducial limits for the Poisson distribution. Biometrika 28(3/4).",
+    "Marshall, R. J. (1991). Mapping disease and mortality rates using empirical Bayes estimators. JRSS C 40(2).",
+    "Ord, J. K. y Getis, A. (1995). Local spatial autocorrelation statistics. Geographical Analysis 27(4).",
+    "Ulm, K. (1990). A simple method to calculate the confidence interval of a standardized mortality ratio. "
+    "American Journal of Epidemiology 131(2).",
+)
 RATE_FORMULA = (
     "$\\text{tasa} = \\dfrac{\\text{víctimas}}{\\sum_{\\text{años}} \\text{población} \\times "
     "\\text{fracción del año cubierta}} \\times 100{,}000$"

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import composite, disclosure, rates, vulnerability, warehouse
+from core import composite, disclosure, fmt, rates, vulnerability, warehouse
 from core.filters import Filters, filter_options
 
 FACTOR_PERCENTILE = 0.75
@@ -107,6 +107,38 @@ def school_list(dept_code: str | None = None, muni_code: str | None = None,
         WHERE {" AND ".join(clauses)}
         ORDER BY s.school_code
     """, params)
+
+
+GEOCODING_WARNING_BELOW = 90.0  # % of a source's counted victims with coordinates
+
+
+@warehouse.cached
+def geocoding(year_from: int, year_to: int) -> pd.DataFrame:
+    """How many of each institution's counted victims of the period have coordinates: the exposure
+    around schools counts only those. Columns: source, institution, victims, geocoded, percent."""
+    return warehouse.query("""
+        SELECT i.source, s.institution, sum(i.victims)::BIGINT AS victims,
+               coalesce(sum(i.victims) FILTER (WHERE i.lon IS NOT NULL AND i.lat IS NOT NULL), 0)::BIGINT AS geocoded,
+               100.0 * coalesce(sum(i.victims) FILTER (WHERE i.lon IS NOT NULL AND i.lat IS NOT NULL), 0)
+                   / nullif(sum(i.victims), 0) AS percent
+        FROM incident i JOIN source s ON s.source = i.source
+        WHERE i.counted AND i.victims > 0 AND year(i.occurred_on) BETWEEN ? AND ?
+        GROUP BY ALL ORDER BY i.source
+    """, [year_from, year_to])
+
+
+def geocoding_warning(year_from: int, year_to: int, name=str) -> str | None:
+    """A warning when some institution geocodes less than GEOCODING_WARNING_BELOW % of its victims (the
+    exposure then undercounts where that institution records), or None. ``name`` writes an
+    institution's name (a page passes ``fmt.literal_markdown``: names come from the data)."""
+    table = geocoding(year_from, year_to)
+    if table.empty or (table["percent"].fillna(0) >= GEOCODING_WARNING_BELOW).all():
+        return None
+    parts = ", ".join(f"{name(r.institution)} {fmt.percent(r.percent, 0)}" for r in table.itertuples())
+    return ("Las víctimas cerca de cada centro cuentan solo las que tienen coordenadas, y no todas las instituciones "
+            f"las registran por igual (víctimas con coordenadas en {year_from}–{year_to}: {parts}). Donde una "
+            "institución geocodifica poco, la exposición de los centros queda por debajo de la real: compare los "
+            "centros con cautela entre zonas atendidas por instituciones distintas.")
 
 
 @warehouse.cached

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core import disclosure, municipality, rates, schools
+from core import disclosure, municipality, rates, schools, trend
 from core.filters import Filters
 
 # What pages need to read and draw a protected table (they never import core.disclosure).
@@ -67,6 +67,25 @@ def departments(f: Filters) -> pd.DataFrame:
 def national_table(f: Filters) -> pd.DataFrame:
     """municipality.national_table, protected (ranks and peers on the Municipio page)."""
     return disclosure.protect_territories(f, municipality.national_table(f))
+
+
+def municipal_trends(f: Filters) -> pd.DataFrame:
+    """trend.municipal_trends, with the trend blank where the municipality's count is reserved."""
+    table = trend.municipal_trends(f).copy()
+    hidden = [disclosure.hides(n, disclosure.covers_sensitive(f)) for n in table["n"]]
+    for column in ("change", "change_lo", "change_hi", "p_value", "dispersion"):
+        table[column] = table[column].where(~pd.Series(hidden, index=table.index))
+    table["verdict"] = table["verdict"].where(~pd.Series(hidden, index=table.index), "")
+    return table
+
+
+def year_to_date(f: Filters, code: str | None = None) -> tuple[trend.YearToDate | None, Count | None, Count | None]:
+    """The year so far against the same months of the year before, and both counts as shown (when
+    either is reserved, the change is not shown)."""
+    ytd = trend.year_to_date(f, code)
+    if ytd is None:
+        return None, None, None
+    return ytd, count(f, ytd.count), count(f, ytd.previous_count)
 
 
 # ---- National series (Resumen) --------------------------------------------------------------

@@ -16,6 +16,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import nbinom
+from statsmodels.stats.multitest import multipletests
 
 from core import alerts, bulletin, fmt, municipality, opendata, priority, quality, rates, reports, schools, vulnerability
 from core.filters import SEX_LABELS, Filters
@@ -441,28 +443,46 @@ def test_alertas_observed_expected_probability(hw):
     c = hw["counted"]
     result = alerts.scan(Filters())
     assert result.latest_month.isoformat() == "2021-08-01"
-    assert result.baseline_years == (2019, 2020)
+    assert result.baseline_years == (2019,) and result.excluded_years == (2020,)  # 2020 excluded by default
     t = result.table.set_index(["code", "crime_group", "window"])
     groups = sorted(hw["crime_type"]["crime_group"].unique())
     assert len(t) == 3 * len(groups) * 2
     counts = c.groupby(["muni_code", "crime_group", "month"]).size()
 
-    def n(code, group, year, months):
-        return sum(int(counts.get((code, group, pd.Timestamp(year, m, 1)), 0)) for m in months)
+    def n(code, group, months):
+        return sum(int(counts.get((code, group, pd.Timestamp(y, m, 1)), 0)) for y, m in months)
 
-    fired = 0
+    p_values = {}
     for code in ("0101", "0102", "0201"):
         for group in groups:
-            for window, months in (("mes", [8]), ("trimestre", [6, 7, 8])):
+            for window, length in (("mes", 1), ("trimestre", 3)):
                 row = t.loc[(code, group, window)]
-                observed = n(code, group, 2021, months)
-                expected = (n(code, group, 2019, months) + n(code, group, 2020, months)) / 2
+                observed = n(code, group, [(2021, m) for m in range(9 - length, 9)])
+                # one baseline year: the windows ending at July, August and September 2019; their mean
+                points = np.array([n(code, group, [(2019, m) for m in range(end - length + 1, end + 1)])
+                                   for end in (7, 8, 9)], dtype=float)
+                mean = points.mean()
                 assert row["observed"] == observed
-                assert row["expected"] == pytest.approx(expected)
-                assert row["p_value"] == pytest.approx(poisson_tail(observed, expected), abs=1e-12)
-                assert row["alert"] == (row["p_value"] < alerts.DEFAULT_THRESHOLD and observed >= 5)
-                fired += bool(row["alert"])
-    assert fired == int(result.table["alert"].sum())
+                assert row["expected"] == pytest.approx(mean)
+                if mean > 0:
+                    phi = max(1.0, ((points - mean) ** 2 / mean).sum() / 2)
+                    variance = phi * mean + mean ** 2 * phi / (3 * mean)
+                    assert row["variance"] == pytest.approx(variance)
+                    if observed == 0:
+                        expected_p = 1.0
+                    elif variance > mean * (1 + 1e-9):
+                        size = mean ** 2 / (variance - mean)
+                        expected_p = nbinom.sf(observed - 1, size, size / (size + mean))
+                    else:
+                        expected_p = poisson_tail(observed, mean)
+                    assert row["p_value"] == pytest.approx(expected_p, abs=1e-12)
+                p_values[(code, group, window)] = row["p_value"]
+    keys = list(p_values)
+    q = dict(zip(keys, multipletests([p_values[k] for k in keys], method="fdr_bh")[1]))
+    for key in keys:
+        row = t.loc[key]
+        assert row["q_value"] == pytest.approx(q[key])
+        assert row["alert"] == (q[key] <= alerts.DEFAULT_FDR and row["observed"] >= alerts.DEFAULT_MIN_COUNT)
 
 
 # --------------------------------------------------------------------------------------

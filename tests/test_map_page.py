@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import pytest
 
-from core import classify, fmt, hotspots, priority, rates, warehouse
+from core import classify, fmt, hotspots, priority, rates, trend, warehouse
 from core.filters import Filters
 from tests import fixture_warehouse
 from tests.apptest import deck_spec, features, metrics, run_app
@@ -173,8 +173,10 @@ def test_rate_table_has_its_interval_and_the_ranks_it_cannot_be_told_from(demo):
     best, worst = rates.overlap_ranks(munis["rate"], munis["rate_lo"], munis["rate_hi"])
     first = table.index[0]
     i = list(munis.index).index(first)
-    assert table.loc[first, "Puesto no distinguible (intervalos que se solapan)"] == (
-        f"no distinguible de los puestos {best[i]} a {worst[i]}" if worst[i] > best[i] else "")
+    assert table.loc[first, "Puestos de los que no se distingue (intervalos que se solapan)"] == (
+        f"{best[i]} a {worst[i]}" if worst[i] > best[i] else "")
+    trends = trend.municipal_trends(Filters()).set_index("code")
+    assert list(table["Tendencia del periodo"]) == list(trends.loc[table.index, "verdict"])
     tip = json.loads(at.get("deck_gl_json_chart")[0].proto.tooltip)["html"]
     assert "IC 95 % de la tasa: <b>{interval_label}</b>" in tip
     props = {f["properties"]["code"]: f["properties"] for f in features(at, "municipios")}
