@@ -65,7 +65,10 @@ def trend_metrics(f: Filters, trend_row, code: str | None = None) -> None:
         right.metric("Tendencia del periodo", MISSING,
                      help=f"Hacen falta al menos {trend.MIN_YEARS} años con población y algún caso.")
     else:
-        right.metric("Tendencia del periodo", trend_row["verdict"].capitalize(),
+        verdict = trend_row["verdict"]
+        right.metric("Tendencia del periodo", f"{fmt.percent(trend_row['change'], 1, signed=True)} al año",
+                     delta=verdict, delta_color="off" if verdict == trend.FLAT else "inverse",
+                     delta_arrow="up" if verdict == trend.RISING else "down" if verdict == trend.FALLING else "off",
                      help=f"Cambio anual de la tasa: {fmt.percent(trend_row['change'], 1, signed=True)} (IC 95 %: "
                           f"{fmt.percent(trend_row['change_lo'], 1, signed=True)} a "
                           f"{fmt.percent(trend_row['change_hi'], 1, signed=True)}), regresión de Poisson con "

@@ -131,9 +131,11 @@ def _trend(row) -> alt.Chart:
     if len(marked) and marked["expected"].notna().any():
         layers.append(alt.Chart(marked).mark_tick(color="#555555", strokeDash=[3, 2], thickness=2, size=18).encode(
             x=x, y=alt.Y("expected:Q")))
-    title = municipality.place_label(row.name, row.department)
+    # the place on two lines («name» / «(depto. de …)»): long names would be cut in a third of the page
+    place = municipality.place_label(row.name, row.department)
+    title = place.replace(" (", "\n(", 1).split("\n")
     return alt.layer(*layers).properties(height=150, title=alt.TitleParams(title, subtitle=row.crime_group,
-                                                                          fontSize=12))
+                                                                          fontSize=12, limit=0))
 
 
 if len(found):

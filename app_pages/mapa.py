@@ -173,6 +173,11 @@ if view == "incidencia":
                      "(modo público); no entran en las clases ni en el puesto.")
     value_name = MEASURES[measure]
     value_fmt = fmt.integer if measure == "n" else fmt.decimal
+    if measure == "tasa":
+        loose = int(rates.imprecise(data["value"], views.numeric(data["rate_lo"]), views.numeric(data["rate_hi"])).sum())
+        if loose:
+            notes.append(f"{loose} territorio(s) tienen un intervalo de confianza más ancho que su propia tasa (pocos "
+                         "casos o poca población): su tasa y su puesto son poco precisos; compare con la tasa suavizada.")
     den = rates.person_years(f)
     if den.note and measure != "n":
         notes.append(den.note)
@@ -304,7 +309,8 @@ if level == "municipio":
         a, b, c, d = st.columns(4)
         a.metric(value_name, row["value_label"])
         b.metric("Categoría" if view == "calientes" else "Clase", row["class"])
-        c.metric("Puesto", row["position_label"])
+        c.metric("Puesto", f"{int(row['position'])} de {ranked}" if pd.notna(row["position"]) else "—",
+                 help=f"Puesto {row['band']}." if row["band"] else None)
         if view == "incidencia":
             d.metric(f.unit_label, views.label(row["n"]),
                      help=f"Personas-año: {fmt.integer(row['population'])}; tasa cruda {fmt.decimal(row['rate'])} "

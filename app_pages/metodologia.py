@@ -111,8 +111,7 @@ if geocoding:
     st.warning(geocoding, icon=":material/location_off:")
 
 st.header("Referencias")
-for reference in methodology.REFERENCES:
-    st.markdown(f"- {reference}")
+st.markdown(methodology.references_html(), unsafe_allow_html=True)  # constants of core/methodology.py, escaped
 
 st.header("Cobertura y años parciales")
 st.markdown(methodology.COVERAGE)

@@ -2,6 +2,8 @@
 "Metodología y definiciones" (and reused by the pages that compute each figure)."""
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 
 from core import cellkey, disclosure, fmt, priority, rates, warehouse
@@ -38,18 +40,29 @@ HOTSPOT_FORMULAS = (
     "(\\sum_j w_{ij})^2)/(n-1)}}$ con el propio municipio entre sus vecinos (Ord y Getis, 1995). Probabilidades por "
     "permutaciones condicionales y corrección de Benjamini y Hochberg (1995)."
 )
+# Works cited: (authors and year, title in its language, the title's language, where it was published).
 REFERENCES = (
-    "Anselin, L. (1995). Local indicators of spatial association — LISA. Geographical Analysis 27(2).",
-    "Anselin, L., Lozano, N. y Koschinsky, J. (2006). Rate transformations and smoothing. GeoDa Center.",
-    "Benjamini, Y. y Hochberg, Y. (1995). Controlling the false discovery rate. JRSS B 57(1).",
-    "Farrington, C. P., Andrews, N. J., Beale, A. D. y Catchpole, M. A. (1996). A statistical algorithm for the "
-    "early detection of outbreaks of infectious disease. JRSS A 159(3).",
-    "Garwood, F. (1936). Fiducial limits for the Poisson distribution. Biometrika 28(3/4).",
-    "Marshall, R. J. (1991). Mapping disease and mortality rates using empirical Bayes estimators. JRSS C 40(2).",
-    "Ord, J. K. y Getis, A. (1995). Local spatial autocorrelation statistics. Geographical Analysis 27(4).",
-    "Ulm, K. (1990). A simple method to calculate the confidence interval of a standardized mortality ratio. "
-    "American Journal of Epidemiology 131(2).",
+    ("Anselin, L. (1995)", "Local indicators of spatial association — LISA", "en", "Geographical Analysis 27(2)"),
+    ("Anselin, L., Lozano, N. y Koschinsky, J. (2006)", "Rate transformations and smoothing", "en",
+     "GeoDa Center, Universidad de Illinois"),
+    ("Benjamini, Y. y Hochberg, Y. (1995)", "Controlling the false discovery rate", "en", "JRSS B 57(1)"),
+    ("Farrington, C. P., Andrews, N. J., Beale, A. D. y Catchpole, M. A. (1996)",
+     "A statistical algorithm for the early detection of outbreaks of infectious disease", "en", "JRSS A 159(3)"),
+    ("Garwood, F. (1936)", "Fiducial limits for the Poisson distribution", "en", "Biometrika 28(3/4)"),
+    ("Marshall, R. J. (1991)", "Mapping disease and mortality rates using empirical Bayes estimators", "en",
+     "JRSS C 40(2)"),
+    ("Ord, J. K. y Getis, A. (1995)", "Local spatial autocorrelation statistics", "en", "Geographical Analysis 27(4)"),
+    ("Ulm, K. (1990)", "A simple method to calculate the confidence interval of a standardized mortality ratio", "en",
+     "American Journal of Epidemiology 131(2)"),
 )
+
+
+def references_html() -> str:
+    """The works cited as an HTML list, each title marked with its language (``<cite lang="en">``) so
+    that a screen reader reads it in that language. Built from the constants above only."""
+    items = "".join(f"<li>{html.escape(who)}. <cite lang=\"{lang}\">{html.escape(title)}</cite>. {html.escape(where)}.</li>"
+                    for who, title, lang, where in REFERENCES)
+    return f"<ul>{items}</ul>"
 RATE_FORMULA = (
     "$\\text{tasa} = \\dfrac{\\text{víctimas}}{\\sum_{\\text{años}} \\text{población} \\times "
     "\\text{fracción del año cubierta}} \\times 100{,}000$"

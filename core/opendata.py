@@ -51,6 +51,10 @@ DICTIONARY = [
     ("departamento_anio", "personas_anio", "decimal", "personas-año", "Población del mismo sexo y edad que el filtro, "
                                                                       "por la fracción del año cubierta."),
     ("departamento_anio", "tasa_100k", "decimal", "por 100,000 hab.", "Víctimas ÷ personas-año × 100,000."),
+    ("departamento_anio", "tasa_ic95_inferior", "decimal", "por 100,000 hab.",
+     "Límite inferior del intervalo de confianza del 95 % de la tasa (Poisson exacto, Garwood 1936)."),
+    ("departamento_anio", "tasa_ic95_superior", "decimal", "por 100,000 hab.",
+     "Límite superior del intervalo de confianza del 95 % de la tasa (Poisson exacto, Garwood 1936)."),
     ("limites_municipales", "codigo", "texto", "—", "Código oficial del municipio."),
     ("limites_municipales", "municipio", "texto", "—", "Nombre del municipio."),
     ("limites_municipales", "departamento", "texto", "—", "Nombre del departamento."),
@@ -58,6 +62,10 @@ DICTIONARY = [
                                                               "reservada)."),
     ("limites_municipales", "personas_anio", "decimal", "personas-año", "Población del periodo sumada año por año."),
     ("limites_municipales", "tasa_100k", "decimal", "por 100,000 hab.", "Tasa anual promedio del periodo."),
+    ("limites_municipales", "tasa_ic95_inferior", "decimal", "por 100,000 hab.",
+     "Límite inferior del intervalo de confianza del 95 % de la tasa (Poisson exacto, Garwood 1936)."),
+    ("limites_municipales", "tasa_ic95_superior", "decimal", "por 100,000 hab.",
+     "Límite superior del intervalo de confianza del 95 % de la tasa (Poisson exacto, Garwood 1936)."),
     ("limites_municipales", "tasa_suavizada_100k", "decimal", "por 100,000 hab.",
      "Tasa suavizada por Bayes empírico (Marshall 1991)."),
     ("limites_municipales", vulnerability.COMPOSITE, "decimal", "0-100", vulnerability.DEFINITION),
@@ -140,7 +148,8 @@ def municipality_month_rows(f: Filters) -> int:
 def department_year(f: Filters) -> pd.DataFrame:
     """Victims, person-years and rate by department x year, as published in this mode."""
     return disclosure.protect(_department_year(f), "victimas", disclosure.covers_sensitive(f),
-                              dims=["codigo_departamento", "anio"], derived=["tasa_100k"]).rename(
+                              dims=["codigo_departamento", "anio"],
+                              derived=["tasa_100k", "tasa_ic95_inferior", "tasa_ic95_superior"]).rename(
         columns={"victimas": count_field(f)})
 
 
@@ -157,7 +166,8 @@ def _department_year(f: Filters) -> pd.DataFrame:
                          "anio": d["year"].astype("int64").to_numpy(),
                          "anio_parcial": d["year"].astype("int64").map(partial).to_numpy(),
                          "victimas": d["n"].astype("int64").to_numpy(), "personas_anio": d["population"].to_numpy(),
-                         "tasa_100k": d["rate"].to_numpy()})
+                         "tasa_100k": d["rate"].to_numpy(), "tasa_ic95_inferior": d["rate_lo"].to_numpy(),
+                         "tasa_ic95_superior": d["rate_hi"].to_numpy()})
 
 
 def boundaries_geojson(f: Filters) -> str:
@@ -183,6 +193,7 @@ def _boundaries_geojson(f: Filters, public: bool) -> str:
         props = {"codigo": row["code"], "municipio": row["name"], "departamento": row["department"],
                  count_field(f): row["n"] if isinstance(row["n"], str) else int(row["n"]),
                  "personas_anio": _num(row["population"]), "tasa_100k": _num(row["rate"]),
+                 "tasa_ic95_inferior": _num(row["rate_lo"]), "tasa_ic95_superior": _num(row["rate_hi"]),
                  "tasa_suavizada_100k": _num(row["rate_eb"])}
         props |= {c: _num(row[c]) for c in (vulnerability.COMPOSITE, *codes)}
         features.append({"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))})

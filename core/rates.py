@@ -286,6 +286,14 @@ def overlap_ranks(rate_values, lower, upper) -> tuple[np.ndarray, np.ndarray]:
     return np.where(ok, best, -1).astype(int), np.where(ok, worst, -1).astype(int)
 
 
+def imprecise(rate_values, lower, upper) -> np.ndarray:
+    """Rates whose interval is wider than the rate itself (few cases or a small population): their
+    value and rank say little."""
+    r = np.asarray(rate_values, dtype="float64")
+    with np.errstate(invalid="ignore"):
+        return (np.asarray(upper, dtype="float64") - np.asarray(lower, dtype="float64")) > r
+
+
 def interval_text(lower, upper, formatter) -> str:
     """«8.1 a 17.9» (or «—» when there is no interval)."""
     if lower is None or upper is None or pd.isna(lower) or pd.isna(upper):

@@ -215,7 +215,7 @@ def test_alerts_page_on_the_demo_shows_every_alert_trend(demo):
         at.selectbox(key="al_otra").set_value(f"{last['code']}|{last['crime_group']}").run()
         assert not at.exception
         title = json.loads(at.get("vega_lite_chart")[-1].proto.spec)["title"]["text"]
-        assert title == f"{last['name']} (depto. de {last['department']})"
+        assert " ".join(title) == f"{last['name']} (depto. de {last['department']})"
     # each trend marks the months of its alert and draws the expected count there
     first = found.iloc[0]
     proto = at.get("vega_lite_chart")[0].proto

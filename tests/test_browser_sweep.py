@@ -20,7 +20,8 @@ tests/test_browser.py), each checked for what a user would see wrong:
    still blank (``wait_until_drawn``), a report view without its chart, an element still a
    placeholder (stSkeleton), a Python exception;
 5. inglés: English words the app can change (its own texts, labels, visible placeholders, chart
-   texts, table contents, Streamlit's «empty» in an empty table). English from Streamlit's own
+   texts, table contents, Streamlit's «empty» in an empty table); text an element declares in
+   another language (``lang="en"``: the titles of the works cited on Metodología) is not checked. English from Streamlit's own
    chrome (toolbar tooltips, file-uploader texts, ARIA names, Vega's screen-reader descriptions)
    is not a failure: it is listed in artifacts/e2e/sweep/streamlit_ingles.txt and in a warning.
 
@@ -239,6 +240,7 @@ async ({chrome, cutSelectors}) => {
       const el = n.parentElement, text = n.textContent.trim();
       if (!text || !el || ['STYLE', 'SCRIPT', 'NOSCRIPT'].includes(el.tagName)) continue;
       if (el.closest('[data-testid="stVegaLiteChart"] svg, canvas, .katex-mathml') || isIcon(el)) continue;
+      if (el.closest('[lang]:not([lang^="es"])')) continue;  // declared in another language (titles of works cited)
       if (!visible(el)) continue;
       (isChrome(el) ? chromeTexts : texts).push({area, where: where(el), text});
     }

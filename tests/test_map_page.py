@@ -54,8 +54,10 @@ def test_priority_view_explains_the_selected_municipality(demo):
     row = result.table.set_index("code").loc["0101"]
     values = metrics(at)
     assert values["Índice de prioridad (0-100)"] == fmt.decimal(row["index"])
-    band = f" (entre {int(row['rank_low'])} y {int(row['rank_high'])} con otros pesos)" if row["rank_high"] > row["rank_low"] else ""
-    assert values["Puesto"] == f"{int(row['rank'])} de 340{band}"
+    assert values["Puesto"] == f"{int(row['rank'])} de 340"
+    position = next(m for m in at.metric if m.label == "Puesto")
+    if row["rank_high"] > row["rank_low"]:
+        assert position.help == f"Puesto entre {int(row['rank_low'])} y {int(row['rank_high'])} con otros pesos."
     contributions = next(d.value for d in at.dataframe if "Puntos del índice" in d.value.columns)
     assert contributions["Puntos del índice"].sum() == pytest.approx(row["index"])
     assert len(at.get("vega_lite_chart")) == 1

@@ -82,3 +82,16 @@ def test_bulletin_states_each_rule_once_and_aligns_numbers(fixture, public_mode)
         if first_row:
             cells = re.findall(r"<td( class='n')?>", first_row.group(1))
             assert [bool(h) for h in heads] == [bool(c) for c in cells]
+
+
+def test_open_data_rates_carry_their_exact_interval(fixture):
+    from scipy.stats import chi2
+
+    table = opendata.department_year(Filters())
+    for row in table.itertuples():
+        n, p = row.victimas, row.personas_anio
+        assert row.tasa_ic95_inferior == pytest.approx(chi2.ppf(0.025, 2 * n) / 2 / p * 1e5 if n else 0.0)
+        assert row.tasa_ic95_superior == pytest.approx(chi2.ppf(0.975, 2 * n + 2) / 2 / p * 1e5)
+    documented = {(d, field) for d, field, *_ in opendata.DICTIONARY}
+    assert ("departamento_anio", "tasa_ic95_inferior") in documented
+    assert ("limites_municipales", "tasa_ic95_superior") in documented

@@ -225,3 +225,8 @@ def test_overlap_ranks_by_hand():
     nothing = rates.overlap_ranks([np.nan], [np.nan], [np.nan])
     assert list(nothing[0]) == [-1] and list(nothing[1]) == [-1]
     assert [list(a) for a in rates.overlap_ranks([], [], [])] == [[], []]
+
+
+def test_imprecise_rates_are_those_with_an_interval_wider_than_the_rate():
+    lower, upper = rates.rate_interval([2, 2_000, 0], [3_000, 3_000_000, 1_000])
+    assert list(rates.imprecise([2 / 3_000 * 1e5, 2_000 / 3e6 * 1e5, 0.0], lower, upper)) == [True, False, True]

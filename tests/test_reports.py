@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.stats import chi2
 
 from core import reports, warehouse
 from core.filters import Filters
@@ -53,6 +54,13 @@ def test_rates_shares_and_changes_equal_pandas(fixture):
     got = r.data.set_index("Departamento")["Tasa por 100,000 hab."]
     assert got.to_dict() == pytest.approx({d: expected[d] / pop[d] * 1e5 for d in pop})
     assert reports.with_totals(r)["Tasa por 100,000 hab."].iloc[-1] == pytest.approx(11 / 320_000 * 1e5)
+    # the exact (Garwood) interval of each rate, next to it: chi-square quantiles written out here
+    data = r.data.set_index("Departamento")
+    for d in pop:
+        n = expected[d]
+        assert data.loc[d, "IC 95 % inferior"] == pytest.approx(chi2.ppf(0.025, 2 * n) / 2 / pop[d] * 1e5)
+        assert data.loc[d, "IC 95 % superior"] == pytest.approx(chi2.ppf(0.975, 2 * n + 2) / 2 / pop[d] * 1e5)
+    assert list(r.data.columns[:4]) == ["Departamento", "Tasa por 100,000 hab.", "IC 95 % inferior", "IC 95 % superior"]
     women = reports.run(ReportSpec("rate", ("year",), filters=Filters(sexes=("M",))))
     by_year = inc[inc["victim_sex"] == "M"].groupby("year").size()
     assert list(women.data["Tasa por 100,000 hab."]) == pytest.approx([by_year[y] / 80_000 * 1e5 for y in (2020, 2021)])

@@ -32,6 +32,9 @@ class Report:
 # Running
 # ---------------------------------------------------------------------------------------
 
+INTERVAL_COLUMNS = (f"{rates.INTERVAL_LABEL} inferior", f"{rates.INTERVAL_LABEL} superior")
+
+
 def run(spec: ReportSpec) -> Report:
     """The report, protected when the deployment is public (core.disclosure)."""
     spec = spec.validate()
@@ -117,6 +120,8 @@ def _run(spec: ReportSpec, public: bool) -> Report:
         else:
             df["population"] = float(pop["population"].iloc[0]) if len(pop) and pd.notna(pop["population"].iloc[0]) else np.nan
         df["value"] = [rates.rate(n, p) if pd.notna(p) else np.nan for n, p in zip(df["n"], df["population"])]
+        df["rate_lo"], df["rate_hi"] = rates.rate_interval(df["n"].to_numpy(dtype="float64"),
+                                                           df["population"].to_numpy(dtype="float64"))
         note = rates.person_years(f).note
         if note:
             notes.append(note)
@@ -142,7 +147,7 @@ def _run(spec: ReportSpec, public: bool) -> Report:
     sums = [c for c in ("n", "previous") if c in df.columns]
     totals_source = df[[*keys, *sums]]
     if public:
-        df = disclosure.protect(df, sums, _rows_sensitive(df, cols, f), dims=keys, derived=["value"])
+        df = disclosure.protect(df, sums, _rows_sensitive(df, cols, f), dims=keys, derived=["value", "rate_lo", "rate_hi"])
     df = _labels(df, cols)
     if spec.facet:
         totals = _labels(totals_source, cols).groupby(keys[-1], sort=False)[sums].sum().reset_index()
@@ -166,6 +171,9 @@ def _run(spec: ReportSpec, public: bool) -> Report:
     data = df[[*out_cols, *extra]].rename(columns=out_cols | extra)
     if spec.measure != "n":
         data.insert(len(out_cols), value_label, df["value"].to_numpy())
+    if spec.measure == "rate":  # the exact interval of each rate, next to it
+        data.insert(len(out_cols) + 1, INTERVAL_COLUMNS[0], df["rate_lo"].to_numpy())
+        data.insert(len(out_cols) + 2, INTERVAL_COLUMNS[1], df["rate_hi"].to_numpy())
     return Report(spec, data.reset_index(drop=True), value_label, title, caption, tuple(notes), totals)
 
 
