@@ -54,7 +54,7 @@ def trend_metrics(f: Filters, trend_row, code: str | None = None) -> None:
     else:
         hidden = now.hidden or before.hidden or ytd.change_pct is None
         left.metric(f"En lo que va de {ytd.year} ({ytd.months})", now.text,
-                    delta=None if hidden else f"{fmt.percent(ytd.change_pct, signed=True)} vs {ytd.months} {ytd.year - 1}",
+                    delta=None if hidden else f"{fmt.percent(ytd.change_pct, signed=True)} frente a {ytd.months} {ytd.year - 1}",
                     delta_color="inverse",
                     help=f"Mismos meses de {ytd.year - 1}: {before.text}."
                     + ("" if hidden else " Diferencia de la tasa "
@@ -63,7 +63,8 @@ def trend_metrics(f: Filters, trend_row, code: str | None = None) -> None:
                        "significativa solo si el intervalo no incluye el 1)."))
     if trend_row is None or not trend_row["verdict"]:
         right.metric("Tendencia del periodo", MISSING,
-                     help=f"Hacen falta al menos {trend.MIN_YEARS} años con población y algún caso.")
+                     help=f"Hacen falta al menos {trend.MIN_YEARS} años con población y casos en dos de ellos; en modo "
+                          f"público, ningún año con {views.SMALL_COUNTS} {f.noun()} (el ajuste los daría).")
     else:
         verdict = trend_row["verdict"]
         right.metric("Tendencia del periodo", f"{fmt.percent(trend_row['change'], 1, signed=True)} al año",

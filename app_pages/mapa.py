@@ -195,7 +195,8 @@ elif view == "calientes":
         notes.append(f"{found.left_out} municipio(s) sin vecinos o sin tasa no entran en el análisis.")
     if reserved.any():
         notes.append(f"{int(reserved.sum())} municipio(s) con {views.SMALL_COUNTS} {f.noun()}: su cifra y su tasa se "
-                     "reservan (modo público); su categoría se calcula con la cifra publicada.")
+                     "reservan (modo público) y no entran en el análisis (su categoría, o la de sus vecinos, daría "
+                     "su cifra).")
     if f.dept_code:
         notes.append("El análisis se hace sobre todos los municipios del país (un grupo puede cruzar límites "
                      "departamentales); el mapa muestra los del departamento elegido.")
@@ -368,7 +369,7 @@ if view == "incidencia":  # the measure is one of these columns
         columns |= {"trend_change": "Cambio anual de la tasa (%)", "trend": "Tendencia del periodo"}
 elif view == "calientes":
     columns |= {"n": MEASURES["n"], "rate_eb": MEASURES["eb"], "class": "Categoría",
-                f"{statistic}_p": "Probabilidad por azar", f"{statistic}_q": "Probabilidad ajustada (BH)",
+                f"{statistic}_p": "Probabilidad por azar", f"{statistic}_q": "Probabilidad ajustada",
                 "neighbours": "Vecinos"}
 else:
     columns |= {"value": value_name, "class": "Clase"}
@@ -379,7 +380,7 @@ elif view == "prioridad":
         f"{c.key}_pts": f"Puntos: {c.name}" for c in COMPONENTS} | {
         "missing": "Componentes sin dato"}
 out = table[list(dict.fromkeys(columns))].rename(columns=columns)
-PROBABILITIES = ("Probabilidad por azar", "Probabilidad ajustada (BH)")
+PROBABILITIES = ("Probabilidad por azar", "Probabilidad ajustada")
 dataframe(out, hide_index=True, width="stretch", height=420, column_config={
     name: st.column_config.NumberColumn(format="%.1f") for name in out.columns
     if name not in ("Puesto", MEASURES["n"], "Personas-año", *PROBABILITIES) and pd.api.types.is_float_dtype(out[name])
@@ -389,7 +390,8 @@ dataframe(out, hide_index=True, width="stretch", height=420, column_config={
 
 download_buttons(out, f"atalaya_mapa_{view}_{level}_{f.year_from}-{f.year_to}", notes_for_download(
     meta, f.describe(opts), f"Vista: {VIEWS[view]} · medida: {value_name}",
-    (f"Puntos calientes: {hotspots.METHODS[statistic]}, FDR {fmt.percent(hotspots.FDR * 100, 0)}: " + "; ".join(
+    (f"Puntos calientes: {hotspots.METHODS[statistic]}, tasa de falsos descubrimientos "
+     f"{fmt.percent(hotspots.FDR * 100, 0)} (Benjamini–Hochberg): " + "; ".join(
         f"{r.label} ({r.count})" for r in classes.legend.itertuples()) if view == "calientes" else
      f"Clasificación: {classify.METHODS[method]}, {k} clases: " + "; ".join(
         f"{r.label} {classify.range_text(r.lower, r.upper, value_fmt)} ({r.count})" for r in classes.legend.itertuples())),

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import agreed, count_title, counting_rule, dataframe, page_filters, show_notes, trend_metrics
-from core import charts, coverage, fmt, methodology, rates, trend, views, warehouse
+from core import charts, coverage, fmt, methodology, rates, views, warehouse
 
 f, opts = page_filters()
 meta = warehouse.meta()
@@ -29,7 +29,7 @@ c3.metric(f"{f.unit_label} en {rates.year_label(h.latest_year)}", latest.text,
           else f"{fmt.percent(h.change_pct, signed=True)} vs {h.latest_year - 1}",
           delta_color="inverse")
 c4.metric(f"Municipios con {f.noun()}", f"{fmt.integer(h.municipalities_with_cases)} de {fmt.integer(h.municipalities)}")
-trend_metrics(f, None if hidden else trend.national_trend(f))
+trend_metrics(f, None if hidden else views.national_trend(f))
 if h.denominator.note:
     st.info(h.denominator.note)
 show_notes(coverage.other_unit(f), kind="info")

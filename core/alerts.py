@@ -7,7 +7,8 @@ For each municipality x crime group and window (the latest month of the data, an
 window of the latest three months):
 - baseline points: the window's count ending at the same month and at the months either side
   (HALF_WIDTH) in each of the BASELINE_YEARS previous years, leaving out the years excluded by an
-  explicit choice (by default 2020: the pandemic's restrictions lowered most crimes);
+  explicit choice (by default 2020: the pandemic's restrictions lowered most crimes) and every point
+  one of whose months falls in them;
 - a quasi-Poisson log-linear model of the points with a linear trend in time; the trend is kept
   only with at least MIN_TREND_YEARS baseline years, when it is significant at 5 % and when it
   does not predict more than the highest baseline point (Farrington's rules); otherwise the
@@ -270,11 +271,13 @@ def scan(f: Filters, fdr: float = DEFAULT_FDR, min_count: int = DEFAULT_MIN_COUN
     rows = []
     for name, length in (("mes", 1), ("trimestre", 3)):
         observed = total(window[:length])
-        if baseline:
-            points = np.column_stack([total(ending(y, d, length)) for y in baseline for d in offsets])
-            times = np.array([(_month_add(dt.date(y, month.month, 1), d) - month).days / 365.25
-                              for y in baseline for d in offsets])
-            fit = fit_baseline(points, times, len(baseline))
+        # a point whose months reach into an excluded year (the month either side, a 3-month window) is left out
+        kept = [(y, d) for y in baseline for d in offsets
+                if all(m.year not in excluded and m >= first_data_month for m in ending(y, d, length))]
+        if kept:
+            points = np.column_stack([total(ending(y, d, length)) for y, d in kept])
+            times = np.array([(_month_add(dt.date(y, month.month, 1), d) - month).days / 365.25 for y, d in kept])
+            fit = fit_baseline(points, times, len({y for y, _ in kept}))
         else:
             nothing = np.full(len(grid), np.nan)
             fit = Baseline(nothing, nothing, nothing, nothing)
@@ -344,8 +347,9 @@ def protected(f: Filters, table: pd.DataFrame) -> pd.DataFrame:
     out = disclosure.protect(table, "observed", sensitive, lines=[["code", "window"]],
                              derived=["p_value", "q_value", "z"])
     out["expected"] = disclosure.blank_if_small(out["expected"], out["expected"].fillna(0), sensitive)
-    for column in ("variance", "dispersion", "trend"):  # they would give a blanked expected count back
-        out[column] = out[column].where(out["expected"].notna() | table["expected"].isna())
+    blanked = out["expected"].isna() & table["expected"].notna()
+    for column in ("variance", "dispersion", "trend", "p_value", "q_value", "z"):  # they would give it back
+        out[column] = out[column].where(~blanked)
     return out
 
 

@@ -17,13 +17,19 @@ def integer(x) -> str:
     return "—" if _missing(x) else f"{int(round(x)):,}"
 
 
+def _no_negative_zero(x, digits: int) -> float:
+    """-0.04 shown with one decimal reads «-0.0»: a value that rounds to zero is zero."""
+    return 0.0 if round(float(x), digits) == 0 else float(x)
+
+
 def decimal(x, digits: int = 1) -> str:
-    return "—" if _missing(x) else f"{x:,.{digits}f}"
+    return "—" if _missing(x) else f"{_no_negative_zero(x, digits):,.{digits}f}"
 
 
 def percent(x, digits: int = 1, signed: bool = False) -> str:
     if _missing(x):
         return "—"
+    x = _no_negative_zero(x, digits)
     return f"{x:+,.{digits}f} %" if signed else f"{x:,.{digits}f} %"
 
 

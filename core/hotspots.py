@@ -15,11 +15,14 @@ contiguity of ``core.spatial``:
   positive and significant = punto caliente, negative = punto frío.
 
 The p-values are conditional-permutation pseudo p-values (the municipality's own value fixed, its
-neighbours drawn at random from the others: (M + 1) / (P + 1), one-sided in the direction observed,
-fixed seed so that a figure can be reproduced). With 340 tests at once, 5 % of them would come out
+neighbours drawn at random from the others: (M + 1) / (P + 1) in the direction observed, doubled
+to answer the two-sided question «distinto del azar», at most 1; fixed seed so that a figure can
+be reproduced). With the same neighbours and permutations, LISA and Gi* usually mark the same
+municipalities: Gi* says where high values concentrate, LISA also tells outliers apart. With 340 tests at once, 5 % of them would come out
 «significant» by chance alone: the Benjamini–Hochberg procedure keeps the expected share of false
 discoveries among those declared significant at FDR (5 %). A municipality without neighbours (an
-island) or without a rate takes no part.
+island) or without a rate takes no part; in public mode neither does one whose count is reserved
+(«<5»): its class, and its neighbours' statistics, would give its count back.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import false_discovery_control
 
-from core import fmt, rates, spatial, warehouse
+from core import disclosure, fmt, rates, spatial, warehouse
 from core.filters import Filters, filter_options
 
 PERMUTATIONS = 9_999
@@ -42,20 +45,23 @@ LISA_CLASSES = {1: "Alto-Alto", 2: "Bajo entre altos", 3: "Bajo-Bajo", 4: "Alto 
 GI_CLASSES = {1: "Punto caliente", -1: "Punto frío"}
 NOT_SIGNIFICANT = "No significativo"
 NO_NEIGHBOURS = "Sin vecinos o sin dato"
+RESERVED = "Reservado (modo público)"
 COLORS = {
     "Alto-Alto": "#d7191c", "Bajo-Bajo": "#2c7bb6", "Alto entre bajos": "#fdae61", "Bajo entre altos": "#abd9e9",
     "Punto caliente": "#d7191c", "Punto frío": "#2c7bb6", NOT_SIGNIFICANT: "#f0f0f0", NO_NEIGHBOURS: "#bdbdbd",
+    RESERVED: "#c6dbef",
 }
 ORDER = {
-    "lisa": ["Alto-Alto", "Alto entre bajos", "Bajo entre altos", "Bajo-Bajo", NOT_SIGNIFICANT, NO_NEIGHBOURS],
-    "gi": ["Punto caliente", "Punto frío", NOT_SIGNIFICANT, NO_NEIGHBOURS],
+    "lisa": ["Alto-Alto", "Alto entre bajos", "Bajo entre altos", "Bajo-Bajo", NOT_SIGNIFICANT, NO_NEIGHBOURS, RESERVED],
+    "gi": ["Punto caliente", "Punto frío", NOT_SIGNIFICANT, NO_NEIGHBOURS, RESERVED],
 }
 DEFINITION = (
     "Un punto caliente es un grupo de municipios vecinos con tasas altas que difícilmente se daría por azar. Se "
     "calcula sobre la tasa suavizada (Bayes empírico) de todos los municipios del país. **Moran local (LISA)**: "
     "compara la tasa de cada municipio con la de sus vecinos (Alto-Alto, Bajo-Bajo, o atípicos: alto entre bajos, "
     "bajo entre altos). **Getis-Ord Gi\\***: compara la suma de las tasas del municipio y sus vecinos con la media "
-    f"nacional. La significación se obtiene con {fmt.integer(PERMUTATIONS)} permutaciones condicionales y se "
+    f"nacional; con la misma vecindad, las dos suelen marcar los mismos municipios (LISA además distingue los "
+    f"atípicos). La significación (bilateral) se obtiene con {fmt.integer(PERMUTATIONS)} permutaciones condicionales y se "
     f"corrige por pruebas múltiples (Benjamini–Hochberg, tasa de falsos descubrimientos {fmt.percent(FDR * 100, 0)}): "
     f"entre los municipios marcados, se espera que como mucho un {fmt.percent(FDR * 100, 0)} lo sean por azar. "
     "**I de Moran global**: mide si los municipios vecinos se parecen más de lo que daría el azar (0 = sin "
@@ -67,7 +73,7 @@ DEFINITION = (
 class GlobalMoran:
     i: float            # Moran's I
     expected: float     # E[I] = -1 / (n - 1) under no spatial pattern
-    p_value: float      # permutation pseudo p-value (two-sided, esda's convention)
+    p_value: float      # permutation pseudo p-value, doubled (two-sided), at most 1
     n: int              # municipalities taking part
 
 
@@ -136,20 +142,31 @@ def statistics(values, adjacency: np.ndarray, permutations: int = PERMUTATIONS,
         np.fill_diagonal(binary, 0.0)
         gi = esda.G_Local(yk, _weights(binary, "b"), transform="B", star=True, permutations=permutations,
                           seed=seed, n_jobs=1, keep_simulations=False)
-        moran = esda.Moran(yk, _weights(adj_ok, "r"), transformation="r", permutations=permutations)
+        saved = np.random.get_state()  # esda.Moran draws from numpy's global generator: seed it, then restore it
+        np.random.seed(seed)
+        try:
+            moran = esda.Moran(yk, _weights(adj_ok, "r"), transformation="r", permutations=permutations)
+        finally:
+            np.random.set_state(saved)
     idx = np.flatnonzero(keep)
-    lisa_q = benjamini_hochberg(lisa.p_sim)
-    gi_q = benjamini_hochberg(gi.p_sim)
+    lisa_p, gi_p = two_sided(lisa.p_sim), two_sided(gi.p_sim)
+    lisa_q = benjamini_hochberg(lisa_p)
+    gi_q = benjamini_hochberg(gi_p)
     out.loc[idx, "lisa_i"] = lisa.Is
-    out.loc[idx, "lisa_p"] = lisa.p_sim
+    out.loc[idx, "lisa_p"] = lisa_p
     out.loc[idx, "lisa_q"] = lisa_q
     out.loc[idx, "lisa_quadrant"] = lisa.q.astype(int)
     out.loc[idx, "lisa_class"] = [LISA_CLASSES[int(q)] if s <= FDR else NOT_SIGNIFICANT for q, s in zip(lisa.q, lisa_q)]
     out.loc[idx, "gi_z"] = gi.Zs
-    out.loc[idx, "gi_p"] = gi.p_sim
+    out.loc[idx, "gi_p"] = gi_p
     out.loc[idx, "gi_q"] = gi_q
     out.loc[idx, "gi_class"] = [GI_CLASSES[1 if z > 0 else -1] if s <= FDR else NOT_SIGNIFICANT for z, s in zip(gi.Zs, gi_q)]
-    return out, GlobalMoran(float(moran.I), float(moran.EI), float(moran.p_sim), m)
+    return out, GlobalMoran(float(moran.I), float(moran.EI), float(two_sided([moran.p_sim])[0]), m)
+
+
+def two_sided(p) -> np.ndarray:
+    """A folded permutation p-value (the tail in the direction observed) made two-sided: doubled, at most 1."""
+    return np.minimum(1.0, 2 * np.asarray(p, dtype="float64"))
 
 
 @warehouse.cached
@@ -157,10 +174,16 @@ def hotspots(f: Filters) -> HotspotResult:
     """Hot spots of the smoothed rate of every municipality of the country under the filters (the
     department filter does not narrow the analysis: a cluster crosses department borders; pages
     show the department's municipalities)."""
-    table = rates.by_municipality(replace(f, dept_code=None).resolved(filter_options()))
-    stats, moran = statistics(table["rate_eb"].to_numpy(dtype="float64"), spatial.adjacency(table["code"]))
+    national = replace(f, dept_code=None).resolved(filter_options())
+    table = rates.by_municipality(national)
+    reserved = disclosure.is_suppressed(disclosure.protect_territories(national, table)["n"]).to_numpy()
+    values = np.where(reserved, np.nan, table["rate_eb"].to_numpy(dtype="float64"))
+    stats, moran = statistics(values, spatial.adjacency(table["code"]))
     stats.insert(0, "code", table["code"].to_numpy())
-    return HotspotResult(stats, moran, int((stats["lisa_class"] == NO_NEIGHBOURS).sum()))
+    left_out = int((stats["lisa_class"] == NO_NEIGHBOURS).sum()) - int(reserved.sum())
+    stats.loc[reserved, ["lisa_class", "gi_class"]] = RESERVED
+    stats.loc[reserved, "value"] = np.nan
+    return HotspotResult(stats, moran, left_out)
 
 
 def moran_text(moran: GlobalMoran | None) -> str:
@@ -179,7 +202,7 @@ def status(f: Filters, code: str) -> str | None:
     """One sentence on a municipality's cluster status for its page (None when it takes no part)."""
     found = hotspots(f)
     rows = found.table[found.table["code"] == code]
-    if rows.empty or rows["lisa_class"].iloc[0] == NO_NEIGHBOURS:
+    if rows.empty or rows["lisa_class"].iloc[0] in (NO_NEIGHBOURS, RESERVED):
         return None
     row = rows.iloc[0]
     lisa, gi = row["lisa_class"], row["gi_class"]

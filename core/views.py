@@ -9,11 +9,11 @@ the core reads them). Internal mode returns the tables unchanged.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from core import disclosure, municipality, rates, schools, trend
+from core import disclosure, municipality, rates, schools, spatial, trend
 from core.filters import Filters
 
 # What pages need to read and draw a protected table (they never import core.disclosure).
@@ -56,12 +56,32 @@ def sensitive_hidden(value) -> bool:
 
 def municipalities(f: Filters) -> pd.DataFrame:
     """Every municipality in scope (rates.by_municipality), protected: the rows add up to the
-    national total and to each department's."""
-    return disclosure.protect_territories(f, rates.by_municipality(f))
+    national total and to each department's; the spatially smoothed rate is blank wherever the
+    neighbourhood holds a reserved count (``_neighbourhood_protected``)."""
+    table = disclosure.protect_territories(f, rates.by_municipality(f))
+    national = replace(f, dept_code=None)
+    return _neighbourhood_protected(table, disclosure.protect_territories(national, rates.by_municipality(national)),
+                                    "municipio")
 
 
 def departments(f: Filters) -> pd.DataFrame:
-    return disclosure.protect_territories(f, rates.by_department(f))
+    table = disclosure.protect_territories(f, rates.by_department(f))
+    national = replace(f, dept_code=None)
+    return _neighbourhood_protected(table, disclosure.protect_territories(national, rates.by_department(national)),
+                                    "departamento")
+
+
+def _neighbourhood_protected(table: pd.DataFrame, national: pd.DataFrame, level: str) -> pd.DataFrame:
+    """The spatially smoothed rate of a territory moves towards its neighbourhood's counts: where a
+    neighbour's count is reserved (here or in the national view), trying 1 to 4 would give it back,
+    so the rate is blank (public mode; internal mode changes nothing)."""
+    if not disclosure.is_public() or "rate_seb" not in table:
+        return table
+    hidden = set(national.loc[disclosure.is_suppressed(national["n"]).to_numpy(), "code"]) | set(
+        table.loc[disclosure.is_suppressed(table["n"]).to_numpy(), "code"])
+    hood = spatial.neighbours(level)
+    blank = [code in hidden or any(other in hidden for other in hood.get(code, ())) for code in table["code"]]
+    return table.assign(rate_seb=table["rate_seb"].where(~pd.Series(blank, index=table.index)))
 
 
 def national_table(f: Filters) -> pd.DataFrame:
@@ -69,14 +89,30 @@ def national_table(f: Filters) -> pd.DataFrame:
     return disclosure.protect_territories(f, municipality.national_table(f))
 
 
+TREND_COLUMNS = ("change", "change_lo", "change_hi", "p_value", "dispersion")
+
+
 def municipal_trends(f: Filters) -> pd.DataFrame:
-    """trend.municipal_trends, with the trend blank where the municipality's count is reserved."""
+    """trend.municipal_trends, with the trend blank where any yearly count behind it is reserved (a
+    fit to the published years would give the hidden ones back)."""
     table = trend.municipal_trends(f).copy()
-    hidden = [disclosure.hides(n, disclosure.covers_sensitive(f)) for n in table["n"]]
-    for column in ("change", "change_lo", "change_hi", "p_value", "dispersion"):
-        table[column] = table[column].where(~pd.Series(hidden, index=table.index))
-    table["verdict"] = table["verdict"].where(~pd.Series(hidden, index=table.index), "")
+    sensitive = disclosure.covers_sensitive(f)
+    yearly = rates.municipality_year_counts(f)
+    small = {code for code, row in yearly.iterrows() if any(disclosure.hides(n, sensitive) for n in row)}
+    hidden = pd.Series([code in small for code in table["code"]], index=table.index)
+    for column in TREND_COLUMNS:
+        table[column] = table[column].where(~hidden)
+    table["verdict"] = table["verdict"].where(~hidden, "")
     return table
+
+
+def national_trend(f: Filters) -> pd.Series | None:
+    """trend.national_trend, or None where a yearly count of the scope is reserved."""
+    series = rates.yearly(f, by=None)
+    sensitive = disclosure.covers_sensitive(f)
+    if any(disclosure.hides(n, sensitive) for n in series["n"]):
+        return None
+    return trend.national_trend(f)
 
 
 def year_to_date(f: Filters, code: str | None = None) -> tuple[trend.YearToDate | None, Count | None, Count | None]:

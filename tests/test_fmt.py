@@ -23,3 +23,9 @@ def test_tiny_values_keep_significant_figures_in_downloads():
     import pandas as pd
     out = export.plain(pd.DataFrame({"p": [5.3612e-7, 0.2, None]}))
     assert out["p"].tolist()[:2] == [5.361e-7, 0.2]
+
+
+def test_a_value_that_rounds_to_zero_has_no_sign():
+    assert fmt.percent(-0.04, 1, signed=True) == "+0.0 %"
+    assert fmt.percent(-0.04) == "0.0 %" and fmt.decimal(-0.001, 2) == "0.00"
+    assert fmt.decimal(-0.06) == "-0.1" and fmt.percent(-1.25, 1, signed=True) == "-1.2 %"

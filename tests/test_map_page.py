@@ -156,7 +156,7 @@ def test_hot_spot_view_draws_the_categories_of_the_statistic(demo):
     table = at.dataframe[1].value.set_index("Código")
     hot = found.loc[found["lisa_class"] == "Alto-Alto", "code"].iloc[0]
     assert table.loc[hot, "Categoría"] == "Alto-Alto"
-    assert table.loc[hot, "Probabilidad ajustada (BH)"] <= hotspots.FDR
+    assert table.loc[hot, "Probabilidad ajustada"] <= hotspots.FDR
     at.selectbox(key="mapa_estadistico").set_value("gi").run()
     assert not at.exception and at.query_params["estadistico"] == "gi"
     gi = {c: classify.hex_to_rgba(hotspots.COLORS[label]) for c, label in zip(found["code"], found["gi_class"])}

@@ -58,3 +58,28 @@ def test_views_hide_in_public_mode_what_internal_mode_shows(demo, monkeypatch):
     monkeypatch.setenv(disclosure.ENV_VAR, disclosure.INTERNAL)
     internal = views.municipalities(f)
     assert not disclosure.is_suppressed(internal["n"]).any()
+
+
+def test_public_mode_blanks_what_a_fit_to_reserved_counts_would_give_back(demo, public_mode):
+    """A spatially smoothed rate next to a reserved count, and a trend over years one of which is
+    reserved, would give the count back by trying 1 to 4: they are blank."""
+    from core import rates, spatial, views
+
+    f = Filters(crime_types=("femicidio",), year_from=2021, year_to=2021)
+    table = views.municipalities(f)
+    hidden = set(table.loc[views.is_suppressed(table["n"]), "code"])
+    assert hidden
+    hood = spatial.neighbours("municipio")
+    near = [c in hidden or any(o in hidden for o in hood[c]) for c in table["code"]]
+    assert table.loc[near, "rate_seb"].isna().all()
+    assert table.loc[[not n for n in near], "rate_seb"].notna().all()
+    lethal = Filters(crime_groups=("Violencia letal",))
+    trends = views.municipal_trends(lethal).set_index("code")
+    yearly = rates.municipality_year_counts(lethal)
+    small = yearly.apply(lambda row: row.between(1, 4).any(), axis=1)
+    assert small.any() and (~small).any()
+    assert trends.loc[small[small].index, "change"].isna().all()
+    assert (trends.loc[small[small].index, "verdict"] == "").all()
+    assert trends.loc[small[~small].index, "change"].notna().any()
+    one_department = Filters(crime_types=("femicidio",), dept_code="10")
+    assert (rates.yearly(one_department, by=None)["n"].between(1, 4).any()) == (views.national_trend(one_department) is None)
