@@ -308,19 +308,21 @@ def protect_crosstab(df: pd.DataFrame, columns: Sequence[str], sensitive=True, t
     if not is_public() or df.empty:
         return out
     columns = list(columns)
-    long = df[columns].reset_index(drop=True).rename_axis("_row").reset_index().melt(
-        id_vars="_row", var_name="_col", value_name="_n")
     flags = sensitive if isinstance(sensitive, dict) else {c: bool(sensitive) for c in columns}
-    mask = suppression_mask(long, "_n", long["_col"].map(flags).to_numpy(dtype=bool), dims=["_row", "_col"],
-                            below_municipality=below_municipality)
     hidden = np.zeros((len(df), len(columns)), dtype=bool)
-    hidden[long["_row"].to_numpy(), long["_col"].map({c: i for i, c in enumerate(columns)}).to_numpy()] = mask.to_numpy()
+    if columns:  # no category column (no case in any group): only the row totals to protect
+        long = df[columns].reset_index(drop=True).rename_axis("_row").reset_index().melt(
+            id_vars="_row", var_name="_col", value_name="_n")
+        mask = suppression_mask(long, "_n", long["_col"].map(flags).to_numpy(dtype=bool), dims=["_row", "_col"],
+                                below_municipality=below_municipality)
+        hidden[long["_row"].to_numpy(dtype=int),
+               long["_col"].map({c: i for i, c in enumerate(columns)}).to_numpy(dtype=int)] = mask.to_numpy()
     for j, column in enumerate(columns):
         if hidden[:, j].any():
             out[column] = out[column].astype(object).where(~hidden[:, j], SUPPRESSED)
     out.attrs["suppressed"] = int(hidden.sum())
     if total is not None:
-        totals = protect(df, total, any(flags.values()),
+        totals = protect(df, total, any(flags.values()) if flags else bool(sensitive),
                          derived=derived, below_municipality=below_municipality)
         out[total] = totals[total]
         for column in derived:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from core import classify, deployment, disclosure
 from core.filters import Filters
 from tests import fixture_warehouse
+from tests.apptest import run_app
 
 SUPPRESSED = disclosure.SUPPRESSED
 
@@ -165,3 +166,17 @@ def test_map_classes_leave_reserved_municipalities_out_of_the_breaks():
     assert legend.loc[classify.RESERVED, "count"] == 1 and legend.loc[classify.NO_DATA, "count"] == 1
     assert legend.loc[classify.RESERVED, "color"] == classify.RESERVED_COLOR
     assert c.legend["count"].iloc[:3].sum() == 7
+
+
+def test_a_cross_table_without_category_columns_protects_its_totals(public_mode):
+    """An aldea table with no case in any crime group has no group column: its totals are still
+    protected, and nothing fails (the Municipio page of a municipality without cases under the filters)."""
+    df = pd.DataFrame({"code": ["a", "b", "c"], "n": [0, 3, 9], "rate": [0.0, 1.5, 4.5]})
+    out = disclosure.protect_crosstab(df, [], True, total="n", derived=["rate"], below_municipality=True)
+    assert list(out["n"].astype(str)) == ["0", disclosure.SUPPRESSED, disclosure.SUPPRESSED]  # 3, and 9 to protect it
+    assert out["rate"].isna().tolist() == [False, True, True]
+
+
+def test_municipio_page_without_cases_in_public_mode(demo, public_mode):
+    at = run_app({"tipos": "femicidio", "desde": "2022", "hasta": "2022", "muni": "0104"}, page="municipio")
+    assert not at.exception
