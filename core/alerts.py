@@ -43,6 +43,7 @@ from scipy.stats import t as student_t
 from core import disclosure, fmt, rates, warehouse
 from core.filters import Filters, filter_options
 from core.hotspots import benjamini_hochberg
+from core.trend import fit_log_linear
 
 BASELINE_YEARS = 5
 HALF_WIDTH = 1            # months either side of the reference month in each baseline year
@@ -144,31 +145,14 @@ def fit_baseline(points: np.ndarray, times: np.ndarray, years: int) -> Baseline:
         pearson0 = np.where(positive[:, None], (y - mean[:, None]) ** 2 / mean[:, None], 0.0).sum(axis=1)
         phi0 = np.maximum(1.0, pearson0 / (k - 1)) if k > 1 else np.ones(rows)
         var_eta0 = np.where(positive, phi0 / (k * mean), 0.0)
-    expected, var_eta, phi, trend = mean.copy(), var_eta0, phi0, np.full(rows, np.nan)
+    expected, var_eta, phi, slope_pct = mean.copy(), var_eta0, phi0, np.full(rows, np.nan)
     fit = (y > 0).sum(axis=1) >= 2  # cases at one time point only would push the slope to infinity
     if years >= MIN_TREND_YEARS and k > 2 and fit.any():
-        x = np.column_stack([np.ones(k), t])
-        beta = np.zeros((rows, 2))
-        beta[fit, 0] = np.log(mean[fit])
-        for _ in range(50):  # iteratively reweighted least squares, every row at once
-            eta = np.clip(beta @ x.T, -30, 30)
-            mu = np.exp(eta)
-            z = eta + (y - mu) / mu
-            info = np.einsum("rk,ki,kj->rij", mu, x, x)
-            score = np.einsum("rk,ki,rk->ri", mu, x, z)
-            new = np.linalg.solve(info[fit] + 1e-12 * np.eye(2), score[fit][..., None])[..., 0]
-            done = np.abs(new - beta[fit]).max() < 1e-10
-            beta[fit] = new
-            if done:
-                break
-        mu = np.exp(np.clip(beta @ x.T, -30, 30))
-        info = np.einsum("rk,ki,kj->rij", mu, x, x)
-        cov = np.linalg.pinv(info[fit])
+        beta, _, cov, phi1 = fit_log_linear(y[fit], np.column_stack([np.ones(k), t]), 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            phi1 = np.maximum(1.0, ((y[fit] - mu[fit]) ** 2 / mu[fit]).sum(axis=1) / (k - 2))
             slope_se = np.sqrt(phi1 * cov[:, 1, 1])
-            significant = np.abs(beta[fit, 1]) / slope_se > student_t.ppf(0.975, k - 2)
-        predicted = np.exp(beta[fit, 0])
+            significant = np.abs(beta[:, 1]) / slope_se > student_t.ppf(0.975, k - 2)
+        predicted = np.exp(beta[:, 0])
         keep = significant & (predicted <= y[fit].max(axis=1))
         idx = np.flatnonzero(fit)[keep]
         expected[idx] = predicted[keep]
@@ -176,9 +160,9 @@ def fit_baseline(points: np.ndarray, times: np.ndarray, years: int) -> Baseline:
         phi[idx] = phi1[keep]
         var_eta = var_eta.copy()
         var_eta[idx] = phi1[keep] * cov[keep, 0, 0]
-        trend[idx] = np.expm1(beta[fit, 1][keep]) * 100
+        slope_pct[idx] = np.expm1(beta[keep, 1]) * 100
     variance = phi * expected + expected ** 2 * var_eta
-    return Baseline(expected, variance, phi, trend)
+    return Baseline(expected, variance, phi, slope_pct)
 
 
 def upper_tail(observed, expected, variance) -> np.ndarray:

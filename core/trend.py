@@ -61,6 +61,33 @@ class YearToDate:
         return MONTHS[0] if self.last_month == 1 else f"{MONTHS[0]}–{MONTHS[self.last_month - 1]}"
 
 
+def fit_log_linear(y: np.ndarray, x: np.ndarray, offset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Maximum-likelihood Poisson log-linear fit of every row of ``y`` (rows × k counts, each row with
+    cases at two points at least) on the design ``x`` (k × 2: intercept and slope) with ``offset``
+    (log exposure, rows × k; 0 for none), by iteratively reweighted least squares, all rows at once.
+    Returns the coefficients (rows × 2), the fitted means (rows × k), the unscaled covariance of the
+    coefficients (rows × 2 × 2) and the quasi-Poisson dispersion max(1, Pearson χ² / (k − 2))."""
+    rows, k = y.shape
+    offset = np.broadcast_to(np.asarray(offset, dtype="float64"), y.shape)
+    beta = np.zeros((rows, 2))
+    beta[:, 0] = np.log(y.sum(axis=1) / np.exp(offset).sum(axis=1))
+    for _ in range(100):
+        eta = np.clip(offset + beta @ x.T, -50, 50)
+        mu = np.exp(eta)
+        z = eta - offset + (y - mu) / mu
+        info = np.einsum("rk,ki,kj->rij", mu, x, x)
+        score = np.einsum("rk,ki,rk->ri", mu, x, z)
+        new = np.linalg.solve(info + RIDGE * np.eye(2), score[..., None])[..., 0]
+        done = np.abs(new - beta).max() < 1e-10
+        beta = new
+        if done:
+            break
+    mu = np.exp(np.clip(offset + beta @ x.T, -50, 50))
+    cov = np.linalg.pinv(np.einsum("rk,ki,kj->rij", mu, x, x))
+    phi = np.maximum(1.0, ((y - mu) ** 2 / mu).sum(axis=1) / (k - 2))
+    return beta, mu, cov, phi
+
+
 def poisson_trend(counts: np.ndarray, exposure: np.ndarray, years: np.ndarray) -> pd.DataFrame:
     """The trend of every row of ``counts`` (rows × years) with ``exposure`` (person-years, same shape)
     over ``years``. Columns: change (% per year), change_lo, change_hi, p_value, dispersion, verdict;
@@ -77,26 +104,8 @@ def poisson_trend(counts: np.ndarray, exposure: np.ndarray, years: np.ndarray) -
         return out
     y, e = y[fit], e[fit]
     t = np.asarray(years, dtype="float64") - np.mean(years)
-    x = np.column_stack([np.ones(k), t])
-    offset = np.log(e)
-    beta = np.zeros((len(y), 2))
-    beta[:, 0] = np.log(y.sum(axis=1) / e.sum(axis=1))
-    for _ in range(100):
-        eta = np.clip(offset + beta @ x.T, -50, 50)
-        mu = np.exp(eta)
-        z = eta - offset + (y - mu) / mu
-        info = np.einsum("rk,ki,kj->rij", mu, x, x)
-        score = np.einsum("rk,ki,rk->ri", mu, x, z)
-        new = np.linalg.solve(info + RIDGE * np.eye(2), score[..., None])[..., 0]
-        done = np.abs(new - beta).max() < 1e-10
-        beta = new
-        if done:
-            break
-    mu = np.exp(np.clip(offset + beta @ x.T, -50, 50))
-    info = np.einsum("rk,ki,kj->rij", mu, x, x)
-    cov = np.linalg.pinv(info)
+    beta, _, cov, phi = fit_log_linear(y, np.column_stack([np.ones(k), t]), np.log(e))
     dof = k - 2
-    phi = np.maximum(1.0, ((y - mu) ** 2 / mu).sum(axis=1) / dof) if dof > 0 else np.ones(len(y))
     se = np.sqrt(phi * cov[:, 1, 1])
     crit = student_t.ppf(0.975, dof)
     b = beta[:, 1]

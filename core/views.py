@@ -58,25 +58,24 @@ def municipalities(f: Filters) -> pd.DataFrame:
     """Every municipality in scope (rates.by_municipality), protected: the rows add up to the
     national total and to each department's; the spatially smoothed rate is blank wherever the
     neighbourhood holds a reserved count (``_neighbourhood_protected``)."""
-    table = disclosure.protect_territories(f, rates.by_municipality(f))
-    national = replace(f, dept_code=None)
-    return _neighbourhood_protected(table, disclosure.protect_territories(national, rates.by_municipality(national)),
+    return _neighbourhood_protected(f, disclosure.protect_territories(f, rates.by_municipality(f)), rates.by_municipality,
                                     "municipio")
 
 
 def departments(f: Filters) -> pd.DataFrame:
-    table = disclosure.protect_territories(f, rates.by_department(f))
-    national = replace(f, dept_code=None)
-    return _neighbourhood_protected(table, disclosure.protect_territories(national, rates.by_department(national)),
+    return _neighbourhood_protected(f, disclosure.protect_territories(f, rates.by_department(f)), rates.by_department,
                                     "departamento")
 
 
-def _neighbourhood_protected(table: pd.DataFrame, national: pd.DataFrame, level: str) -> pd.DataFrame:
+def _neighbourhood_protected(f: Filters, table: pd.DataFrame, territories, level: str) -> pd.DataFrame:
     """The spatially smoothed rate of a territory moves towards its neighbourhood's counts: where a
-    neighbour's count is reserved (here or in the national view), trying 1 to 4 would give it back,
-    so the rate is blank (public mode; internal mode changes nothing)."""
+    neighbour's count is reserved (here or in the national view, ``territories`` of the filters
+    without their department), trying 1 to 4 would give it back, so the rate is blank (public mode;
+    internal mode changes nothing)."""
     if not disclosure.is_public() or "rate_seb" not in table:
         return table
+    scope = replace(f, dept_code=None)
+    national = disclosure.protect_territories(scope, territories(scope))
     hidden = set(national.loc[disclosure.is_suppressed(national["n"]).to_numpy(), "code"]) | set(
         table.loc[disclosure.is_suppressed(table["n"]).to_numpy(), "code"])
     hood = spatial.neighbours(level)
