@@ -58,8 +58,10 @@ from core import (  # noqa: E402
     rates,
     reports,
     schools,
+    spatial,
     vulnerability,
     warehouse,
+    yearcube,
 )
 from core.filters import Filters  # noqa: E402
 
@@ -134,9 +136,12 @@ def static_queries() -> list[tuple[str, str, Callable[[], Any]]]:
         ("todas", "warehouse.meta()", warehouse.meta),
         ("todas", "rates.population_split()", rates.population_split),
         ("todas", "rates.municipalities_by_code()", rates.municipalities_by_code),
+        ("todas", "yearcube.load()", yearcube.load),
         ("resumen", "rates.sources()", rates.sources),
         ("mapa", "geo.shapes('municipio')", lambda: geo.shapes("municipio")),
         ("mapa", "geo.shapes('departamento')", lambda: geo.shapes("departamento")),
+        ("mapa", "spatial.neighbours('municipio')", lambda: spatial.neighbours("municipio")),
+        ("mapa", "spatial.neighbours('departamento')", lambda: spatial.neighbours("departamento")),
         ("mapa", "vulnerability.composite()", lambda: vulnerability.composite(None)),
         ("mapa", "coverage (meses sin datos)", lambda: coverage.describe_month_gaps(every)),
         ("mapa", "coverage (municipios sin datos)", lambda: coverage.municipality_gaps(every)),

@@ -190,26 +190,57 @@ def _draw(expected: np.ndarray, variance: np.ndarray, rng: np.random.Generator, 
     mu = np.nan_to_num(expected)
     var = np.nan_to_num(variance)
     over = var > mu * (1 + 1e-9)
-    out = rng.poisson(np.broadcast_to(mu, (times, len(mu)))).astype("float64")
+    out = np.empty((times, len(mu)))
+    out[:, ~over] = rng.poisson(mu[~over], size=(times, int((~over).sum())))
     if over.any():
         size = mu[over] ** 2 / (var[over] - mu[over])
         out[:, over] = rng.negative_binomial(size, size / (size + mu[over]), size=(times, int(over.sum())))
     return out
 
 
+def significance_threshold(expected, variance, level: float) -> np.ndarray:
+    """For each row, a count below which ``upper_tail`` is above ``level``: the inverse survival
+    function at ``level``, one below the smallest count with a p-value at or below it, so that
+    rounding never hides one (at least 1). NaN where there is no expected count."""
+    mu = np.asarray(expected, dtype="float64")
+    var = np.asarray(variance, dtype="float64")
+    out = np.full(mu.shape, np.nan)
+    known = ~np.isnan(mu)
+    out[known & (mu == 0)] = 1.0
+    todo = known & (mu > 0)
+    over = todo & (var > mu * (1 + 1e-9))
+    plain = todo & ~over
+    out[plain] = poisson.isf(level, mu[plain])
+    size = mu[over] ** 2 / (var[over] - mu[over])
+    out[over] = nbinom.isf(level, size, size / (size + mu[over]))
+    return np.maximum(out, 1.0)
+
+
 def null_alerts(expected: np.ndarray, variance: np.ndarray, fdr: float, min_count: int,
                 simulations: int = NULL_SIMULATIONS, seed: int = SIMULATION_SEED) -> float:
     """Mean number of alerts the procedure raises when every count follows its baseline (nothing has
-    changed anywhere), over ``simulations`` simulated scans."""
+    changed anywhere), over ``simulations`` simulated scans.
+
+    Only counts whose p-value can be at or below ``fdr`` get their p-value computed: a test with
+    p > fdr never has q <= fdr and never lowers the q of another below fdr (q_i = min over the
+    larger p_j of p_j m / j >= p_j), so the others count as p = 1 in a scan of the same size m.
+    The result is the one of the full computation, draw by draw (tested)."""
     tested = ~np.isnan(expected)
     mu, var = expected[tested], variance[tested]
     if not len(mu):
         return 0.0
     draws = _draw(mu, var, np.random.default_rng(seed), simulations)
+    threshold = significance_threshold(mu, var, fdr)
+    m = len(mu)
     total = 0
     for obs in draws:
-        q = benjamini_hochberg(upper_tail(obs, mu, var))
-        total += int(((q <= fdr) & (obs >= min_count)).sum())
+        candidate = obs >= threshold
+        if not candidate.any():
+            continue
+        p = upper_tail(obs[candidate], mu[candidate], var[candidate])
+        order = np.argsort(p, kind="stable")
+        q = np.minimum.accumulate((p[order] * m / np.arange(1, len(p) + 1))[::-1])[::-1]
+        total += int(((q <= fdr) & (obs[candidate][order] >= min_count)).sum())
     return total / simulations
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from core import disclosure, spatial, warehouse
+from core import disclosure, spatial, warehouse, yearcube
 from core.filters import Filters, filter_options
 
 PER = 100_000
@@ -307,9 +307,7 @@ def interval_text(lower, upper, formatter) -> str:
 
 @warehouse.cached
 def total_count(f: Filters) -> int:
-    where, params = f.where("cube")
-    row = warehouse.query(f"SELECT coalesce(sum(n), 0) AS n, coalesce(sum(ck), 0) AS ck FROM incident_year_cube "
-                          f"WHERE {where}", params).iloc[0]
+    row = yearcube.sums(f).iloc[0]
     return disclosure.published_count(row["n"], row["ck"])
 
 
@@ -326,8 +324,7 @@ def headline(f: Filters) -> Headline:
         previous_count = total_count(replace(f, year_from=latest - 1, year_to=latest - 1))
         if previous_count and year_coverage(latest) == year_coverage(latest - 1):
             change = (latest_count - previous_count) / previous_count * 100
-    where, params = f.where("cube")
-    n_with = warehouse.scalar(f"SELECT count(DISTINCT muni_code) FROM incident_year_cube WHERE {where}", params)
+    n_with = yearcube.sums(f, ("muni_code",))["muni_code"].notna().sum()
     n_munis = warehouse.scalar(
         "SELECT count(*) FROM territory WHERE level = 'municipio'" + (" AND dept_code = ?" if f.dept_code else ""),
         [f.dept_code] if f.dept_code else [])
@@ -344,11 +341,7 @@ def yearly(f: Filters, by: str | None = "crime_group") -> pd.DataFrame:
     if by not in (None, "crime_group", "crime_type"):
         raise ValueError(f"unsupported breakdown {by!r}")
     f = f.resolved(filter_options())
-    where, params = f.where("cube")
-    key = f", {by}" if by else ""
-    counts = disclosure.published(warehouse.query(
-        f"SELECT year{key}, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_year_cube WHERE {where} "
-        f"GROUP BY ALL ORDER BY ALL", params))
+    counts = disclosure.published(yearcube.sums(f, ("year", by) if by else ("year",)))
     pops = person_years_by_year(f)
     if by:
         # every year x category, zeros included, so that lines do not skip empty years
@@ -467,22 +460,12 @@ def by_municipality_many(fs: tuple[Filters, ...]) -> tuple[pd.DataFrame, ...]:
     the neighbourhood's)."""
     opts = filter_options()
     fs = tuple(f.resolved(opts) for f in fs)
-    sums, params = [], []
-    for k, f in enumerate(fs):
-        where, p = replace(f, dept_code=None).where("cube")
-        sums.append(f"coalesce(sum(n) FILTER (WHERE {where}), 0)::BIGINT AS n{k}, "
-                    f"coalesce(sum(ck) FILTER (WHERE {where}), 0)::BIGINT AS ck{k}")
-        params += p + p
-    counts = disclosure.published(warehouse.query(f"""
-        SELECT muni_code AS code, {", ".join(sums)} FROM incident_year_cube
-        WHERE counted AND year BETWEEN ? AND ? GROUP BY muni_code
-    """, params + [min(f.first_year for f in fs), max(f.last_year for f in fs)]),
-        {f"n{k}": f"ck{k}" for k in range(len(fs))}).set_index("code")
     out = []
     munis = municipalities_by_code()
     adjacency = spatial.adjacency(munis["code"])
-    for k, f in enumerate(fs):
-        df = munis.assign(n=munis["code"].map(counts[f"n{k}"]).fillna(0).astype("int64"))
+    for f in fs:
+        counts = disclosure.published(yearcube.sums(replace(f, dept_code=None), ("muni_code",))).set_index("muni_code")["n"]
+        df = munis.assign(n=munis["code"].map(counts).fillna(0).astype("int64"))
         population = municipal_person_years(f.year_from, f.year_to, f.sexes, f.age_groups)
         df["population"] = df["code"].map(population.set_index("code")["population"]).astype("float64")
         df["rate"] = [rate(n, p) for n, p in zip(df["n"], df["population"])]
@@ -499,10 +482,7 @@ def by_municipality_many(fs: tuple[Filters, ...]) -> tuple[pd.DataFrame, ...]:
 def municipality_year_counts(f: Filters) -> pd.DataFrame:
     """Victims of every municipality in scope (rows, by code) in each year of the period (columns)."""
     f = f.resolved(filter_options())
-    where, params = f.where("cube")
-    counts = disclosure.published(warehouse.query(
-        f"SELECT muni_code AS code, year::INTEGER AS year, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck "
-        f"FROM incident_year_cube WHERE {where} GROUP BY ALL", params))
+    counts = disclosure.published(yearcube.sums(f, ("muni_code", "year"))).rename(columns={"muni_code": "code"})
     munis = municipalities_by_code()
     codes = munis.loc[munis["dept_code"] == f.dept_code, "code"] if f.dept_code else munis["code"]
     wide = counts.pivot(index="code", columns="year", values="n")
@@ -552,10 +532,7 @@ def by_department(f: Filters) -> pd.DataFrame:
     department, then narrowed to the filter's).
     """
     f = f.resolved(filter_options())
-    where, params = replace(f, dept_code=None).where("cube")
-    counts = disclosure.published(warehouse.query(
-        f"SELECT dept_code AS code, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_year_cube "
-        f"WHERE {where} GROUP BY dept_code", params)).set_index("code")["n"]
+    counts = disclosure.published(yearcube.sums(replace(f, dept_code=None), ("dept_code",))).set_index("dept_code")["n"]
     depts = warehouse.query("SELECT code, name FROM territory WHERE level = 'departamento' ORDER BY code")
     depts["n"] = depts["code"].map(counts).fillna(0).astype("int64")
     population = department_person_years(f.year_from, f.year_to, f.sexes, f.age_groups).set_index("code")["population"]

@@ -42,11 +42,11 @@ def adjacency(codes, level: str = "municipio") -> np.ndarray:
     """Binary contiguity matrix (0/1, no diagonal) among ``codes``, in their order: neighbours outside
     ``codes`` are left out."""
     codes = list(codes)
+    hood = neighbours(level)
     where = {c: i for i, c in enumerate(codes)}
+    pairs = [(i, j) for i, code in enumerate(codes) for other in hood.get(code, ()) if (j := where.get(other)) is not None]
     matrix = np.zeros((len(codes), len(codes)))
-    for i, code in enumerate(codes):
-        for other in neighbours(level).get(code, ()):
-            j = where.get(other)
-            if j is not None:
-                matrix[i, j] = 1.0
+    if pairs:
+        rows, cols = zip(*pairs)
+        matrix[list(rows), list(cols)] = 1.0
     return matrix

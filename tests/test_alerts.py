@@ -156,6 +156,23 @@ def _independent_null_alerts(expected, variance, fdr, min_count, simulations, se
     return np.mean(alerts_seen), np.std(alerts_seen) / np.sqrt(simulations)
 
 
+def test_null_simulation_skips_only_p_values_that_cannot_matter():
+    """The fast null simulation (p-values only where they can be <= fdr) gives the figure of the full
+    computation with the same draws: every p-value, Benjamini-Hochberg over all of them."""
+    rng = np.random.default_rng(5)
+    mu = rng.gamma(1.5, 3.0, 3_000)
+    var = mu * rng.choice([1.0, 1.0, 1.8, 4.0], len(mu))
+    for fdr, min_count in ((0.05, 1), (0.10, 3), (0.5, 1)):
+        threshold = alerts.significance_threshold(mu, var, fdr)
+        assert (alerts.upper_tail(threshold - 1, mu, var) > fdr).all()
+        draws = alerts._draw(mu, var, np.random.default_rng(11), 60)
+        full = sum(int(((alerts.benjamini_hochberg(alerts.upper_tail(obs, mu, var)) <= fdr) & (obs >= min_count)).sum())
+                   for obs in draws) / 60
+        assert alerts.null_alerts(mu, var, fdr, min_count, simulations=60, seed=11) == full
+        if fdr == 0.5:
+            assert full > 0.3  # the comparison is not between two zeros
+
+
 def test_false_alert_figure_matches_an_independent_simulation():
     # a small family where the procedure does raise alerts by chance
     mu = np.array([3.0, 5.0, 2.0, 8.0, 1.5, 4.0, 6.0, 2.5])
