@@ -6,8 +6,10 @@ and runs each query on its own cursor (DuckDB refuses a connection shared across
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from core import deployment
@@ -452,17 +455,81 @@ def scalar(sql: str, params: Sequence[Any] | dict[str, Any] | None = None, path:
 
 
 # --------------------------------------------------------------------------------------
-# Result cache keyed on the file version: aggregates only, bounded size.
+# Result cache keyed on the file version: aggregates only, bounded in entries and in bytes.
+# Identical requests arriving together are computed once (the others wait for that result).
 # --------------------------------------------------------------------------------------
 
 _CACHE_SIZE = 512
-_cache: OrderedDict[tuple, Any] = OrderedDict()
+CACHE_MB_VARIABLE = "ATALAYA_CACHE_MB"
+DEFAULT_CACHE_MB = 1024
+_cache: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+_cache_bytes = 0
+
+
+@dataclass
+class _Flight:
+    """A computation in progress: the threads asking for the same key wait on ``done``."""
+    done: threading.Event
+    result: Any = None
+    ok: bool = False
+
+
+_flights: dict[tuple, _Flight] = {}
+
+
+def cache_budget() -> int:
+    """Bytes the result cache may hold (``ATALAYA_CACHE_MB``, 1,024 MB by default)."""
+    try:
+        mb = float(os.environ.get(CACHE_MB_VARIABLE, DEFAULT_CACHE_MB))
+    except ValueError:
+        raise WarehouseError(f"{CACHE_MB_VARIABLE} debe ser un número de megabytes, no "
+                             f"{os.environ.get(CACHE_MB_VARIABLE)!r}") from None
+    return int(mb * 2**20)
+
+
+def result_size(value: Any) -> int:
+    """Approximate bytes a cached result holds: the buffers of DataFrames, Series and arrays
+    (strings stored by pandas/Arrow counted at their size), the items of containers and dataclasses."""
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(index=True, deep=False).sum())
+    if isinstance(value, pd.Series | pd.Index):
+        return int(value.memory_usage(deep=False))
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes) + (sum(map(sys.getsizeof, value.ravel()[:1000])) * max(1, value.size // 1000)
+                                    if value.dtype == object else 0)
+    if isinstance(value, bytes | str):
+        return len(value) + 64
+    if isinstance(value, tuple | list | set | frozenset):
+        return 64 + sum(result_size(v) for v in value)
+    if isinstance(value, dict):
+        return 64 + sum(result_size(k) + result_size(v) for k, v in value.items())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return 64 + sum(result_size(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return sys.getsizeof(value)
+
+
+def _store(key: tuple, result: Any) -> None:
+    """Keep ``result`` (the lock held), evicting the least recently used beyond the entries or the
+    bytes allowed; a result larger than the whole budget is not kept."""
+    global _cache_bytes
+    size = result_size(result)
+    budget = cache_budget()
+    if size > budget:
+        return
+    if key in _cache:
+        _cache_bytes -= _cache.pop(key)[1]
+    _cache[key] = (result, size)
+    _cache_bytes += size
+    while len(_cache) > _CACHE_SIZE or _cache_bytes > budget:
+        _cache_bytes -= _cache.popitem(last=False)[1][1]
 
 
 def cached(func: Callable) -> Callable:
     """Memoise a core query function on (warehouse version, deployment mode, arguments): a
     result computed for internal mode is never served in public mode.
 
+    Several threads (users) asking for the same key at once: the first computes it, the others
+    wait and get the same result (a failure is not shared: a waiting thread then tries itself).
     Arguments must be hashable (use tuples and frozen dataclasses). Results are shared:
     callers must treat returned DataFrames as read-only (copy before mutating).
     """
@@ -470,16 +537,28 @@ def cached(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         key = (func.__module__, func.__qualname__, current_version(), deployment.mode(), args,
                tuple(sorted(kwargs.items())))
-        with _lock:
-            if key in _cache:
-                _cache.move_to_end(key)
-                return _cache[key]
-        result = func(*args, **kwargs)
-        with _lock:
-            _cache[key] = result
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
-        return result
+        while True:
+            with _lock:
+                if key in _cache:
+                    _cache.move_to_end(key)
+                    return _cache[key][0]
+                flight = _flights.get(key)
+                if flight is None:
+                    flight = _flights[key] = _Flight(threading.Event())
+                    break
+            flight.done.wait()
+            if flight.ok:
+                return flight.result
+        try:
+            result = func(*args, **kwargs)
+            flight.result, flight.ok = result, True
+            with _lock:
+                _store(key, result)
+            return result
+        finally:
+            with _lock:
+                _flights.pop(key, None)
+            flight.done.set()
 
     wrapper.uncached = func  # type: ignore[attr-defined]
     return wrapper
@@ -487,8 +566,16 @@ def cached(func: Callable) -> Callable:
 
 def clear_cache() -> None:
     """Forget every cached result (the connections stay open): benchmarks time the queries."""
+    global _cache_bytes
     with _lock:
         _cache.clear()
+        _cache_bytes = 0
+
+
+def cache_stats() -> dict[str, int]:
+    """Entries and bytes held, and the budget (benchmarks)."""
+    with _lock:
+        return {"entries": len(_cache), "bytes": _cache_bytes, "budget": cache_budget()}
 
 
 def cache_snapshot() -> dict[tuple, Any]:
@@ -499,9 +586,11 @@ def cache_snapshot() -> dict[tuple, Any]:
 
 def restore_cache(snapshot: dict[tuple, Any]) -> None:
     """Make the cache hold exactly ``snapshot`` again."""
+    global _cache_bytes
     with _lock:
         _cache.clear()
         _cache.update(snapshot)
+        _cache_bytes = sum(size for _, size in snapshot.values())
 
 
 @cached

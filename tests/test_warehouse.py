@@ -1,7 +1,10 @@
-"""The one read-only connect helper."""
+"""The one read-only connect helper and the result cache."""
 import threading
+import time
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 
 from core import warehouse
@@ -97,3 +100,87 @@ def test_front_end_holds_no_sql_nor_duckdb():
     offenders = [str(p) for p in files
                  if re.search(r"^\s*(import duckdb|from duckdb)|\b(SELECT|GROUP BY|FROM \w+ WHERE)\b", p.read_text(), re.M)]
     assert offenders == []
+
+
+def test_identical_concurrent_requests_are_computed_once(tmp_path, use_warehouse):
+    """Eight users asking for the same figure at the same moment: one computation, one shared result."""
+    use_warehouse(fixture_warehouse.build(tmp_path / "w.duckdb"))
+    calls, started = [], threading.Event()
+
+    @warehouse.cached
+    def slow(x):
+        calls.append(x)
+        started.set()
+        time.sleep(0.3)
+        return pd.DataFrame({"x": [x]})
+
+    results = [None] * 8
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, slow(1))) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [1]
+    assert all(r is results[0] for r in results)
+    other = threading.Thread(target=slow, args=(2,))
+    other.start()
+    other.join()
+    assert calls == [1, 2]  # another argument is another computation
+
+
+def test_a_failure_is_not_shared_with_the_waiting_threads(tmp_path, use_warehouse):
+    use_warehouse(fixture_warehouse.build(tmp_path / "w.duckdb"))
+    attempts = []
+
+    @warehouse.cached
+    def flaky():
+        attempts.append(1)
+        time.sleep(0.2)
+        if len(attempts) == 1:
+            raise RuntimeError("primera vez")
+        return "bien"
+
+    outcomes = []
+
+    def ask():
+        try:
+            outcomes.append(flaky())
+        except RuntimeError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["bien", "bien", "bien", "primera vez"]
+    assert len(attempts) == 2
+
+
+def test_cache_is_bounded_in_bytes(tmp_path, use_warehouse, monkeypatch):
+    use_warehouse(fixture_warehouse.build(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("ATALAYA_CACHE_MB", "1")
+    warehouse.clear_cache()
+
+    @warehouse.cached
+    def block(i):
+        return np.zeros(300_000 // 8 * 1, dtype="float64") + i  # 300 kB
+
+    for i in range(10):
+        block(i)
+    stats = warehouse.cache_stats()
+    assert stats["budget"] == 2**20
+    assert stats["bytes"] <= 2**20 and stats["entries"] == 3  # the three most recent 300 kB results
+    assert warehouse.result_size(pd.DataFrame({"a": np.zeros(1000)})) >= 8000
+
+    @warehouse.cached
+    def huge():
+        return np.zeros(2**20)  # 8 MB: served, never kept
+
+    assert huge().nbytes == 8 * 2**20 and warehouse.cache_stats()["entries"] == 3
+
+
+def test_cache_budget_must_be_a_number(monkeypatch):
+    monkeypatch.setenv("ATALAYA_CACHE_MB", "mucho")
+    with pytest.raises(warehouse.WarehouseError, match="ATALAYA_CACHE_MB.*megabytes"):
+        warehouse.cache_budget()
