@@ -33,12 +33,14 @@ for key, title in opendata.datasets(f).items():
                  f"{stem}_{key}.geojson", "application/geo+json", icon=":material/map:")
         show_notes(coverage.left_out(f, "municipio"))
     elif key == "municipio_mes":
+        made = ("Archivo preparado al publicar el almacén." if opendata.prepared_file(f, "csv")
+                else "El archivo se genera al descargarlo (con millones de filas tarda segundos).")
         st.caption(f"{fmt.integer(opendata.municipality_month_rows(f))} filas · campos: "
-                   + ", ".join(opendata.dictionary(key, f)["campo"]) + ". El archivo se genera al descargarlo.")
+                   + ", ".join(opendata.dictionary(key, f)["campo"]) + f". {made}")
         row = download_row()
-        download(row, "Descargar CSV", lambda: export.csv_bytes(opendata.municipality_month(f)), f"{stem}_{key}.csv",
+        download(row, "Descargar CSV", lambda: opendata.municipality_month_bytes(f, "csv"), f"{stem}_{key}.csv",
                  "text/csv", key=f"csv_{key}")
-        download(row, "Descargar Parquet", lambda: opendata.parquet_bytes(opendata.municipality_month(f)),
+        download(row, "Descargar Parquet", lambda: opendata.municipality_month_bytes(f, "parquet"),
                  f"{stem}_{key}.parquet", "application/vnd.apache.parquet", key=f"parquet_{key}")
         show_notes(coverage.left_out(f, "mes"))
     else:

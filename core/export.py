@@ -34,7 +34,11 @@ def plain(df: pd.DataFrame, literal_text: bool = True) -> pd.DataFrame:
                 out[column] = values.map(lambda v: v if pd.isna(v) else float(f"{v:.{DECIMALS}g}"))
             else:
                 out[column] = values.round(DECIMALS)
-        elif literal_text and (values.dtype == object or pd.api.types.is_string_dtype(values)):
+        elif literal_text and values.dtype != object and pd.api.types.is_string_dtype(values):
+            starts = values.str.startswith(FORMULA_START).fillna(False).astype(bool)
+            if starts.any():  # vectorised: the fine open-data file has millions of rows
+                out[column] = values.where(~starts, "'" + values)
+        elif literal_text and values.dtype == object:
             out[column] = values.map(literal)
     if literal_text:  # column titles can come from the data too (an institution, an indicator)
         out.columns = [literal(c) for c in out.columns]

@@ -11,11 +11,12 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import shapely
 
-from core import disclosure, export, rates, vulnerability, warehouse
+from core import deployment, disclosure, export, rates, vulnerability, warehouse
 from core.filters import Filters, filter_options
 
 DATASETS = {
@@ -105,6 +106,49 @@ def municipality_month(f: Filters) -> pd.DataFrame:
     """Counts (column ``count_field(f)``) by municipality x month x crime type x sex x age group, as
     published in this mode."""
     return _municipality_month_published(f, disclosure.is_public()).rename(columns={"victimas": count_field(f)})
+
+
+PREPARED_SUFFIX = ".descargas"
+FILE_KINDS = ("csv", "parquet")
+
+
+def prepared_root(warehouse_file: Path | None = None) -> Path:
+    """The folder, next to the warehouse file, where the loader writes the files prepared at publish time."""
+    path = warehouse_file or warehouse.warehouse_path()
+    return path.with_name(path.name + PREPARED_SUFFIX)
+
+
+def prepared_path(root: Path, build_id: str, mode: str, unit: str, kind: str) -> Path:
+    """Where the fine file of the whole period (one unit, one mode) of the build ``build_id`` is prepared."""
+    return root / build_id / mode / f"municipio_mes_{unit}.{kind}"
+
+
+def is_whole(f: Filters) -> bool:
+    """The filters select everything in their unit (the file prepared at publish time)."""
+    opts = filter_options()
+    return f.resolved(opts) == Filters(unit=f.unit).resolved(opts)
+
+
+def prepared_file(f: Filters, kind: str) -> Path | None:
+    """The fine file of these filters prepared when the warehouse was published, or None (other
+    filters, an older warehouse, or a load that did not prepare it)."""
+    build_id = warehouse.meta().get("build_id")
+    if not build_id or not is_whole(f):
+        return None
+    path = prepared_path(prepared_root(), build_id, deployment.mode(), f.unit, kind)
+    return path if path.is_file() else None
+
+
+def municipality_month_bytes(f: Filters, kind: str) -> bytes:
+    """The fine file as downloaded (``kind`` csv or parquet): read from the files prepared at publish
+    time for the whole period, made from the warehouse otherwise (seconds at millions of rows)."""
+    if kind not in FILE_KINDS:
+        raise ValueError(f"formato desconocido {kind!r}")
+    path = prepared_file(f, kind)
+    if path is not None:
+        return path.read_bytes()
+    data = municipality_month(f)
+    return export.csv_bytes(data) if kind == "csv" else parquet_bytes(data)
 
 
 @warehouse.cached

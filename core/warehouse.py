@@ -80,7 +80,7 @@ def _cube_columns(*columns: str | tuple[str, str, str]) -> list[tuple[str, str, 
 SCHEMA: tuple[Table, ...] = (
     _t("meta", "Key/value facts about this warehouse build.", [
         ("key", "VARCHAR PRIMARY KEY",
-         "schema_version, country, country_name, synthetic, period_start, period_end, built_at, config_sha256, ..."),
+         "schema_version, country, country_name, synthetic, period_start, period_end, built_at, build_id, config_sha256, ..."),
         ("value", "VARCHAR NOT NULL", "Value as text (dates ISO 8601, booleans 'true'/'false')."),
     ]),
     _t("territory", "Administrative units: departments, municipalities and aldeas (villages).", [
@@ -318,9 +318,12 @@ class WarehouseError(RuntimeError):
     """The warehouse is missing, unreadable or built with another schema version."""
 
 
+ENV_VAR = "ATALAYA_WAREHOUSE"
+
+
 def warehouse_path() -> Path:
     """The published warehouse: $ATALAYA_WAREHOUSE or data/warehouse.duckdb."""
-    return _resolved(os.environ.get("ATALAYA_WAREHOUSE", str(DEFAULT_PATH)))
+    return _resolved(os.environ.get(ENV_VAR, str(DEFAULT_PATH)))
 
 
 @functools.lru_cache(maxsize=16)

@@ -61,7 +61,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ERROR: la construcción falló y {target} no se modificó: {exc}", file=sys.stderr)
             return 1
         print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
+        _prepare_downloads(target)
     return 0
+
+
+def _prepare_downloads(target: Path) -> None:
+    """The files prepared at publish time (core/load/downloads.py). The warehouse is already
+    published: a failure here only means that the fine file is made on each download."""
+    from core.load.downloads import prepare
+
+    try:
+        prepare(target, log=lambda m: print(m, flush=True))
+    except Exception as exc:
+        print(f"AVISO: no se prepararon los archivos de datos abiertos ({type(exc).__name__}: {exc}); el almacén "
+              "está publicado y cada descarga generará su archivo.", file=sys.stderr)
 
 
 def _build(config: Path, target: Path | None) -> int:
@@ -94,6 +107,8 @@ def _build(config: Path, target: Path | None) -> int:
         return 1
     print(report.render())
     print("Revisión terminada: sin errores; no se publicó nada." if check else f"Publicado {target}.")
+    if target is not None:
+        _prepare_downloads(target)
     return 0
 
 

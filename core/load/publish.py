@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,7 +36,8 @@ def _remove(path: Path) -> None:
 def building(target: Path, meta: dict[str, str]) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a connection to a fresh warehouse with the schema created; publish it on success.
 
-    ``meta`` rows are written at the end, together with schema_version and built_at.
+    ``meta`` rows are written at the end, together with schema_version, built_at and build_id (a
+    random name of this build: the files prepared for it next to the warehouse carry it).
     """
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +54,7 @@ def building(target: Path, meta: dict[str, str]) -> Iterator[duckdb.DuckDBPyConn
             create_schema(con)
             yield con
             rows = {**meta, "schema_version": SCHEMA_VERSION,
-                    "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+                    "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "build_id": uuid.uuid4().hex}
             con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in rows.items()])
             con.execute("CHECKPOINT")
             con.close()
