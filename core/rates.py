@@ -125,40 +125,48 @@ def population_split() -> tuple[bool, bool]:
     return bool(row["by_sex"].iloc[0]), bool(row["by_age"].iloc[0])
 
 
-def _population_terms(f: Filters) -> tuple[str, list, str | None]:
-    """SQL condition on population (alias p) matching the sex/age filters, and a fallback note."""
+@dataclass(frozen=True)
+class PopulationRule:
+    """Which population rows match the sex and age filters: ``sexes`` (('T',) when the population is
+    not split by sex; empty when no population matches, as for victims without a registered sex),
+    ``ages`` (None: every age row of the split, or ('total',) when not split by age) and the note
+    on an approximate denominator."""
+    sexes: tuple[str, ...]
+    ages: tuple[str, ...] | None
+    note: str | None
+
+
+def _population_terms(f: Filters) -> PopulationRule:
+    """The population rows matching the sex/age filters, and a fallback note."""
     by_sex, by_age = population_split()
-    clauses, params, notes = [], [], []
-    sexes = [s for s in f.sexes if s in ("H", "M")]
+    notes = []
+    sexes = tuple(s for s in f.sexes if s in ("H", "M"))
     if f.sexes and not sexes:
-        return "FALSE", [], "No hay población para víctimas sin sexo registrado: la tasa no se calcula."
+        return PopulationRule((), None, "No hay población para víctimas sin sexo registrado: la tasa no se calcula.")
     if by_sex:
-        clauses.append("p.sex IN (SELECT unnest(?::VARCHAR[]))")
-        params.append(sexes or ["H", "M"])
+        sexes = sexes or ("H", "M")
         if "ND" in f.sexes:
             notes.append("las víctimas sin sexo registrado se cuentan en el numerador")
     else:
-        clauses.append("p.sex = 'T'")
+        sexes = ("T",)
         if f.sexes:
             notes.append("no hay población por sexo: se usa la población total")
-    ages = [a for a in f.age_groups if a != "ND"]
+    ages: tuple[str, ...] | None = tuple(a for a in f.age_groups if a != "ND")
     if f.age_groups and not ages:
-        return "FALSE", [], "No hay población para víctimas sin edad registrada: la tasa no se calcula."
+        return PopulationRule((), None, "No hay población para víctimas sin edad registrada: la tasa no se calcula.")
     if by_age:
-        if ages:
-            clauses.append("p.age_group IN (SELECT unnest(?::VARCHAR[]))")
-            params.append(ages)
+        ages = ages or None
         if "ND" in f.age_groups:
             notes.append("las víctimas sin edad registrada se cuentan en el numerador")
     else:
-        clauses.append("p.age_group = 'total'")
+        ages = ("total",)
         if f.age_groups:
             notes.append("no hay población por edad: se usa la población de todas las edades")
     estimated = estimated_population(f.year_from, f.year_to) if f.year_from is not None and f.year_to is not None else None
     if estimated:
         notes.append(estimated)
     note = ("Denominador aproximado: " + "; ".join(notes) + ".") if notes else None
-    return " AND ".join(clauses), params, note
+    return PopulationRule(sexes, ages, note)
 
 
 @warehouse.cached
@@ -184,38 +192,52 @@ def estimated_population(year_from: int, year_to: int) -> str | None:
 
 
 def population_note(f: Filters) -> str | None:
-    """What ``person_years(f).note`` says (an approximate or missing denominator), without the query."""
-    return _population_terms(f)[2]
+    """What ``person_years(f).note`` says (an approximate or missing denominator), without computing it."""
+    return _population_terms(f).note
 
 
-def _coverage_join(f: Filters) -> tuple[str, list]:
-    years = list(range(f.first_year, f.last_year + 1))
-    return ("JOIN (SELECT unnest(?::SMALLINT[]) AS year, unnest(?::DOUBLE[]) AS coverage) cov ON cov.year = p.year",
-            [years, [year_coverage(y) for y in years]])
+@warehouse.cached
+def population_rows() -> pd.DataFrame:
+    """Every population row with its territory's level, department and parent, held in memory once
+    per published warehouse (tens of thousands of rows): person-years are sums over it."""
+    return warehouse.query("""
+        SELECT p.code, p.year::INTEGER AS year, p.sex, p.age_group, p.population, t.level, t.dept_code, t.parent_code
+        FROM population p JOIN territory t ON t.code = p.code
+    """)
+
+
+POPULATION_COLUMNS = {"p.code": "code", "p.year": "year", "p.sex": "sex", "p.age_group": "age_group",
+                      "t.dept_code": "dept_code", "t.parent_code": "parent_code"}
 
 
 def person_years_table(f: Filters, level: str, by: Sequence[str] = (), totals: bool = False) -> pd.DataFrame:
-    """The one person-years query every rate uses: the sum over the period of each year's population
-    times the share of that year the data covers (``year_coverage``), over the population rows that
-    match the sex and age filters (``_population_terms``; ``totals``: the rows without a split, as
-    aldeas have), of the territories of ``level`` (within ``f.dept_code`` when set), grouped by the SQL
-    expressions ``by`` (on population ``p`` and territory ``t``). Columns g0, g1, ... (one per ``by``)
-    and population; no row when no population matches (victims without a registered sex or age)."""
+    """The one person-years computation every rate uses: the sum over the period of each year's
+    population times the share of that year the data covers (``year_coverage``), over the
+    population rows that match the sex and age filters (``_population_terms``; ``totals``: the rows
+    without a split, as aldeas have), of the territories of ``level`` (within ``f.dept_code`` when
+    set), grouped by the columns ``by`` (``POPULATION_COLUMNS``: p.code, p.year, p.sex, p.age_group,
+    t.dept_code, t.parent_code). Columns g0, g1, ... (one per ``by``, in their order) and
+    population; without ``by``, one row (population missing when no row matches); no row when no
+    population matches (victims without a registered sex or age)."""
     f = f.resolved(filter_options())
-    cond, params, _ = ("p.sex = 'T' AND p.age_group = 'total'", [], None) if totals else _population_terms(f)
+    rule = PopulationRule(("T",), ("total",), None) if totals else _population_terms(f)
     groups = [f"g{i}" for i in range(len(by))]
-    if cond == "FALSE":
+    if not rule.sexes:
         return pd.DataFrame({**{g: pd.Series(dtype=object) for g in groups}, "population": pd.Series(dtype="float64")})
-    cov_sql, cov_params = _coverage_join(f)
-    select = "".join(f"{expr} AS g{i}, " for i, expr in enumerate(by))
-    grouped = f"GROUP BY {', '.join(groups)} ORDER BY {', '.join(groups)}" if groups else ""
-    return warehouse.query(f"""
-        SELECT {select}sum(p.population * cov.coverage) AS population
-        FROM population p JOIN territory t ON t.code = p.code AND t.level = ?
-        {cov_sql}
-        WHERE {cond} {"AND t.dept_code = ?" if f.dept_code else ""}
-        {grouped}
-    """, [level] + cov_params + params + ([f.dept_code] if f.dept_code else []))
+    pop = population_rows()
+    coverage = {y: year_coverage(y) for y in range(f.first_year, f.last_year + 1)}
+    keep = (pop["level"] == level) & pop["year"].isin(list(coverage)) & pop["sex"].isin(rule.sexes)
+    if rule.ages is not None:
+        keep &= pop["age_group"].isin(rule.ages)
+    if f.dept_code:
+        keep &= pop["dept_code"] == f.dept_code
+    rows = pop[keep.to_numpy()]
+    weighted = rows["population"].to_numpy(dtype="float64") * rows["year"].map(coverage).to_numpy(dtype="float64")
+    if not groups:
+        return pd.DataFrame({"population": [float(weighted.sum()) if len(rows) else None]})
+    keys = [rows[POPULATION_COLUMNS[expr]].rename(g) for expr, g in zip(by, groups)]
+    return (pd.Series(weighted, index=rows.index).groupby(keys, sort=True, dropna=False).sum()
+            .rename("population").reset_index())
 
 
 @warehouse.cached
