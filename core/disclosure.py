@@ -266,7 +266,15 @@ def count_text(value, sensitive: bool, below_municipality: bool = False) -> str:
 
 def hides(value, sensitive: bool, below_municipality: bool = False) -> bool:
     """Whether a single count is suppressed (its rate and change are then not shown either)."""
-    return is_public() and (sensitive or below_municipality) and bool(is_small([value])[0])
+    return bool(hides_each([value], sensitive, below_municipality)[0])
+
+
+def hides_each(values, sensitive: bool, below_municipality: bool = False) -> np.ndarray:
+    """``hides`` for every count of an array (any shape), at once."""
+    v = np.asarray(values, dtype=float)
+    if not (is_public() and (sensitive or below_municipality)):
+        return np.zeros(v.shape, dtype=bool)
+    return (v > 0) & (v < MIN_COUNT)
 
 
 def notes() -> list[str]:

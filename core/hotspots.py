@@ -5,8 +5,10 @@ mean, ``rates.by_municipality``: small populations do not make clusters by chanc
 contiguity of ``core.spatial``:
 
 - Global Moran's I (row-standardised weights): do neighbouring municipalities have similar rates?
-  I = (n / S0) · Σ_ij w_ij z_i z_j / Σ_i z_i², with a pseudo p-value from PERMUTATIONS random
-  permutations of the rates over the map (Anselin 1995; PySAL ``esda.Moran``).
+  I = (n / S0) · Σ_ij w_ij z_i z_j / Σ_i z_i², with a pseudo p-value from GLOBAL_PERMUTATIONS
+  random permutations of the rates over the map (Anselin 1995; PySAL ``esda.Moran``): one test,
+  so 999 (GeoDa's default, smallest p-value 0.001) are enough, where the local statistics need
+  9,999 for a p-value small enough to survive the correction over 340 tests.
 - Local Moran (LISA, Anselin 1995): I_i = (n − 1) z_i Σ_j w_ij z_j / Σ_j z_j². Its quadrant says
   whether a municipality is high among high neighbours («Alto-Alto»), low among low («Bajo-Bajo»),
   or an outlier («Alto entre bajos», «Bajo entre altos»).
@@ -37,6 +39,7 @@ from core import disclosure, fmt, rates, spatial, warehouse
 from core.filters import Filters, filter_options
 
 PERMUTATIONS = 9_999
+GLOBAL_PERMUTATIONS = 999
 SEED = 20_240_601
 FDR = 0.05
 
@@ -62,7 +65,8 @@ DEFINITION = (
     "bajo entre altos). **Getis-Ord Gi\\***: compara la suma de las tasas del municipio y sus vecinos con la media "
     f"nacional; con la misma vecindad, las dos suelen marcar los mismos municipios (LISA además distingue los "
     f"atípicos). La significación (bilateral) se obtiene con {fmt.integer(PERMUTATIONS)} permutaciones condicionales y se "
-    f"corrige por pruebas múltiples (Benjamini–Hochberg, tasa de falsos descubrimientos {fmt.percent(FDR * 100, 0)}): "
+    f"corrige por pruebas múltiples (Benjamini–Hochberg, tasa de falsos descubrimientos {fmt.percent(FDR * 100, 0)}; "
+    f"la I de Moran global, una sola prueba, con {fmt.integer(GLOBAL_PERMUTATIONS)} permutaciones): "
     f"entre los municipios marcados, se espera que como mucho un {fmt.percent(FDR * 100, 0)} lo sean por azar. "
     "**I de Moran global**: mide si los municipios vecinos se parecen más de lo que daría el azar (0 = sin "
     "relación, positivo = se agrupan)."
@@ -145,7 +149,8 @@ def statistics(values, adjacency: np.ndarray, permutations: int = PERMUTATIONS,
         saved = np.random.get_state()  # esda.Moran draws from numpy's global generator: seed it, then restore it
         np.random.seed(seed)
         try:
-            moran = esda.Moran(yk, _weights(adj_ok, "r"), transformation="r", permutations=permutations)
+            moran = esda.Moran(yk, _weights(adj_ok, "r"), transformation="r",
+                               permutations=min(permutations, GLOBAL_PERMUTATIONS))
         finally:
             np.random.set_state(saved)
     idx = np.flatnonzero(keep)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import shapely
 
-from core import deployment, disclosure, export, rates, vulnerability, warehouse
+from core import deployment, disclosure, export, rates, vulnerability, warehouse, yearcube
 from core.filters import Filters, filter_options
 
 DATASETS = {
@@ -199,19 +198,28 @@ def department_year(f: Filters) -> pd.DataFrame:
 
 @warehouse.cached
 def _department_year(f: Filters) -> pd.DataFrame:
-    """``rates.by_department`` for each year: each department's count (its municipalities and
-    the counts a source gives only by department), person-years and rate."""
+    """``rates.by_department`` for each year, in one pass: each department's count (its municipalities
+    and the counts a source gives only by department), person-years and rate."""
     f = f.resolved(filter_options())
-    frames = [rates.by_department(replace(f, year_from=y, year_to=y)).assign(year=y)
-              for y in range(f.first_year, f.last_year + 1)]
-    d = pd.concat(frames, ignore_index=True).sort_values(["year", "code"], kind="stable")
-    partial = {y: rates.year_coverage(y) < 1 for y in range(f.first_year, f.last_year + 1)}
-    return pd.DataFrame({"codigo_departamento": d["code"].to_numpy(), "departamento": d["name"].to_numpy(),
-                         "anio": d["year"].astype("int64").to_numpy(),
-                         "anio_parcial": d["year"].astype("int64").map(partial).to_numpy(),
-                         "victimas": d["n"].astype("int64").to_numpy(), "personas_anio": d["population"].to_numpy(),
-                         "tasa_100k": d["rate"].to_numpy(), "tasa_ic95_inferior": d["rate_lo"].to_numpy(),
-                         "tasa_ic95_superior": d["rate_hi"].to_numpy()})
+    years = list(range(f.first_year, f.last_year + 1))
+    depts = rates.departments()
+    if f.dept_code:
+        depts = depts[depts["code"] == f.dept_code]
+    grid = pd.DataFrame({"year": years}).merge(depts, how="cross")  # year by year, departments in code order
+    counts = disclosure.published(yearcube.sums(f, ("dept_code", "year"))).set_index(["dept_code", "year"])["n"]
+    keys = pd.MultiIndex.from_frame(grid[["code", "year"]])
+    grid["n"] = counts.reindex(keys).fillna(0).astype("int64").to_numpy()
+    population = rates.person_years_table(f, "departamento", ["p.code", "p.year"]).set_index(["g0", "g1"])["population"]
+    grid["population"] = population.reindex(keys).to_numpy(dtype="float64")
+    grid["rate"] = [rates.rate(n, p) for n, p in zip(grid["n"], grid["population"])]
+    grid = rates.with_intervals(grid)
+    partial = {y: rates.year_coverage(y) < 1 for y in years}
+    return pd.DataFrame({"codigo_departamento": grid["code"].to_numpy(), "departamento": grid["name"].to_numpy(),
+                         "anio": grid["year"].astype("int64").to_numpy(),
+                         "anio_parcial": grid["year"].map(partial).to_numpy(),
+                         "victimas": grid["n"].to_numpy(), "personas_anio": grid["population"].to_numpy(),
+                         "tasa_100k": grid["rate"].to_numpy(), "tasa_ic95_inferior": grid["rate_lo"].to_numpy(),
+                         "tasa_ic95_superior": grid["rate_hi"].to_numpy()})
 
 
 def boundaries_geojson(f: Filters) -> str:

@@ -537,6 +537,12 @@ def aldea_person_years(year_from: int, year_to: int) -> pd.DataFrame:
 
 
 @warehouse.cached
+def departments() -> pd.DataFrame:
+    """Every department: code, name (in code order)."""
+    return warehouse.query("SELECT code, name FROM territory WHERE level = 'departamento' ORDER BY code")
+
+
+@warehouse.cached
 def department_person_years(year_from: int, year_to: int, sexes: tuple[str, ...] = (),
                             age_groups: tuple[str, ...] = ()) -> pd.DataFrame:
     """Person-years of each department matching the sex and age filters (its own population, or the
@@ -555,7 +561,7 @@ def by_department(f: Filters) -> pd.DataFrame:
     """
     f = f.resolved(filter_options())
     counts = disclosure.published(yearcube.sums(replace(f, dept_code=None), ("dept_code",))).set_index("dept_code")["n"]
-    depts = warehouse.query("SELECT code, name FROM territory WHERE level = 'departamento' ORDER BY code")
+    depts = departments().copy()
     depts["n"] = depts["code"].map(counts).fillna(0).astype("int64")
     population = department_person_years(f.year_from, f.year_to, f.sexes, f.age_groups).set_index("code")["population"]
     depts["population"] = depts["code"].map(population).astype("float64")

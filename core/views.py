@@ -97,8 +97,8 @@ def municipal_trends(f: Filters) -> pd.DataFrame:
     table = trend.municipal_trends(f).copy()
     sensitive = disclosure.covers_sensitive(f)
     yearly = rates.municipality_year_counts(f)
-    small = {code for code, row in yearly.iterrows() if any(disclosure.hides(n, sensitive) for n in row)}
-    hidden = pd.Series([code in small for code in table["code"]], index=table.index)
+    small = set(yearly.index[disclosure.hides_each(yearly.to_numpy(), sensitive).any(axis=1)])
+    hidden = table["code"].isin(small)
     for column in TREND_COLUMNS:
         table[column] = table[column].where(~hidden)
     table["verdict"] = table["verdict"].where(~hidden, "")
@@ -109,7 +109,7 @@ def national_trend(f: Filters) -> pd.Series | None:
     """trend.national_trend, or None where a yearly count of the scope is reserved."""
     series = rates.yearly(f, by=None)
     sensitive = disclosure.covers_sensitive(f)
-    if any(disclosure.hides(n, sensitive) for n in series["n"]):
+    if disclosure.hides_each(series["n"].to_numpy(), sensitive).any():
         return None
     return trend.national_trend(f)
 
