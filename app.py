@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # pages import app_pages/_common.py and core/ wherever the app is started from
     sys.path.insert(0, str(ROOT))
 
-from app_pages._common import multiselect
+from app_pages._common import multiselect, selectbox
 from core import auth, deployment, views, warehouse
 from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, UNITS, Filters, filter_options
 
@@ -100,7 +100,7 @@ def sidebar_filters() -> Filters:
                                format_func=SEX_LABELS.get)
         ages = multiselect(st, "Edad de la víctima", list(opts.age_group_labels), key="f_ages", placeholder="Todas",
                               format_func=opts.age_group_labels.get)
-        dept = st.selectbox("Departamento", [""] + list(opts.departments), key="f_dept",
+        dept = selectbox(st, "Departamento", [""] + list(opts.departments), key="f_dept",
                             format_func=lambda c: opts.departments.get(c, "Todo el país"))
         if len(opts.units) > 1:
             unit = st.radio("Unidad", list(opts.units), key="f_unit", horizontal=True, format_func=UNITS.get,

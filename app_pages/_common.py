@@ -111,6 +111,13 @@ def multiselect(where, label: str, options, **kwargs):
     return where.multiselect(label, options, **kwargs)
 
 
+def selectbox(where, label: str, options, **kwargs):
+    """st.selectbox (in ``where``) with its placeholder in Spanish: Streamlit's reads «Choose an
+    option» (shown while a person types to search the list)."""
+    kwargs.setdefault("placeholder", "Elija una opción")
+    return where.selectbox(label, options, **kwargs)
+
+
 def _numbers_as_numbers(df: pd.DataFrame) -> pd.DataFrame:
     """Columns of Python objects that hold only numbers (a protected count column of rows none of
     which is reserved) back to a numeric type, so that they get the number format."""

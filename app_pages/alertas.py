@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import agreed, dataframe, download_buttons, multiselect, notes_for_download, page_filters, show_notes
+from app_pages._common import agreed, dataframe, download_buttons, multiselect, notes_for_download, page_filters, selectbox, show_notes
 from core import alerts, coverage, deployment, fmt, municipality, views, viewstate, warehouse
 from core.viewstate import Control
 
@@ -34,11 +34,11 @@ viewstate.restore(state, st.query_params, "alertas", CONTROLS)
 
 st.title("Alertas tempranas")
 c1, c2, c3 = st.columns(3)
-fdr = c1.selectbox("Tasa de falsos descubrimientos", list(alerts.FDR_LEVELS), key="al_fdr",
+fdr = selectbox(c1, "Tasa de falsos descubrimientos", list(alerts.FDR_LEVELS), key="al_fdr",
                    format_func=lambda q: fmt.percent(q * 100, 0),
                    help="Proporción máxima esperada de alertas falsas entre las alertas (Benjamini–Hochberg).")
 min_count = c2.slider(f"Mínimo de {f.noun()} {agreed(f, 'observad')}", 1, 50, key="al_minimo")
-window = c3.selectbox("Ventana", ["ambas", *alerts.WINDOWS], key="al_ventana",
+window = selectbox(c3, "Ventana", ["ambas", *alerts.WINDOWS], key="al_ventana",
                       format_func=lambda w: "Último mes y últimos 3 meses" if w == "ambas" else alerts.WINDOWS[w])
 excluded = multiselect(st, "Años excluidos de la línea base", YEARS, key="al_excluir", placeholder="Ninguno",
                           help="Años atípicos que no deben servir de comparación. "
@@ -152,7 +152,7 @@ if len(found):
     if len(pairs) > 12:
         rest = {f"{r.code}|{r.crime_group}": f"{municipality.place_label(r.name, r.department)} · {r.crime_group}"
                 for r in pairs.iloc[12:].itertuples()}
-        chosen = st.selectbox(f"Las otras {len(rest)} alertas", list(rest), format_func=rest.get, key="al_otra")
+        chosen = selectbox(st, f"Las otras {len(rest)} alertas", list(rest), format_func=rest.get, key="al_otra")
         row = next(pairs[(pairs["code"] + "|" + pairs["crime_group"]) == chosen].itertuples())
         st.altair_chart(_trend(row), width="stretch")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._common import download, page_filters
+from app_pages._common import download, page_filters, selectbox
 from core import bulletin, municipality, viewstate, warehouse
 from core.viewstate import Control
 
@@ -19,7 +19,7 @@ st.title("Boletín")
 st.caption("Un archivo HTML autocontenido (se abre sin conexión y se imprime a PDF desde el navegador) con las "
            "cifras clave, la evolución, dónde se concentra, los mayores cambios, las alertas, las fuentes y las "
            "definiciones. Se aplican el periodo y los filtros de la barra lateral.")
-code = st.selectbox("Territorio", [""] + list(labels), key="bol_muni",
+code = selectbox(st, "Territorio", [""] + list(labels), key="bol_muni",
                     format_func=lambda c: labels.get(c, f"{meta.get('country_name', 'País')} (todo el país o el "
                                                            "departamento de los filtros)"))
 document = bulletin.render(f, code or None)

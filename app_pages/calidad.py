@@ -4,7 +4,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from app_pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters
+from app_pages._common import counting_rule, dataframe, download_buttons, notes_for_download, page_filters, selectbox
 from core import charts, fmt, quality, rates, views, warehouse
 
 f, opts = page_filters()
@@ -115,7 +115,7 @@ else:
         meta, "Conciliación de fuentes por delito", meta.get("counting_rule", "")), sheet="Por delito")
 
     names = dict(zip(rules["crime_type"], rules["crime"]))
-    crime = st.selectbox("Delito a comparar mes a mes", list(names), format_func=names.get, key="calidad_delito")
+    crime = selectbox(st, "Delito a comparar mes a mes", list(names), format_func=names.get, key="calidad_delito")
     monthly = quality.reconciliation_monthly(f, crime)
     if monthly.empty:
         st.info(f"No hay registros de {names[crime]} con los filtros elegidos.")

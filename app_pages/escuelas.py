@@ -8,7 +8,16 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from app_pages._common import dataframe, download_buttons, legend_table, multiselect, notes_for_download, page_filters, show_notes
+from app_pages._common import (
+    dataframe,
+    download_buttons,
+    legend_table,
+    multiselect,
+    notes_for_download,
+    page_filters,
+    selectbox,
+    show_notes,
+)
 from core import classify, coverage, fmt, geo, municipality, rates, schools, views, viewstate, warehouse
 from core.viewstate import Control
 
@@ -49,12 +58,12 @@ if chosen_unit != f.unit:
                "lateral esté elegida otra unidad.")
 
 c1, c2, c3, c4, c5 = st.columns([1.6, 1.3, 1.3, 0.8, 1.3])
-muni = c1.selectbox("Municipio", [""] + sorted(muni_labels, key=muni_labels.get), key="esc_muni",
+muni = selectbox(c1, "Municipio", [""] + sorted(muni_labels, key=muni_labels.get), key="esc_muni",
                     format_func=lambda c: muni_labels.get(c, "Todos"))
 levels = multiselect(c2, "Nivel", school_opts.levels, key="esc_niveles", placeholder="Todos")
 sectors = multiselect(c3, "Sector", school_opts.sectors, key="esc_sectores", placeholder="Todos")
-top_n = c4.selectbox("Primeros", [10, 25, 50, 100], key="esc_top", help="Cuántos centros mostrar en la tabla.")
-method = c5.selectbox("Clasificación", list(classify.RELATIVE_METHODS), key="esc_metodo",
+top_n = selectbox(c4, "Primeros", [10, 25, 50, 100], key="esc_top", help="Cuántos centros mostrar en la tabla.")
+method = selectbox(c5, "Clasificación", list(classify.RELATIVE_METHODS), key="esc_metodo",
                       format_func=classify.METHODS.get)
 
 with st.expander("Pesos del puntaje de riesgo", icon=":material/tune:"):
@@ -163,7 +172,7 @@ codes = list(table["school_code"])
 labels = dict(zip(table["school_code"], table["rank"].astype(str) + ". " + table["name"] + " — " + table["municipality"]))
 if state["esc_sel"] not in labels:
     state["esc_sel"] = codes[0]
-code = st.selectbox("Explicar el puntaje de", codes, key="esc_sel", format_func=labels.get)
+code = selectbox(st, "Explicar el puntaje de", codes, key="esc_sel", format_func=labels.get)
 row = table.set_index("school_code").loc[code]
 st.subheader(fmt.literal_markdown(row["name"]))
 st.caption(f"{row['level']} · {row['sector']} · {municipality.place_label(row['municipality'], row['department'])}"

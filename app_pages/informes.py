@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages._common import dataframe, download, download_buttons, download_row, notes_for_download, page_filters, show_notes
+from app_pages._common import dataframe, download, download_buttons, download_row, notes_for_download, page_filters, selectbox, show_notes
 from core import coverage, reports, warehouse
 from core.reports import DIMENSIONS, MEASURES, ReportSpec, SpecError
 
@@ -62,17 +62,17 @@ st.title("Constructor de informes")
 st.caption("Elija qué medir, cómo desglosarlo y cómo mostrarlo. Los filtros de la barra lateral se aplican.")
 
 c1, c2, c3, c4 = st.columns([1.4, 1, 1, 1])
-measure = c1.selectbox("Medida", list(MEASURES), key="inf_medida",
+measure = selectbox(c1, "Medida", list(MEASURES), key="inf_medida",
                        format_func=lambda m: reports.measure_label(m, f))
-dim1 = c2.selectbox("Desglosar por", DIM_OPTIONS, key="inf_dim1", format_func=lambda d: DIMENSIONS[d].label)
-dim2 = c3.selectbox("y por", [NONE] + DIM_OPTIONS, key="inf_dim2",
+dim1 = selectbox(c2, "Desglosar por", DIM_OPTIONS, key="inf_dim1", format_func=lambda d: DIMENSIONS[d].label)
+dim2 = selectbox(c3, "y por", [NONE] + DIM_OPTIONS, key="inf_dim2",
                     format_func=lambda d: DIMENSIONS[d].label if d else "(nada más)")
-facet = c4.selectbox("Un panel por", [NONE] + DIM_OPTIONS, key="inf_panel",
+facet = selectbox(c4, "Un panel por", [NONE] + DIM_OPTIONS, key="inf_panel",
                      format_func=lambda d: DIMENSIONS[d].label if d else "(sin paneles)")
 c5, c6, c7, _ = st.columns(4)
-chart_type = c5.selectbox("Gráfico", list(reports.CHARTS), key="inf_grafico", format_func=reports.CHARTS.get)
-sort = c6.selectbox("Orden", list(reports.SORTS), key="inf_orden", format_func=reports.SORTS.get)
-top = c7.selectbox("Primeros N (de la primera dimensión)", TOP_OPTIONS, key="inf_top",
+chart_type = selectbox(c5, "Gráfico", list(reports.CHARTS), key="inf_grafico", format_func=reports.CHARTS.get)
+sort = selectbox(c6, "Orden", list(reports.SORTS), key="inf_orden", format_func=reports.SORTS.get)
+top = selectbox(c7, "Primeros N (de la primera dimensión)", TOP_OPTIONS, key="inf_top",
                    format_func=lambda n: "Todos" if n == 0 else str(n))
 
 spec = ReportSpec(measure=measure, dims=(dim1,) + ((dim2,) if dim2 else ()), facet=facet or None, filters=f,

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters, show_notes
+from app_pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters, selectbox, show_notes
 from core import (
     classify,
     coverage,
@@ -96,25 +96,25 @@ st.caption(f.describe(opts))
 # ---- Controls -----------------------------------------------------------------------------
 c1, c2, c3 = st.columns([1, 1.3, 1.3])
 c4, c5, _ = st.columns([1, 0.8, 1.8])  # a second row: the boxes keep room for their values
-view = c1.selectbox("Vista", list(VIEWS), key="mapa_vista", format_func=VIEWS.get)
+view = selectbox(c1, "Vista", list(VIEWS), key="mapa_vista", format_func=VIEWS.get)
 level = "municipio"
 if view == "incidencia":
     if f.dept_code:
         state["mapa_nivel"] = "municipio"
-    level = c2.selectbox("Nivel", list(LEVELS), key="mapa_nivel", format_func=LEVELS.get,
+    level = selectbox(c2, "Nivel", list(LEVELS), key="mapa_nivel", format_func=LEVELS.get,
                          disabled=bool(f.dept_code),
                          help="Con un departamento elegido en los filtros se muestran sus municipios.")
-    measure = c3.selectbox("Medida", list(MEASURES), key="mapa_medida", format_func=MEASURES.get,
+    measure = selectbox(c3, "Medida", list(MEASURES), key="mapa_medida", format_func=MEASURES.get,
                            help=rates.DEFINITIONS["Tasa suavizada (Bayes empírico)"] + " "
                            + rates.DEFINITIONS["Tasa suavizada espacial (Bayes empírico)"])
 elif view == "calientes":
-    statistic = c2.selectbox("Estadístico", list(hotspots.METHODS), key="mapa_estadistico",
+    statistic = selectbox(c2, "Estadístico", list(hotspots.METHODS), key="mapa_estadistico",
                              format_func=hotspots.METHODS.get, help=hotspots.DEFINITION)
 elif view == "vulnerabilidad":
-    indicator = c2.selectbox("Indicador", list(INDICATORS), key="mapa_indicador", format_func=INDICATORS.get)
+    indicator = selectbox(c2, "Indicador", list(INDICATORS), key="mapa_indicador", format_func=INDICATORS.get)
 method, k = state["mapa_metodo"], state["mapa_clases"]
 if view != "calientes":  # hot spots are categories, not classes of a measure
-    method = c4.selectbox("Clasificación", list(classify.METHODS), key="mapa_metodo", format_func=classify.METHODS.get)
+    method = selectbox(c4, "Clasificación", list(classify.METHODS), key="mapa_metodo", format_func=classify.METHODS.get)
     k = c5.radio("Clases", [3, 5], key="mapa_clases", horizontal=True)
 thresholds: tuple[float, ...] = ()
 if method == "umbrales" and view != "calientes":
@@ -299,7 +299,7 @@ with legend_col:
 
 # ---- Selected municipality ----------------------------------------------------------------
 if level == "municipio":
-    st.selectbox("Municipio seleccionado", [""] + sorted(muni_labels, key=muni_labels.get), key="mapa_muni", on_change=_on_pick,
+    selectbox(st, "Municipio seleccionado", [""] + sorted(muni_labels, key=muni_labels.get), key="mapa_muni", on_change=_on_pick,
                  format_func=lambda c: muni_labels.get(c, "Ninguno (haga clic en el mapa o elija aquí)"))
     code = state["mapa_muni"]
     if code:

@@ -14,6 +14,7 @@ from app_pages._common import (
     legend_table,
     notes_for_download,
     page_filters,
+    selectbox,
     show_notes,
     trend_metrics,
 )
@@ -44,7 +45,7 @@ st.title("Municipio")
 options = [c for c in munis["code"] if not f.dept_code or munis.set_index("code").loc[c, "dept_code"] == f.dept_code]
 if state["muni_sel"] not in options:
     options = [state["muni_sel"]] + options
-code = st.selectbox("Municipio", options, key="muni_sel", format_func=labels.get,
+code = selectbox(st, "Municipio", options, key="muni_sel", format_func=labels.get,
                     help="También puede llegar aquí con un clic en el mapa nacional.")
 p = municipality.profile(f, code)
 scope = f"{f.describe(opts).rsplit(' · ', 1)[0]} · {municipality.place_label(p.name, p.department)}"
