@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -86,17 +85,20 @@ DOWNLOAD_TARGET_MS = 2000
 # 1. Build
 # ---------------------------------------------------------------------------------------------
 
+_PEAK_WRAPPER = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+                 "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)")
+
+
 def build(path: Path, scale: float, seed: int) -> dict[str, Any]:
-    """Run the loader in a child process; its peak RSS is the build's peak memory."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run the loader in a child process of a fresh wrapper process: the wrapper's only child is the
+    build, so its peak RSS is the build's (a process's own children peak mixes every child it ran)."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "core.load.cli", "demo", "--scale", str(scale), "--seed", str(seed),
-                           "--out", str(path)], cwd=ROOT, check=True, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, sys.executable, "-m", "core.load.cli", "demo",
+                           "--scale", str(scale), "--seed", str(seed), "--out", str(path)],
+                          cwd=ROOT, check=True, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    peak_kb = int(done.stderr.strip().splitlines()[-1])
     prepare_s = sum(float(m) for m in re.findall(r"Datos abiertos preparados \([^)]*\): ([0-9.]+) s", done.stdout))
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak_kb <= before:
-        print("aviso: la memoria máxima del proceso hijo no superó la de uno anterior", file=sys.stderr)
     return {"seconds": round(seconds, 1), "prepare_s": round(prepare_s, 1), "peak_memory_mb": round(peak_kb / 1024)}
 
 

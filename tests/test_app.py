@@ -124,13 +124,3 @@ def test_quality_and_methodology_give_the_rule_and_divergence_of_each_crime(demo
     assert "**Fuente de referencia.** Cuentan solo los registros" in text
     assert "**Máximo por municipio y mes.** En cada municipio y mes" in text
 
-
-@pytest.mark.parametrize("page", ["mapa", "municipio", "escuelas", "informes", "alertas", "boletin", "calidad"])
-def test_select_boxes_speak_spanish_while_searching(demo, page):
-    """A select box shows its placeholder while a person types to search it: never Streamlit's English one."""
-    at = run_app(page=page)
-    assert not at.exception
-    boxes = list(at.selectbox)
-    assert boxes, f"/{page} no tiene listas desplegables"
-    for box in boxes:
-        assert box.proto.placeholder and "Choose" not in box.proto.placeholder, (page, box.label, box.proto.placeholder)

@@ -187,7 +187,7 @@ def _fingerprint(path):
     out = {}
     for table in ("territory", "population", "incident", "incident_cube", "school", "indicator", "source"):
         out[table] = con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {table}").fetchall()
-    out["meta"] = con.execute("SELECT key, value FROM meta WHERE key <> 'built_at' ORDER BY key").fetchall()
+    out["meta"] = con.execute("SELECT key, value FROM meta WHERE key NOT IN ('built_at', 'build_id') ORDER BY key").fetchall()
     con.close()
     return out
 

@@ -296,5 +296,8 @@ def test_every_page_runs_in_both_units(mixed, page, unit):
     assert not at.exception, [e.value for e in at.exception]
     page_texts = texts(at)
     assert not [t for t in page_texts if "None" in t]
+    # a select box shows its placeholder while a person types to search it: never Streamlit's English one
+    assert not [(b.label, b.proto.placeholder) for b in at.selectbox if not b.proto.placeholder
+                or "Choose" in b.proto.placeholder]
     if unit == "hechos" and page not in ("escuelas", "metodologia", "calidad"):
         assert not [label for label in count_labels(at) if label.startswith("Víctimas")], page
