@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:  # pages import app_pages/_common.py and core/ whe
     sys.path.insert(0, str(ROOT))
 
 from app_pages._common import multiselect, selectbox
-from core import auth, deployment, views, warehouse
+from core import auth, deployment, views, warehouse, warmup
 from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, UNITS, Filters, filter_options
 
 st.set_page_config(
@@ -227,6 +227,8 @@ def main() -> None:
         else:
             st.error(str(exc))
         st.stop()
+    if TESTING_KEY not in st.session_state:  # AppTest runs pages on many small warehouses: no background work
+        warmup.start()
     if synthetic:
         st.warning(warehouse.synthetic_notice(), icon=":material/science:")
     st.session_state["filters"] = sidebar_filters()

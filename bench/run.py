@@ -54,9 +54,7 @@ from core import (  # noqa: E402
     bulletin,
     coverage,
     filters,
-    geo,
     hotspots,
-    methodology,
     municipality,
     opendata,
     priority,
@@ -64,11 +62,9 @@ from core import (  # noqa: E402
     rates,
     reports,
     schools,
-    spatial,
     views,
-    vulnerability,
     warehouse,
-    yearcube,
+    warmup,
 )
 from core.filters import Filters  # noqa: E402
 
@@ -139,35 +135,9 @@ def scenario() -> Scenario:
 
 
 def static_queries() -> list[tuple[str, str, Callable[[], Any]]]:
-    """Core calls that do not depend on the filters: computed once per published warehouse and
-    then shared by every user (the result cache is per process)."""
-    every = Filters()
-    return [
-        ("todas", "filters.filter_options()", filters.filter_options),
-        ("todas", "warehouse.meta()", warehouse.meta),
-        ("todas", "rates.population_split()", rates.population_split),
-        ("todas", "rates.municipalities_by_code()", rates.municipalities_by_code),
-        ("todas", "yearcube.load()", yearcube.load),
-        ("todas", "rates.population_rows()", rates.population_rows),
-        ("todas", "rates.estimated_population", rates._estimated_population),
-        ("resumen", "rates.sources()", rates.sources),
-        ("mapa", "geo.shapes('municipio')", lambda: geo.shapes("municipio")),
-        ("mapa", "geo.shapes('departamento')", lambda: geo.shapes("departamento")),
-        ("mapa", "spatial.neighbours('municipio')", lambda: spatial.neighbours("municipio")),
-        ("mapa", "spatial.neighbours('departamento')", lambda: spatial.neighbours("departamento")),
-        ("mapa", "vulnerability.composite()", lambda: vulnerability.composite(None)),
-        ("mapa", "coverage (meses sin datos)", lambda: coverage.describe_month_gaps(every)),
-        ("mapa", "coverage (municipios sin datos)", lambda: coverage.municipality_gaps(every)),
-        ("municipio", "municipality.municipalities()", municipality.municipalities),
-        ("municipio", "geo.shapes('aldea')", lambda: geo.shapes("aldea")),
-        ("escuelas", "schools.options()", schools.options),
-        ("escuelas", "schools.school_list()", schools.school_list),
-        ("calidad", "quality.sources()", quality.sources),
-        ("calidad", "quality.issues()", quality.issues),
-        ("calidad", "quality.completeness()", quality.completeness),
-        ("metodologia", "methodology.crime_catalogue()", methodology.crime_catalogue),
-        ("metodologia", "methodology.denominators()", methodology.denominators),
-    ]
+    """Core calls that do not depend on the filters (core/warmup.py): computed once per published
+    warehouse, in the background when the first session opens it, then shared by every user."""
+    return warmup.calls()
 
 
 def core_queries(s: Scenario) -> list[tuple[str, str, Callable[[], Any]]]:
