@@ -165,6 +165,17 @@ def fit_baseline(points: np.ndarray, times: np.ndarray, years: int) -> Baseline:
     return Baseline(expected, variance, phi, slope_pct)
 
 
+def _overdispersed(mu: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Rows whose variance is above their mean: negative binomial, the others Poisson."""
+    return var > mu * (1 + 1e-9)
+
+
+def _negative_binomial(mu: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """scipy/numpy's (n, p) of the negative binomial with mean ``mu`` and variance ``var`` > ``mu``."""
+    size = mu ** 2 / (var - mu)
+    return size, size / (size + mu)
+
+
 def upper_tail(observed, expected, variance) -> np.ndarray:
     """P(X >= observed) for X negative binomial with the given mean and variance (Poisson where the
     variance is not above the mean); 1 for an observed 0; 0 when the expected count is 0 and cases
@@ -177,11 +188,10 @@ def upper_tail(observed, expected, variance) -> np.ndarray:
     out[known & (obs <= 0)] = 1.0
     out[known & (mu == 0) & (obs > 0)] = 0.0
     todo = known & (mu > 0) & (obs > 0)
-    over = todo & (var > mu * (1 + 1e-9))
+    over = todo & _overdispersed(mu, var)
     plain = todo & ~over
     out[plain] = poisson.sf(obs[plain] - 1, mu[plain])
-    size = mu[over] ** 2 / (var[over] - mu[over])
-    out[over] = nbinom.sf(obs[over] - 1, size, size / (size + mu[over]))
+    out[over] = nbinom.sf(obs[over] - 1, *_negative_binomial(mu[over], var[over]))
     return out
 
 
@@ -189,12 +199,11 @@ def _draw(expected: np.ndarray, variance: np.ndarray, rng: np.random.Generator, 
     """``times`` random counts of each row from its null distribution (times x rows)."""
     mu = np.nan_to_num(expected)
     var = np.nan_to_num(variance)
-    over = var > mu * (1 + 1e-9)
+    over = _overdispersed(mu, var)
     out = np.empty((times, len(mu)))
     out[:, ~over] = rng.poisson(mu[~over], size=(times, int((~over).sum())))
     if over.any():
-        size = mu[over] ** 2 / (var[over] - mu[over])
-        out[:, over] = rng.negative_binomial(size, size / (size + mu[over]), size=(times, int(over.sum())))
+        out[:, over] = rng.negative_binomial(*_negative_binomial(mu[over], var[over]), size=(times, int(over.sum())))
     return out
 
 
@@ -208,11 +217,10 @@ def significance_threshold(expected, variance, level: float) -> np.ndarray:
     known = ~np.isnan(mu)
     out[known & (mu == 0)] = 1.0
     todo = known & (mu > 0)
-    over = todo & (var > mu * (1 + 1e-9))
+    over = todo & _overdispersed(mu, var)
     plain = todo & ~over
     out[plain] = poisson.isf(level, mu[plain])
-    size = mu[over] ** 2 / (var[over] - mu[over])
-    out[over] = nbinom.isf(level, size, size / (size + mu[over]))
+    out[over] = nbinom.isf(level, *_negative_binomial(mu[over], var[over]))
     return np.maximum(out, 1.0)
 
 
@@ -237,10 +245,8 @@ def null_alerts(expected: np.ndarray, variance: np.ndarray, fdr: float, min_coun
         candidate = obs >= threshold
         if not candidate.any():
             continue
-        p = upper_tail(obs[candidate], mu[candidate], var[candidate])
-        order = np.argsort(p, kind="stable")
-        q = np.minimum.accumulate((p[order] * m / np.arange(1, len(p) + 1))[::-1])[::-1]
-        total += int(((q <= fdr) & (obs[candidate][order] >= min_count)).sum())
+        q = benjamini_hochberg(upper_tail(obs[candidate], mu[candidate], var[candidate]), tests=m)
+        total += int(((q <= fdr) & (obs[candidate] >= min_count)).sum())
     return total / simulations
 
 

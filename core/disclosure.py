@@ -274,7 +274,7 @@ def hides_each(values, sensitive: bool, below_municipality: bool = False) -> np.
     v = np.asarray(values, dtype=float)
     if not (is_public() and (sensitive or below_municipality)):
         return np.zeros(v.shape, dtype=bool)
-    return (v > 0) & (v < MIN_COUNT)
+    return is_small(v.ravel()).reshape(v.shape)
 
 
 def notes() -> list[str]:

@@ -33,7 +33,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy.stats import false_discovery_control
 
 from core import disclosure, fmt, rates, spatial, warehouse
 from core.filters import Filters, filter_options
@@ -89,13 +88,23 @@ class HotspotResult:
     left_out: int        # municipalities without neighbours or without a rate
 
 
-def benjamini_hochberg(p) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values): a test is significant at FDR level α when q ≤ α."""
+def benjamini_hochberg(p, tests: int | None = None) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values): a test is significant at FDR level α when q ≤ α.
+
+    ``tests``: the number m of tests when ``p`` holds only some of them and the others are known to
+    be larger than every q of interest (counted as p = 1: they can only raise a q, never lower one
+    below 1). q_(i) = min(1, min over j ≥ i of p_(j) m / j); NaN stays NaN."""
     p = np.asarray(p, dtype="float64")
     out = np.full(len(p), np.nan)
     ok = ~np.isnan(p)
     if ok.any():
-        out[ok] = false_discovery_control(p[ok], method="bh")
+        values = p[ok]
+        m = len(values) if tests is None else tests
+        order = np.argsort(values, kind="stable")
+        ranked = values[order] * m / np.arange(1, len(values) + 1)
+        q = np.empty(len(values))
+        q[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+        out[ok] = q
     return out
 
 

@@ -94,6 +94,16 @@ def test_benjamini_hochberg_equals_statsmodels():
     assert np.isnan(q[-1])
 
 
+def test_benjamini_hochberg_over_part_of_the_tests():
+    """Given only the smallest p-values and the number of tests, the q-values are those of the whole
+    family with the others at p = 1 (statsmodels over the whole family)."""
+    rng = np.random.default_rng(3)
+    small = rng.uniform(0, 0.02, 12)
+    whole = np.concatenate([small, np.ones(300)])
+    expected = multipletests(whole, method="fdr_bh")[1][:12]
+    assert list(hotspots.benjamini_hochberg(small, tests=len(whole))) == pytest.approx(list(expected))
+
+
 def test_only_significant_after_the_correction_are_marked():
     adj = _grid(8, 8)
     table, _ = hotspots.statistics(_clustered(), adj, permutations=999)

@@ -47,7 +47,8 @@ def prepare(target: Path, log: Callable[[str], None] = lambda _m: None) -> list[
         units = filter_options().units
     if not build_id:
         raise ValueError(f"{target} no tiene build_id en meta: reconstrúyalo con esta versión")
-    staging = root / f"{build_id}.tmp"
+    staging_id = f"{build_id}.tmp"
+    staging = root / staging_id
     shutil.rmtree(staging, ignore_errors=True)
     written = []
     for mode in (deployment.PUBLIC, deployment.INTERNAL):
@@ -56,7 +57,7 @@ def prepare(target: Path, log: Callable[[str], None] = lambda _m: None) -> list[
                 start = time.perf_counter()
                 f = Filters(unit=unit)
                 for kind in opendata.FILE_KINDS:
-                    path = opendata.prepared_path(staging, "", mode, unit, kind)
+                    path = opendata.prepared_path(root, staging_id, mode, unit, kind)
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(opendata.municipality_month_bytes(f, kind))
                     written.append(opendata.prepared_path(root, build_id, mode, unit, kind))
