@@ -103,3 +103,32 @@ def test_published_file_has_no_wal_and_opens_read_only(tmp_path):
     con = duckdb.connect(str(target), read_only=True)
     assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == warehouse.SCHEMA_VERSION
     con.close()
+
+
+def test_build_memory_is_bounded_and_spills_next_to_the_warehouse(tmp_path, monkeypatch):
+    """The engine of a build holds at most ATALAYA_MEMORIA_CARGA and spills to a folder of its own,
+    removed when the build ends (published or failed)."""
+    target = tmp_path / "w.duckdb"
+    monkeypatch.setenv("ATALAYA_MEMORIA_CARGA", "256MB")
+    with building(target, {"synthetic": "false"}) as con:
+        limit, spill = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+        assert limit == "244.1 MiB"  # 256 MB as DuckDB shows it
+        assert Path(spill) == tmp_path / "w.duckdb.tmp.spill"
+        # a sort larger than the budget completes by spilling
+        con.execute("CREATE TEMP TABLE big AS SELECT i, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) AS s "
+                    "FROM range(6000000) t(i)")
+        assert con.execute("SELECT count(*) FROM (SELECT * FROM big ORDER BY s)").fetchone()[0] == 6_000_000
+        con.execute("DROP TABLE big")
+    assert target.exists() and not (tmp_path / "w.duckdb.tmp.spill").exists()
+    with pytest.raises(RuntimeError):
+        with building(target, {"synthetic": "false"}):
+            raise RuntimeError("falla simulada")
+    assert not (tmp_path / "w.duckdb.tmp.spill").exists()
+
+
+def test_build_memory_setting_must_have_a_unit(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATALAYA_MEMORIA_CARGA", "4")
+    with pytest.raises(PublishError, match=r"ATALAYA_MEMORIA_CARGA='4': se esperaba una cantidad con unidad"):
+        with building(tmp_path / "w.duckdb", {"synthetic": "false"}):
+            pass
+    assert not (tmp_path / "w.duckdb").exists()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +21,31 @@ import duckdb
 
 from core.warehouse import SCHEMA_VERSION, create_schema
 
+# Memory the database engine of a build may hold (DuckDB's ``memory_limit``); beyond it, sorts,
+# joins and aggregations spill to a folder next to the warehouse (``<target>.tmp.spill``, removed
+# at the end). The pandas frames of a real load are outside this budget.
+BUILD_MEMORY_ENV = "ATALAYA_MEMORIA_CARGA"
+DEFAULT_BUILD_MEMORY = "3GB"
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
+
 
 class PublishError(RuntimeError):
     pass
+
+
+def build_memory() -> str:
+    """The engine's memory budget for a build, from ``ATALAYA_MEMORIA_CARGA`` (e.g. ``4GB``)."""
+    value = os.environ.get(BUILD_MEMORY_ENV, "").strip() or DEFAULT_BUILD_MEMORY
+    match = _MEMORY.match(value)
+    if not match:
+        raise PublishError(f"{BUILD_MEMORY_ENV}='{value}': se esperaba una cantidad con unidad, p. ej. 3GB o 800MB")
+    return f"{match.group(1)}{match.group(2).upper()}"
+
+
+def limit_memory(con: duckdb.DuckDBPyConnection, spill: Path) -> None:
+    """Bound the engine's memory and let it spill to ``spill`` (a folder of this build only)."""
+    con.execute(f"SET memory_limit = '{build_memory()}'")  # validated above: digits and a unit
+    con.execute("SET temp_directory = ?", [str(spill)])
 
 
 def _remove(path: Path) -> None:
@@ -49,8 +73,11 @@ def building(target: Path, meta: dict[str, str]) -> Iterator[duckdb.DuckDBPyConn
         except BlockingIOError:
             raise PublishError(f"Otra carga está escribiendo {target} (bloqueo {lock_path}); espere a que termine.") from None
         _remove(tmp)  # leftover of a killed build
+        spill = target.with_name(target.name + ".tmp.spill")
+        shutil.rmtree(spill, ignore_errors=True)
         con = duckdb.connect(str(tmp))
         try:
+            limit_memory(con, spill)
             create_schema(con)
             yield con
             rows = {**meta, "schema_version": SCHEMA_VERSION,
@@ -63,7 +90,9 @@ def building(target: Path, meta: dict[str, str]) -> Iterator[duckdb.DuckDBPyConn
                 con.close()
             finally:
                 _remove(tmp)
+                shutil.rmtree(spill, ignore_errors=True)
             raise
+        shutil.rmtree(spill, ignore_errors=True)
         os.replace(tmp, target)
         dir_fd = os.open(target.parent, os.O_RDONLY)
         try:
