@@ -81,21 +81,29 @@ DOWNLOAD_TARGET_MS = 2000
 # 1. Build
 # ---------------------------------------------------------------------------------------------
 
-_PEAK_WRAPPER = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
-                 "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)")
+_PEAK_WRAPPER = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
+                 "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(done.returncode)")
+
+
+def peak_run(command: list[str]) -> tuple[float, int, str]:
+    """Run ``command`` as the only child of a fresh wrapper process, so that the peak RSS measured is
+    the command's (a process's own children peak mixes every child it ran). Returns (seconds, peak MB,
+    standard output); raises with the command's error output if it fails."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, *command], cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} falló ({done.returncode}):\n{done.stderr[-3000:]}")
+    peak_kb = int(done.stderr.strip().splitlines()[-1])
+    return seconds, round(peak_kb / 1024), done.stdout
 
 
 def build(path: Path, scale: float, seed: int) -> dict[str, Any]:
-    """Run the loader in a child process of a fresh wrapper process: the wrapper's only child is the
-    build, so its peak RSS is the build's (a process's own children peak mixes every child it ran)."""
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, sys.executable, "-m", "core.load.cli", "demo",
-                           "--scale", str(scale), "--seed", str(seed), "--out", str(path)],
-                          cwd=ROOT, check=True, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    peak_kb = int(done.stderr.strip().splitlines()[-1])
-    prepare_s = sum(float(m) for m in re.findall(r"Datos abiertos preparados \([^)]*\): ([0-9.]+) s", done.stdout))
-    return {"seconds": round(seconds, 1), "prepare_s": round(prepare_s, 1), "peak_memory_mb": round(peak_kb / 1024)}
+    """The demo build at ``scale`` in its own process: wall time, preparation of the open-data files, peak memory."""
+    seconds, peak_mb, output = peak_run([sys.executable, "-m", "core.load.cli", "demo", "--scale", str(scale),
+                                         "--seed", str(seed), "--out", str(path)])
+    prepare_s = sum(float(m) for m in re.findall(r"Datos abiertos preparados \([^)]*\): ([0-9.]+) s", output))
+    return {"seconds": round(seconds, 1), "prepare_s": round(prepare_s, 1), "peak_memory_mb": peak_mb}
 
 
 def same_demo(path: Path, scale: float, seed: int) -> bool:

@@ -22,30 +22,36 @@ from core.load.names import normalise
 from core.load.publish import insert_frame
 from core.load.readers import SourceError
 from core.load.reconciliation import Rule
+from core.load.staging import FactStaging, staging
 
 ALDEA_SIMPLIFY_DEG = 1e-4
 
 
 def run(config_path: Path, target: Path | None = None, check: bool = False,
-        progress: Callable[[str], None] | None = None) -> Report:
-    """Read, validate and (unless ``check``) publish. Raises ConfigError, LoadFailed or DataTestFailed."""
+        progress: Callable[[str], None] | None = None, keep_facts: Path | None = None) -> Report:
+    """Read, validate and (unless ``check``) publish. Raises ConfigError, LoadFailed or DataTestFailed.
+
+    The accepted records are staged as Parquet by country and year while the sources are read
+    (core/load/staging.py), in a temporary folder next to ``target``, or in ``keep_facts``, kept.
+    """
     log = progress or (lambda _m: None)
     cfg = load_config(config_path)
-    report = Report()
-    data = _read_all(cfg, report, log)
-    report.check_thresholds(cfg.reject_threshold)
-    if report.errors:
-        raise LoadFailed(report)
-    rules = cfg.reconciliation
     if not check and target is None:
         raise ValueError("build: a target path is needed unless check=True")
-    pipeline.publish(None if check or target is None else Path(target), _meta(cfg, rules),
-                     lambda con: _stage(con, cfg, data, report, rules, log), log)
+    report = Report()
+    with staging(cfg.country, keep=keep_facts, near=target) as facts:
+        data = _read_all(cfg, report, log, facts)
+        report.check_thresholds(cfg.reject_threshold)
+        if report.errors:
+            raise LoadFailed(report)
+        rules = cfg.reconciliation
+        pipeline.publish(None if check or target is None else Path(target), _meta(cfg, rules),
+                         lambda con: _stage(con, cfg, data, report, rules, log), log)
     log("Revisión en memoria: nada publicado" if check else f"Publicado {target}")
     return report
 
 
-def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
+def _read_all(cfg: LoadConfig, report: Report, log, facts: FactStaging) -> dict:
     data: dict = {}
 
     def step(label: str, func):
@@ -63,7 +69,12 @@ def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
         + (f", {len(geo.aldeas):,} aldeas" if geo.aldeas is not None else ""))
     data["population"] = step("poblacion", lambda: population.load(cfg, geo, report))
     ctx = incidents.Context(geo, {}, (cfg.period_start, cfg.period_end), cfg.country, cfg.country_name)
-    frames = []
+    collected = incidents.Facts({s.source: s for s in cfg.incidents}, geo, report, facts)
+
+    def read(src) -> bool:
+        for part in incidents.read_source(src, ctx, report):
+            collected.add(part)
+        return True
     for src in cfg.incidents:  # (crime codes were checked with the configuration)
         country = src.constants.get("pais")
         if country is not None and normalise(country) not in (normalise(cfg.country), normalise(cfg.country_name)):
@@ -71,14 +82,12 @@ def _read_all(cfg: LoadConfig, report: Report, log) -> dict:
                                  f"({cfg.country}, {cfg.country_name}): la fuente no se carga")
             continue
         ctx.crime_codes = incidents.crime_lookup(src.values.get("delito", {}))
-        got = step(f"incidentes.{src.source}", lambda src=src: incidents.read_source(src, ctx, report))
-        if got:
-            frames.extend(got)
+        if step(f"incidentes.{src.source}", lambda src=src: read(src)):
             stats = report.stats[src.source]
             log(f"{src.source}: {stats.rows_loaded:,} de {stats.rows_read:,} filas cargadas")
-    records, aggregate = incidents.finish(frames, {s.source: s for s in cfg.incidents}, geo, report)
-    data["incidents"], data["aggregate"] = records, aggregate
-    if not len(records) and not len(aggregate) and not report.errors:
+    aggregate = collected.aggregate()
+    data["incidents"], data["aggregate"] = facts, aggregate
+    if not facts.rows and not len(aggregate) and not report.errors:
         report.errors.append("incidentes: ninguna fuente aportó registros")
     if cfg.schools:
         data["schools"] = step("centros_educativos", lambda: schools.load(cfg, geo, report))
@@ -114,13 +123,12 @@ def _stage(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: 
     insert_frame(con, "crime_type", catalog.crime_types())
     insert_frame(con, "age_group", catalog.age_groups())
     insert_frame(con, "population", data["population"])
-    inc, aggregate = data["incidents"], data["aggregate"]
-    if len(inc):
-        # Sorted by municipality: a query on one municipality then reads only its row groups.
-        insert_frame(con, "incident", inc.sort_values(["muni_code", "occurred_on"], kind="stable"))
+    facts: FactStaging = data["incidents"]
+    aggregate = data["aggregate"]
+    facts.insert_into(con)
     if len(aggregate):
         insert_frame(con, "incident_aggregate", aggregate.sort_values(["muni_code", "year", "month"], kind="stable"))
-    log_counts = f"Incidentes: {len(inc):,} registros, {len(aggregate):,} conteos agregados"
+    log_counts = f"Incidentes: {facts.rows:,} registros, {len(aggregate):,} conteos agregados"
     if data.get("schools") is not None:
         insert_frame(con, "school", data["schools"])
         log_counts += f"; centros educativos: {len(data['schools']):,}"

@@ -43,10 +43,15 @@ def main(argv: list[str] | None = None) -> int:
         if name == "build":
             cmd.add_argument("--out", type=Path, default=None,
                              help="Archivo a publicar (por defecto $ATALAYA_WAREHOUSE o data/warehouse.duckdb).")
+            cmd.add_argument("--hechos", type=Path, default=None,
+                             help="Carpeta donde conservar los registros aceptados en Parquet, por país y año "
+                                  "(incident/pais=.../anio=...), para leerlos con otro motor (Spark, Trino). "
+                                  "Sin ella se preparan en una carpeta temporal que se borra al terminar.")
     args = parser.parse_args(argv)
 
     if args.command in ("build", "check"):
-        return _build(args.config, None if args.command == "check" else (args.out or warehouse_path()))
+        return _build(args.config, None if args.command == "check" else (args.out or warehouse_path()),
+                      getattr(args, "hechos", None))
 
     if args.command == "demo":
         from core.load.demo import build_demo
@@ -77,7 +82,7 @@ def _prepare_downloads(target: Path) -> None:
               "está publicado y cada descarga generará su archivo.", file=sys.stderr)
 
 
-def _build(config: Path, target: Path | None) -> int:
+def _build(config: Path, target: Path | None, keep_facts: Path | None = None) -> int:
     from core.load.build import run
     from core.load.config import ConfigError
     from core.load.datatests import DataTestFailed  # the data tests before publishing (message in Spanish)
@@ -87,7 +92,7 @@ def _build(config: Path, target: Path | None) -> int:
     check = target is None
     untouched = "" if check else f" y {target} no se modificó"
     try:
-        report = run(config, target, check=check, progress=lambda m: print(m, flush=True))
+        report = run(config, target, check=check, progress=lambda m: print(m, flush=True), keep_facts=keep_facts)
     except ConfigError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2

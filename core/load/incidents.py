@@ -8,6 +8,7 @@ becomes "sin dato" and the original value is kept in ``field_issue`` with the me
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -21,6 +22,7 @@ from core.load.config import DATE_PRECISIONS, CodeSpec, IncidentSource
 from core.load.load_report import Report, RowRejects, quote, where
 from core.load.names import normalise
 from core.load.readers import RawTable, apply_code, column, encoding_hint
+from core.load.staging import FactStaging
 from core.load.territories import Geography, resolve_departments, resolve_municipalities
 
 DEFAULT_SEX = {"H": ("h", "hombre", "hombres", "masculino", "varon"),
@@ -167,15 +169,39 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce")
 
 
-def read_source(src: IncidentSource, ctx: Context, report: Report) -> list[pd.DataFrame]:
-    """Read every file of a source; returns the accepted rows (staged columns, no ids yet)."""
+# Rows of a CSV file read, checked and mapped at a time: a file of millions of rows is never held
+# as text cells at once (core/load/readers.iter_table).
+CHUNK_ROWS = 250_000
+
+
+class SeenIds:
+    """The record ids already accepted in a source (across its files and parts), with where each
+    first appeared: one integer per id, not a message."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, int] = {}
+        self._files: list[str] = []
+
+    def first(self, value: str) -> str | None:
+        """Where ``value`` first appeared ('file fila N'), or None."""
+        code = self._first.get(value)
+        if code is None:
+            return None
+        return f"{self._files[code >> 40]} fila {fmt.integer(code & ((1 << 40) - 1))}"
+
+    def add(self, value: str, file: str, row: int) -> None:
+        if not self._files or self._files[-1] != file:
+            self._files.append(file)
+        self._first[value] = ((len(self._files) - 1) << 40) | int(row)
+
+
+def read_source(src: IncidentSource, ctx: Context, report: Report) -> Iterator[pd.DataFrame]:
+    """Read every file of a source, part by part; yields the accepted rows of each part (staged
+    columns, no ids yet)."""
     report.source(src.source, src.institution)
-    frames = []
-    seen_ids: dict[str, str] = {}
-    for table in report.read_files(src.source, src.table):
-        table = _prepared(src, table)
-        frames.append(_map_table(src, table, ctx, report, seen_ids))
-    return frames
+    seen_ids = SeenIds()
+    for table in report.read_files(src.source, src.table, chunk_rows=CHUNK_ROWS):
+        yield _map_table(src, _prepared(src, table), ctx, report, seen_ids)
 
 
 def constant_column(fld: str) -> str:
@@ -195,7 +221,8 @@ def _prepared(src: IncidentSource, table: RawTable) -> RawTable:
         frame = frame.assign(**{constant_column(k): v for k, v in src.constants.items()})
     if frame is table.frame:
         return table
-    return RawTable(table.file, frame, table.rows, table.bad, table.encoding, table.delimiter, table.blank_rows)
+    return RawTable(table.file, frame, table.rows, table.bad, table.encoding, table.delimiter, table.blank_rows,
+                    table.part)
 
 
 TOTAL_WORDS = ("total", "totales", "total general", "total nacional", "total departamental", "total pais",
@@ -362,7 +389,7 @@ def point_in_municipality(lon: pd.Series, lat: pd.Series, geo: Geography) -> pd.
     return out
 
 
-def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Report, seen_ids: dict[str, str]) -> pd.DataFrame:
+def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Report, seen_ids: SeenIds) -> pd.DataFrame:
     cols = src.columns | {k: constant_column(k) for k in src.constants}
     geo = ctx.geography
     n = len(table.frame)
@@ -376,7 +403,8 @@ def _map_table(src: IncidentSource, table: RawTable, ctx: Context, report: Repor
     if not in_scope.all():
         out = pd.DataFrame({"reason": why[~in_scope].to_numpy(), "row": table.rows[~in_scope]})
         for reason, group in out.groupby("reason", sort=False):
-            report.out_of_scope(src.source, table.name, str(reason), len(group), int(group["row"].min()))
+            report.out_of_scope(src.source, table.name, str(reason), len(group), int(group["row"].min()),
+                                continued=table.part > 0)
     rows.only(in_scope)
 
     day, month, year = _dates(src, table, ctx, rows, report)
@@ -480,7 +508,7 @@ def _coordinates(src: IncidentSource, table: RawTable, cols: dict[str, str], geo
 
 
 def _record_ids(src: IncidentSource, table: RawTable, cols: dict[str, str], in_scope: np.ndarray, rows: RowRejects,
-                seen_ids: dict[str, str]) -> pd.Series:
+                seen_ids: SeenIds) -> pd.Series:
     """The record id of each row, unique within the source (across its files): a repeated one is rejected."""
     n = len(table.frame)
     def col(key: str, what: str) -> pd.Series:
@@ -492,11 +520,11 @@ def _record_ids(src: IncidentSource, table: RawTable, cols: dict[str, str], in_s
         for pos, value in enumerate(ids.tolist()):
             if value is None or not in_scope[pos]:
                 continue
-            first = seen_ids.get(value)
+            first = seen_ids.first(value)
             if first is not None:
                 first_of[pos] = f"está repetido (ya aparece en {first})"
             elif pos not in rows.reasons:
-                seen_ids[value] = f"{table.name} fila {fmt.integer(int(table.rows[pos]))}"
+                seen_ids.add(value, table.name, int(table.rows[pos]))
         firsts = pd.Series(first_of, index=table.frame.index, dtype=object)
         rows.reject(firsts.notna().to_numpy(), "id_duplicado", cols["id"], ids, firsts)
     else:
@@ -638,52 +666,77 @@ def _municipalities(src: IncidentSource, table: RawTable, cols: dict[str, str], 
         how = "siempre, por declaración" if src.locate == "siempre" else "filas sin municipio en el archivo"
         report.issue(src.source, "municipio_por_coordenadas", "info", int(placed_kept.sum()),
                      f"{table.name} fila {fmt.integer(int(table.rows[first]))}: ({lon.iloc[first]}, {lat.iloc[first]}) "
-                     f"ubicada en {muni.iloc[first]} por sus coordenadas ({how})")
+                     f"ubicada en {muni.iloc[first]} por sus coordenadas ({how})", continued=table.part > 0)
     return muni
 
 
-def finish(frames: list[pd.DataFrame], sources: dict[str, IncidentSource], geo: Geography,
-           report: Report) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """All accepted rows -> (incident rows, incident_aggregate rows).
+class Facts:
+    """The accepted rows of every source, collected part by part as they are mapped.
 
-    Rows dated to the day and placed in a municipality, of a victim or event source, are records
-    (ids, department, age group, aldeas located by coordinates). Every other row is stored at its
-    own grain as a count: an aggregate in its declared unit; an event as its victims and one hecho;
-    a victim as one victim.
+    Rows dated to the day and placed in a municipality, of a victim or event source, are records:
+    numbered in reading order, aldeas located by coordinates, and written at once to the staging
+    folder (core/load/staging.py), so that millions of records are never held together. Every
+    other row is kept as a count at its own grain: an aggregate in its declared unit; an event as
+    its victims and one hecho; a victim as one victim (``aggregate()``).
     """
-    empty = pd.DataFrame()
-    if not frames:
-        return empty, empty
-    data = pd.concat(frames, ignore_index=True)
-    record = data["source"].map(lambda s: sources[s].record_level).astype(bool)
-    records = data[record].reset_index(drop=True)
-    if len(records):
-        records["incident_id"] = np.arange(1, len(records) + 1, dtype=np.int64)
-        records["counted"] = True
-        records["is_event"] = records["source"].map(lambda s: sources[s].row_unit == "hecho").astype(bool)
-        _locate(records, geo, report)
-    coarse = data[~record]
-    parts = []
-    for source, rows in coarse.groupby("source", sort=False):
-        spec = sources[source]
-        if spec.row_unit == "agregado":
-            parts.append(rows.assign(unit=spec.count_unit, n=rows["count"]))
-        elif spec.row_unit == "hecho":
-            parts.append(rows.assign(unit="victimas", n=rows["victims"]))
-            parts.append(rows.assign(unit="hechos", n=1))
-        else:
-            parts.append(rows.assign(unit="victimas", n=1))
-    aggregate = pd.concat(parts, ignore_index=True) if parts else empty
-    if len(aggregate):
-        aggregate = aggregate.assign(counted=True, year=aggregate["year"].astype("int64"))
-    return records, aggregate
+
+    def __init__(self, sources: dict[str, IncidentSource], geo: Geography, report: Report, staging: FactStaging):
+        self.sources, self.geo, self.report, self.staging = sources, geo, report, staging
+        self.records = 0
+        self._coarse: list[pd.DataFrame] = []
+        self._outside: dict[str, list] = {}   # source -> [count, example] of coordinates outside the municipality
+        self._aldeas = 0
+
+    def add(self, data: pd.DataFrame) -> None:
+        if not len(data):
+            return
+        record = data["source"].map({s: spec.record_level for s, spec in self.sources.items()}).astype(bool)
+        records = data[record].reset_index(drop=True)
+        if len(records):
+            records["incident_id"] = np.arange(self.records + 1, self.records + len(records) + 1, dtype=np.int64)
+            records["counted"] = True
+            records["is_event"] = records["source"].map(
+                {s: spec.row_unit == "hecho" for s, spec in self.sources.items()}).astype(bool)
+            outside, located = _locate(records, self.geo)
+            for source, (count, example) in outside.items():
+                self._outside.setdefault(source, [0, example])[0] += count
+            self._aldeas += located
+            self.staging.add(records)
+            self.records += len(records)
+        if not record.all():
+            self._coarse.append(data[~record])
+
+    def aggregate(self) -> pd.DataFrame:
+        """The incident_aggregate rows; reports what the location of the records found."""
+        for source, (count, example) in self._outside.items():
+            self.report.issue(source, "coordenadas_fuera_del_municipio", "aviso", count, example)
+        if self._aldeas:
+            self.report.notes.append(f"{fmt.integer(self._aldeas)} registros sin código de aldea se ubicaron en su aldea "
+                                     "por sus coordenadas")
+        parts = []
+        coarse = pd.concat(self._coarse, ignore_index=True) if self._coarse else pd.DataFrame()
+        for source, rows in (coarse.groupby("source", sort=False) if len(coarse) else ()):
+            spec = self.sources[source]
+            if spec.row_unit == "agregado":
+                parts.append(rows.assign(unit=spec.count_unit, n=rows["count"]))
+            elif spec.row_unit == "hecho":
+                parts.append(rows.assign(unit="victimas", n=rows["victims"]))
+                parts.append(rows.assign(unit="hechos", n=1))
+            else:
+                parts.append(rows.assign(unit="victimas", n=1))
+        aggregate = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        if len(aggregate):
+            aggregate = aggregate.assign(counted=True, year=aggregate["year"].astype("int64"))
+        return aggregate
 
 
-def _locate(data: pd.DataFrame, geo: Geography, report: Report) -> None:
-    """Check coordinates against the municipality; fill missing aldeas from the coordinates."""
+def _locate(data: pd.DataFrame, geo: Geography) -> tuple[dict[str, tuple[int, str]], int]:
+    """Check coordinates against the municipality; fill missing aldeas from the coordinates.
+    Returns, per source, the records whose coordinates fall outside their municipality (count and
+    an example), and how many aldeas were filled."""
     has_xy = data["lon"].notna().to_numpy()
     if not has_xy.any():
-        return
+        return {}, 0
     idx = np.flatnonzero(has_xy)
     points = shapely.points(data["lon"].to_numpy()[idx], data["lat"].to_numpy()[idx])
     munis = np.asarray(geo.municipalities.geometry.values)
@@ -694,12 +747,13 @@ def _locate(data: pd.DataFrame, geo: Geography, report: Report) -> None:
     declared = data["muni_code"].to_numpy()[idx]
     wrong = np.flatnonzero(found != declared)
     sources = data["source"].to_numpy()[idx]
+    outside = {}
     for source in pd.unique(sources[wrong]):
         mine = wrong[sources[wrong] == source]
         r = data.iloc[idx[mine[0]]]
-        report.issue(source, "coordenadas_fuera_del_municipio", "aviso", len(mine),
-                     f"{r['file']} fila {fmt.integer(int(r['row_number']))}: ({r['lon']}, {r['lat']}) está en "
-                     f"{found[mine[0]] or 'ningún municipio'}, no en {r['muni_code']}")
+        outside[source] = (len(mine), f"{r['file']} fila {fmt.integer(int(r['row_number']))}: ({r['lon']}, {r['lat']}) está "
+                                      f"en {found[mine[0]] or 'ningún municipio'}, no en {r['muni_code']}")
+    located = 0
     if geo.aldeas is not None:
         missing = data["aldea_code"].isna().to_numpy()[idx]
         if missing.any():
@@ -712,7 +766,5 @@ def _locate(data: pd.DataFrame, geo: Geography, report: Report) -> None:
             same = parents == data["muni_code"].to_numpy()[rows]
             col = data.columns.get_loc("aldea_code")
             data.iloc[rows[same], col] = codes[same]
-            if same.any():
-                report.notes.append(f"{fmt.integer(int(same.sum()))} registros sin código de aldea se ubicaron en su aldea "
-                                    "por sus coordenadas")
-
+            located = int(same.sum())
+    return outside, located

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from core import fmt
-from core.load.readers import RawTable, encoding_hint, raw_json, read_table
+from core.load.readers import RawTable, encoding_hint, iter_table, raw_json
 
 
 class LoadFailed(RuntimeError):
@@ -137,19 +137,24 @@ class Report:
     def add_file(self, source: str, path: Path, rows_read: int) -> None:
         stats = self.stats[source]
         stats.files.append(path.name)
-        stats.sha256.append(hashlib.sha256(path.read_bytes()).hexdigest())
+        with open(path, "rb") as fh:
+            stats.sha256.append(hashlib.file_digest(fh, "sha256").hexdigest())
         stats.rows_read += rows_read
 
-    def read_files(self, source: str, spec) -> Iterator[RawTable]:
-        """Read each file of a ``TableFile`` spec, counting its rows and rejecting unreadable ones."""
+    def read_files(self, source: str, spec, chunk_rows: int | None = None) -> Iterator[RawTable]:
+        """Read each file of a ``TableFile`` spec (in parts of about ``chunk_rows`` rows, see
+        readers.iter_table), counting its rows and rejecting unreadable ones."""
         for path in spec.files:
-            table = read_table(path, spec.encoding, spec.delimiter, spec.sheet, spec.header_row)
-            self.add_file(source, path, table.rows_read)
-            if table.bad:
-                self.reject(source, table.name, [b.row for b in table.bad], ["fila_malformada"] * len(table.bad),
-                            [f"{where(source, table.name, b.row)}: {b.reason}" for b in table.bad],
-                            [b.raw for b in table.bad])
-            yield table
+            for table in iter_table(path, spec.encoding, spec.delimiter, spec.sheet, spec.header_row, chunk_rows):
+                if table.part == 0:
+                    self.add_file(source, path, table.rows_read)
+                else:
+                    self.stats[source].rows_read += table.rows_read
+                if table.bad:
+                    self.reject(source, table.name, [b.row for b in table.bad], ["fila_malformada"] * len(table.bad),
+                                [f"{where(source, table.name, b.row)}: {b.reason}" for b in table.bad],
+                                [b.raw for b in table.bad])
+                yield table
 
     def reject(self, source: str, file: str, rows, rules, reasons, raws) -> None:
         rows = list(rows)
@@ -157,16 +162,32 @@ class Report:
         if source in self.stats:
             self.stats[source].rows_rejected += len(rows)
 
-    def out_of_scope(self, source: str, file: str, reason: str, rows: int, example_row: int | None) -> None:
-        self.excluded.append((source, file, reason, int(rows), example_row))
+    def out_of_scope(self, source: str, file: str, reason: str, rows: int, example_row: int | None,
+                     continued: bool = False) -> None:
+        """Rows left out of a source for ``reason``; ``continued``: a later part of a file already
+        reported, counted with the same reason of that file."""
         self.stats[source].rows_out_of_scope += int(rows)
+        if continued:
+            for i, (s, f, r, n, example) in enumerate(self.excluded):
+                if (s, f, r) == (source, file, reason):
+                    self.excluded[i] = (s, f, r, n + int(rows), example if example is not None else example_row)
+                    return
+        self.excluded.append((source, file, reason, int(rows), example_row))
 
     def field_issue(self, source: str, file: str, rows: np.ndarray, column: str, values, rule: str, messages) -> None:
         n = len(rows)
         self.field_issues.extend(map(FieldIssue._make, zip([source] * n, [file] * n, [int(r) for r in rows], [column] * n,
                                                            list(values), [rule] * n, list(messages))))
 
-    def issue(self, source: str, rule: str, severity: str, count: int, example: str | None) -> None:
+    def issue(self, source: str, rule: str, severity: str, count: int, example: str | None,
+              continued: bool = False) -> None:
+        """A finding about a source; ``continued``: a later part of a file, counted with the same
+        finding already reported (its first example kept)."""
+        if continued:
+            for i, (s, r, sev, n, first) in enumerate(self.issues):
+                if (s, r, sev) == (source, rule, severity):
+                    self.issues[i] = (s, r, sev, n + int(count), first if first is not None else example)
+                    return
         self.issues.append((source, rule, severity, int(count), example))
 
     def check_thresholds(self, threshold: float) -> None:

@@ -5,6 +5,7 @@ to one known name or alias; otherwise the caller gets the best suggestions to re
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -16,7 +17,13 @@ def normalise(text: str | None) -> str:
     """Lower case, no accents, no punctuation, single spaces; U+FFFD (broken character) dropped."""
     if text is None:
         return ""
-    text = unicodedata.normalize("NFKD", str(text).replace("\ufffd", ""))
+    return _normalised(str(text))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _normalised(text: str) -> str:
+    """``normalise`` of a text (remembered: a source repeats the same few values millions of times)."""
+    text = unicodedata.normalize("NFKD", text.replace("\ufffd", ""))
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     text = re.sub(r"[^a-z0-9ñ]+", " ", text)
     return " ".join(text.split())

@@ -15,6 +15,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,7 @@ class RawTable:
     encoding: str | None = None
     delimiter: str | None = None
     blank_rows: int = 0
+    part: int = 0                      # which part of the file (iter_table), from 0
 
     @property
     def name(self) -> str:
@@ -80,6 +82,17 @@ class RawTable:
 
 def read_table(path: Path, encoding: str = "auto", delimiter: str = "auto", sheet: str | None = None,
                header_row: int = 1) -> RawTable:
+    """The whole table of a file (CSV, Excel or Parquet)."""
+    return next(iter_table(path, encoding, delimiter, sheet, header_row))
+
+
+def iter_table(path: Path, encoding: str = "auto", delimiter: str = "auto", sheet: str | None = None,
+               header_row: int = 1, chunk_rows: int | None = None) -> Iterator[RawTable]:
+    """The table of a file in parts of about ``chunk_rows`` data rows (CSV; other formats, and
+    ``chunk_rows`` None, in one part), so that a file of millions of rows is never held as text
+    cells at once. Row numbers, bad rows and blank rows belong to the part they are in; a last
+    part shorter than half of ``chunk_rows`` is joined to the one before (a check over a part,
+    such as the order of day and month, never judges a handful of rows alone)."""
     path = Path(path)
     if path.is_dir():
         inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() in TABLE_SUFFIXES)
@@ -91,25 +104,55 @@ def read_table(path: Path, encoding: str = "auto", delimiter: str = "auto", shee
         raise SourceError(f"{path.name}: el archivo está vacío (0 bytes)")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        table = _read_excel(path, sheet, header_row)
+        parts: Iterator[RawTable] = iter([_read_excel(path, sheet, header_row)])
     elif suffix in (".parquet", ".pq"):
-        table = _read_parquet(path)
+        parts = iter([_read_parquet(path)])
     elif suffix in (".csv", ".txt", ".tsv"):
-        table = _read_csv(path, encoding, delimiter, header_row)
+        parts = _joined_tail(_iter_csv(path, encoding, delimiter, header_row, chunk_rows), chunk_rows)
     else:
         raise SourceError(f"{path.name}: formato no reconocido '{suffix}'{_format_hint(path, suffix)}")
-    if len(table.frame) == 0:
-        if table.bad:
-            first = table.bad[0]
-            header = list(table.frame.columns)
-            width = len(_cells(first.raw, table.delimiter))
-            raise SourceError(f"{path.name}: ninguna fila tiene el número de campos del encabezado (fila {header_row}, "
-                              f"{len(header)} {'campo' if len(header) == 1 else 'campos'}: {header}); la fila "
-                              f"{first.row} tiene {width}: si el encabezado está en esa fila (las de arriba son "
-                              f"títulos), declare fila_encabezado = {first.row}")
-        raise SourceError(f"{path.name}: el archivo no tiene filas de datos (solo el encabezado"
-                          + (f", en la fila {header_row}" if header_row != 1 else "") + ")")
-    return table
+    first = next(parts)
+    rest = next(parts, None)
+    if rest is None and len(first.frame) == 0:
+        _no_data_rows(path, first, header_row)
+    yield first
+    if rest is None:
+        return
+    for number, part in enumerate(_chain(rest, parts), start=1):
+        part.part = number
+        yield part
+
+
+def _chain(first: RawTable, rest: Iterator[RawTable]) -> Iterator[RawTable]:
+    yield first
+    yield from rest
+
+
+def _no_data_rows(path: Path, table: RawTable, header_row: int) -> None:
+    if table.bad:
+        first = table.bad[0]
+        header = list(table.frame.columns)
+        width = len(_cells(first.raw, table.delimiter))
+        raise SourceError(f"{path.name}: ninguna fila tiene el número de campos del encabezado (fila {header_row}, "
+                          f"{len(header)} {'campo' if len(header) == 1 else 'campos'}: {header}); la fila "
+                          f"{first.row} tiene {width}: si el encabezado está en esa fila (las de arriba son "
+                          f"títulos), declare fila_encabezado = {first.row}")
+    raise SourceError(f"{path.name}: el archivo no tiene filas de datos (solo el encabezado"
+                      + (f", en la fila {header_row}" if header_row != 1 else "") + ")")
+
+
+def _joined_tail(parts: Iterator[RawTable], chunk_rows: int | None) -> Iterator[RawTable]:
+    """The parts, with a last part shorter than half of ``chunk_rows`` joined to the one before."""
+    pending = next(parts)
+    for part in parts:
+        if chunk_rows and len(part.frame) < chunk_rows // 2:  # only the last part can be short
+            pending = RawTable(pending.file, pd.concat([pending.frame, part.frame], ignore_index=True),
+                               np.concatenate([pending.rows, part.rows]), pending.bad + part.bad, pending.encoding,
+                               pending.delimiter, pending.blank_rows + part.blank_rows)
+            break
+        yield pending
+        pending = part
+    yield pending
 
 
 def _format_hint(path: Path, suffix: str) -> str:
@@ -263,14 +306,40 @@ def _decode(path: Path, data: bytes, encoding: str) -> tuple[str, str]:
     return text, encoding
 
 
-def _read_csv(path: Path, encoding: str, delimiter: str, header_row: int) -> RawTable:
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their line endings, one at a time (a StringIO would copy the whole
+    text, four bytes a character)."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end + 1]
+        start = end + 1
+
+
+def _head_lines(text: str, count: int) -> list[str]:
+    """The first ``count`` lines of ``text`` (fewer if it has fewer), without their endings."""
+    out: list[str] = []
+    start = 0
+    while len(out) < count and start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        out.extend(text[start:end].splitlines() or [""])
+        start = end
+    return out[:count]
+
+
+def _iter_csv(path: Path, encoding: str, delimiter: str, header_row: int, chunk_rows: int | None) -> Iterator[RawTable]:
     data = path.read_bytes()
     text, enc = _decode(path, data, encoding)
+    del data
     text = text.lstrip("\ufeff")
     if "\x00" in text:
         raise SourceError(f"{path.name}: el archivo tiene bytes nulos: no es un archivo de texto (¿un archivo binario o "
                           "de Excel con extensión .csv?)")
-    lines = text.splitlines()
+    lines = _head_lines(text, header_row)
     if len(lines) < header_row:
         raise SourceError(f"{path.name}: el archivo tiene {len(lines)} líneas y el encabezado se esperaba en la fila {header_row}")
     if not lines[header_row - 1].strip():
@@ -279,12 +348,23 @@ def _read_csv(path: Path, encoding: str, delimiter: str, header_row: int) -> Raw
     delim = detect_delimiter(lines[header_row - 1]) if delimiter == "auto" else delimiter.replace("\\t", "\t")
     if csv.field_size_limit() < FIELD_LIMIT:
         csv.field_size_limit(FIELD_LIMIT)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    # Lines end in \n (or \r\n); a file with lone \r line ends (old Mac) is read whole.
+    source = _lines(text) if "\n" in text or "\r" not in text else io.StringIO(text, newline="")
+    reader = csv.reader(source, delimiter=delim)
     header: list[str] | None = None
-    records, rows, bad = [], [], []
+    records: list[list[str]] = []
+    rows: list[int] = []
+    bad: list[BadRow] = []
     blank = 0
     row = 0             # the row a spreadsheet shows (a cell with line breaks is one row)
     start_line = 1      # the physical line where the record starts
+
+    def part() -> RawTable:
+        assert header is not None
+        frame = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header, dtype=object)
+        frame = frame.apply(lambda col: col.str.strip().replace("", None)) if len(frame) else frame
+        return RawTable(path, frame.reset_index(drop=True), np.array(rows, dtype=np.int64), bad, enc, delim, blank)
+
     while True:
         try:
             values = next(reader)
@@ -299,6 +379,7 @@ def _read_csv(path: Path, encoding: str, delimiter: str, header_row: int) -> Raw
             continue
         if header is None:
             header = [v.strip() for v in values]
+            _check_header(path, header)
             continue
         if not any(v.strip() for v in values):
             blank += 1
@@ -316,12 +397,12 @@ def _read_csv(path: Path, encoding: str, delimiter: str, header_row: int) -> Raw
             continue
         records.append(values)
         rows.append(row)
+        if chunk_rows and len(records) >= chunk_rows:
+            yield part()
+            records, rows, bad, blank = [], [], [], 0
     if header is None:
         raise SourceError(f"{path.name}: el archivo no tiene encabezado")
-    _check_header(path, header)
-    frame = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header, dtype=object)
-    frame = frame.apply(lambda col: col.str.strip().replace("", None)) if len(frame) else frame
-    return RawTable(path, frame.reset_index(drop=True), np.array(rows, dtype=np.int64), bad, enc, delim, blank)
+    yield part()
 
 
 def _unclosed_quote(path: Path, header: list[str], values: list[str], row: int, first_line: int, last_line: int,
