@@ -1,16 +1,78 @@
-"""Periodic bulletin: one self-contained HTML file (charts inline as SVG, no external resource),
-printable to PDF from the browser, for the country or one municipality and a period."""
+"""Periodic bulletin for the country or one municipality and a period.
+
+``content`` gathers what the bulletin says as a list of blocks (headings, key figures, tables,
+charts, the map, notes, definitions); ``render`` writes them as one self-contained HTML file
+(charts and map inline as SVG, no external resource) and core/bulletin_pdf.py as a PDF, without a
+browser or a network. Every figure is taken from the protected public views in public mode.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import html
-from dataclasses import replace
+import json
+from dataclasses import dataclass, field, replace
 
 import altair as alt
 import pandas as pd
+import shapely
 
-from core import alerts, coverage, disclosure, fmt, methodology, municipality, rates, warehouse
+from core import alerts, classify, coverage, disclosure, fmt, geo, methodology, municipality, rates, views, warehouse
 from core.filters import UNIT_NOUNS, Filters, filter_options
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    style: str = ""          # "" (body), "sub" (small, grey) or "warn" (framed warning)
+
+
+@dataclass(frozen=True)
+class KeyFigures:
+    items: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    frame: pd.DataFrame
+    numeric: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Chart:
+    chart: alt.TopLevelMixin
+    description: str         # what the chart shows, for readers that cannot see it
+
+
+@dataclass(frozen=True)
+class Definitions:
+    items: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Items:
+    items: tuple[str, ...]
+
+
+Block = Heading | Text | KeyFigures | Table | Chart | Definitions | Items
+
+
+@dataclass
+class Bulletin:
+    place: str
+    period: str
+    subtitle: str
+    synthetic: bool
+    footer: str
+    blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"Boletín de seguridad ciudadana · {self.place} · {self.period}"
 
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2430;max-width:900px;margin:2em auto;
@@ -20,7 +82,7 @@ margin-top:1.6em}.sub{color:#555}.warn{background:#fff4d6;border:1px solid #e0b0
 .kpis{display:flex;gap:1em;flex-wrap:wrap}.kpi{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:170px}
 .kpi b{display:block;font-size:1.6em}table{border-collapse:collapse;width:100%;font-size:.92em}
 th,td{border-bottom:1px solid #e5e5e5;padding:.3em .5em;text-align:left}td.n,th.n{text-align:right}
-footer{margin-top:2em;font-size:.85em;color:#555}@media print{body{margin:0}h2{break-after:avoid}}
+footer{margin-top:2em;font-size:.85em;color:#555}figure{margin:0}@media print{body{margin:0}h2{break-after:avoid}}
 """
 
 
@@ -28,21 +90,33 @@ def _e(text) -> str:
     return html.escape(str(text))
 
 
-def _table(df: pd.DataFrame, numeric: set[str]) -> str:
+def _table(df: pd.DataFrame, numeric: frozenset[str] | set[str]) -> str:
     head = "".join(f"<th class='n'>{_e(c)}</th>" if c in numeric else f"<th>{_e(c)}</th>" for c in df.columns)
     rows = "".join("<tr>" + "".join(f"<td class='n'>{_e(v)}</td>" if c in numeric else f"<td>{_e(v)}</td>"
                                     for c, v in zip(df.columns, r)) + "</tr>" for r in df.itertuples(index=False))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def _svg(chart: alt.Chart) -> str:
+def _svg(chart: alt.TopLevelMixin) -> str:
     import vl_convert as vlc
 
     return vlc.vegalite_to_svg(chart.to_json())
 
 
+def file_stem(f: Filters, muni_code: str | None = None) -> str:
+    """The file name (without extension) of a bulletin: territory and period."""
+    f = f.resolved(filter_options())
+    place = muni_code or (f.dept_code and f"depto_{f.dept_code}") or warehouse.meta().get("country", "pais").lower()
+    return f"boletin_{place}_{f.year_from}-{f.year_to}"
+
+
 def render(f: Filters, muni_code: str | None = None) -> str:
     """The bulletin as one HTML document."""
+    return to_html(content(f, muni_code))
+
+
+def content(f: Filters, muni_code: str | None = None) -> Bulletin:
+    """What the bulletin says, block by block."""
     opts = filter_options()
     f = f.resolved(opts)
     meta = warehouse.meta()
@@ -55,12 +129,11 @@ def render(f: Filters, muni_code: str | None = None) -> str:
         place = country + (f", {opts.departments[f.dept_code]}" if f.dept_code else "")
         scope = f
     period = str(f.year_from) if f.year_from == f.year_to else f"{f.year_from}–{f.year_to}"
-    parts = [f"<!doctype html><html lang='es'><head><meta charset='utf-8'>"
-             f"<title>Boletín de seguridad ciudadana · {_e(place)} · {_e(period)}</title><style>{STYLE}</style></head><body>",
-             f"<h1>Boletín de seguridad ciudadana</h1><p class='sub'>{_e(place)} · {_e(period)} · "
-             f"{_e(f.describe(opts).split(' · ', 1)[1])}</p>"]
-    if meta.get("synthetic") == "true":
-        parts.append("<div class='warn'><b>Datos sintéticos de demostración.</b> No representan la situación real.</div>")
+    doc = Bulletin(place, period, f"{place} · {period} · {f.describe(opts).split(' · ', 1)[1]}",
+                   meta.get("synthetic") == "true",
+                   f"Atalaya · observatorio de seguridad ciudadana · generado el {dt.date.today():%d/%m/%Y} "
+                   f"con el almacén del {meta.get('built_at', '—')[:10]}.")
+    parts = doc.blocks
 
     # ---- key figures (public mode: counts from 1 to 4 read "<5", see core.disclosure)
     sensitive = disclosure.covers_sensitive(scope)
@@ -87,18 +160,18 @@ def render(f: Filters, muni_code: str | None = None) -> str:
                 (f"Municipios con {f.noun()}", f"{h.municipalities_with_cases} de {h.municipalities}")]
         series = rates.yearly(scope, by=None)
     series = disclosure.protect(series, "n", sensitive, dims=["year"], derived=disclosure.RATE_COLUMNS)
-    parts.append("<h2>Cifras clave</h2><div class='kpis'>" + "".join(
-        f"<div class='kpi'>{_e(k)}<b>{_e(v)}</b></div>" for k, v in kpis) + "</div>")
+    parts += [Heading("Cifras clave"), KeyFigures(tuple(kpis))]
     gap_note = coverage.describe_month_gaps(scope)
     if gap_note:
-        parts.append(f"<div class='warn'>{_e(gap_note)}</div>")
+        parts.append(Text(gap_note, "warn"))
     other, n_other = coverage.other_unit_count(scope)
     if n_other and not muni_code:  # the count of the other unit is the scope's, not the municipality's
-        parts.append(f"<p class='sub'>Además hay {_e(disclosure.count_text(n_other, sensitive))} "
-                     f"{_e(UNIT_NOUNS[other][1])} con estos filtros: no se suman a estas cifras.</p>")
+        parts.append(Text(f"Además hay {disclosure.count_text(n_other, sensitive)} {UNIT_NOUNS[other][1]} con estos "
+                          "filtros: no se suman a estas cifras.", "sub"))
     if muni_code and coverage.municipality_gaps(scope).get(muni_code):
-        parts.append(f"<div class='warn'>{_e(coverage.municipality_gaps(scope)[muni_code])} en todo el periodo: "
-                     "las cifras pueden estar incompletas.</div>")
+        parts.append(Text(f"{coverage.municipality_gaps(scope)[muni_code]} en todo el periodo: las cifras pueden "
+                          "estar incompletas.", "warn"))
+    parts += _map(f, scope, muni_code, meta)
 
     # ---- trend
     flags = coverage.year_flags(scope)
@@ -108,28 +181,28 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     chart = alt.Chart(series[["Año", "count_value"]]).mark_bar(color="#e34a33").encode(
         x=alt.X("Año:O", title="Año", sort=None), y=alt.Y("count_value:Q", title=count),
     ).properties(width=700, height=220, title=f"{count} por año")
-    parts.append("<h2>Evolución</h2>" + _svg(chart))
-    parts.append(_table(pd.DataFrame({"Año": series["Año"], count: series["n"].map(disclosure.label),
-                                      "Tasa por 100,000 hab.": series["Tasa"].map(fmt.decimal)}),
-                        {count, "Tasa por 100,000 hab."}))
+    parts += [Heading("Evolución"), Chart(chart, f"Gráfico de barras: {count.lower()} por año en {place}."),
+              Table(pd.DataFrame({"Año": series["Año"], count: series["n"].map(disclosure.label),
+                                  "Tasa por 100,000 hab.": series["Tasa"].map(fmt.decimal)}),
+                    frozenset({count, "Tasa por 100,000 hab."}))]
 
     # ---- where / what
     if muni_code:
         types = municipality.by_crime_type(f, muni_code)
         types = disclosure.protect(types, "n", disclosure.rows_sensitive(scope, types, type_column="crime_type"),
                                    dims=["crime_type"], derived=["share"]).head(10)
-        parts.append("<h2>Principales delitos</h2>" + _table(pd.DataFrame({
+        parts += [Heading("Principales delitos"), Table(pd.DataFrame({
             "Delito": types["name"], "Grupo": types["crime_group"], count: types["n"].map(disclosure.label),
-            "%": types["share"].map(fmt.decimal)}), {count, "%"}))
+            "%": types["share"].map(fmt.decimal)}), frozenset({count, "%"}))]
     else:
         munis = disclosure.protect_territories(scope, rates.by_municipality(scope))
         top = munis.dropna(subset=["rate"]).sort_values(["rate", "code"], ascending=[False, True]).head(10)
-        parts.append("<h2>Municipios con la tasa más alta</h2>" + _table(pd.DataFrame({
+        parts += [Heading("Municipios con la tasa más alta"), Table(pd.DataFrame({
             "Municipio": top["name"], "Departamento": top["department"], count: top["n"].map(disclosure.label),
-            "Tasa por 100,000 hab.": top["rate"].map(fmt.decimal)}), {count, "Tasa por 100,000 hab."}))
+            "Tasa por 100,000 hab.": top["rate"].map(fmt.decimal)}), frozenset({count, "Tasa por 100,000 hab."}))]
         left_out = coverage.left_out(scope, "municipio")
         if left_out:
-            parts.append(f"<p class='sub'>{_e(left_out)}</p>")
+            parts.append(Text(left_out, "sub"))
         last, prev = f.last_year, f.last_year - 1
         if prev >= opts.min_year and rates.year_coverage(last) == rates.year_coverage(prev):
             year_scope = [replace(scope, year_from=y, year_to=y) for y in (last, prev)]
@@ -141,10 +214,10 @@ def render(f: Filters, muni_code: str | None = None) -> str:
             change["diff"] = disclosure.numeric(change[last]) - disclosure.numeric(change[prev])
             change = change.dropna(subset=["diff"]).sort_values("diff", ascending=False).head(10)
             change["diff"] = change["diff"].astype("int64")
-            parts.append(f"<h2>Mayores aumentos {last} frente a {prev}</h2>" + _table(pd.DataFrame({
+            parts += [Heading(f"Mayores aumentos {last} frente a {prev}"), Table(pd.DataFrame({
                 "Municipio": change["Municipio"], "Departamento": change["Departamento"],
                 str(prev): change[prev].map(disclosure.label), str(last): change[last].map(disclosure.label),
-                "Diferencia": change["diff"].map(lambda d: f"{d:+,}")}), {str(prev), str(last), "Diferencia"}))
+                "Diferencia": change["diff"].map(lambda d: f"{d:+,}")}), frozenset({str(prev), str(last), "Diferencia"}))]
 
     # ---- alerts
     scan = alerts.scan(scope)
@@ -152,27 +225,110 @@ def render(f: Filters, muni_code: str | None = None) -> str:
     found = found[found["alert"]]
     if muni_code:
         found = found[found["code"] == muni_code]
-    parts.append(f"<h2>Alertas tempranas ({scan.latest_month:%m/%Y})</h2>")
+    parts.append(Heading(f"Alertas tempranas ({scan.latest_month:%m/%Y})"))
     if found.empty:
-        parts.append("<p>Sin alertas: ninguna cifra del último mes ni de los últimos tres meses es improbablemente "
-                     "alta frente a los mismos meses de los años anteriores.</p>")
+        parts.append(Text("Sin alertas: ninguna cifra del último mes ni de los últimos tres meses es improbablemente "
+                          "alta frente a los mismos meses de los años anteriores."))
     else:
-        parts.append(_table(pd.DataFrame({
+        parts.append(Table(pd.DataFrame({
             "Municipio": found["name"], "Grupo de delito": found["crime_group"],
             "Ventana": found["window"].map(alerts.WINDOWS), "Observado": found["observed"].map(disclosure.label),
             "Esperado": found["expected"].map(fmt.decimal), "Probabilidad": found["p_value"].map(fmt.chance),
             "Probabilidad ajustada": found["q_value"].map(fmt.chance)}
-        ).head(15), {"Observado", "Esperado", "Probabilidad", "Probabilidad ajustada"}))
-    parts.append(f"<p class='sub'>{_e(alerts.METHOD.replace('**', ''))}</p>")
+        ).head(15), frozenset({"Observado", "Esperado", "Probabilidad", "Probabilidad ajustada"})))
+    parts.append(Text(alerts.METHOD.replace("**", ""), "sub"))
 
     # ---- sources and definitions
     src = rates.sources()
-    parts.append("<h2>Fuentes y definiciones</h2><ul>" + "".join(
-        f"<li>{_e(r.institution)}: {fmt.integer(r.rows_loaded)} registros</li>" for r in src.itertuples()) + "</ul>")
-    parts.append("<dl>" + "".join(f"<dt><b>{_e(t)}</b></dt><dd>{_e(d)}</dd>" for t, d in methodology.definitions().items())
-                 + "<dt><b>Protección de las víctimas</b></dt>" + "".join(f"<dd>{_e(rule)}</dd>" for rule in disclosure.notes())
-                 + (f"<dt><b>Regla de conteo entre fuentes</b></dt><dd>{_e(meta['counting_rule'])}</dd>"
-                    if meta.get("counting_rule") else "") + "</dl>")
-    parts.append(f"<footer>Atalaya · observatorio de seguridad ciudadana · generado el {dt.date.today():%d/%m/%Y} "
-                 f"con el almacén del {_e(meta.get('built_at', '—')[:10])}.</footer></body></html>")
+    parts += [Heading("Fuentes y definiciones"),
+              Items(tuple(f"{r.institution}: {fmt.integer(r.rows_loaded)} registros" for r in src.itertuples()))]
+    definitions: list[tuple[str, tuple[str, ...]]] = [(t, (d,)) for t, d in methodology.definitions().items()]
+    definitions.append(("Protección de las víctimas", tuple(disclosure.notes())))
+    if meta.get("counting_rule"):
+        definitions.append(("Regla de conteo entre fuentes", (meta["counting_rule"],)))
+    parts.append(Definitions(tuple(definitions)))
+    return doc
+
+
+MAP_WIDTH, MAP_HEIGHT = 700, 430
+
+
+def _map(f: Filters, scope: Filters, muni_code: str | None, meta: dict[str, str]) -> list[Block]:
+    """The map of the bulletin: the rate of every municipality (of the country, or of the department
+    of ``muni_code``, outlined), in three classes by quantiles as on the map page, from the same
+    protected table (a reserved figure is drawn as reserved, never coloured by its value)."""
+    data = views.municipalities(scope)
+    if muni_code:
+        dept = data.loc[data["code"] == muni_code, "dept_code"]
+        if dept.empty:
+            return []
+        data = data[data["dept_code"] == dept.iloc[0]]
+    value = views.numeric(data["rate"])
+    reserved = views.is_suppressed(data["n"])
+    classes = classify.classify(value, "cuantiles", 3, "incidencia", reserved=reserved)
+    data = data.assign(clase=classes.labels.to_numpy())
+    collection = geo.feature_collection("municipio", data, ["code", "clase"])
+    if not collection["features"]:
+        return []
+    _clockwise(collection["features"])
+    legend = classes.legend
+    scale = alt.Scale(domain=list(legend["label"]), range=list(legend["color"]))
+    shapes = alt.Data(values=collection["features"])
+    layers = [alt.Chart(shapes).mark_geoshape(stroke="white", strokeWidth=0.4).encode(
+        color=alt.Color("properties.clase:N", scale=scale, title="Tasa por 100,000 hab.",
+                        legend=alt.Legend(orient="right", labelLimit=260, titleLimit=300)))]
+    if muni_code:
+        chosen = [feat for feat in collection["features"] if feat["properties"]["code"] == muni_code]
+        layers.append(alt.Chart(alt.Data(values=chosen)).mark_geoshape(filled=False, stroke="#1f2430", strokeWidth=2.5))
+    place = "el departamento" if muni_code else meta.get("country_name", "el país")
+    chart = alt.layer(*layers).project("mercator").properties(
+        width=MAP_WIDTH, height=MAP_HEIGHT, title=f"Tasa por 100,000 hab. por municipio, {scope.first_year}–{scope.last_year}"
+        if scope.first_year != scope.last_year else f"Tasa por 100,000 hab. por municipio, {scope.first_year}")
+    ranges = "; ".join(f"{r.label}: {classify.range_text(r.lower, r.upper, fmt.decimal)} ({r.count})"
+                       for r in legend.itertuples() if r.lower is not None or r.upper is not None)
+    note = (f"Clases por cuantiles ({ranges}). Tasa anual por 100,000 habitantes con la población que corresponde a los "
+            f"filtros; fuente: {_sources_text()}."
+            + (" El municipio del boletín va con borde oscuro." if muni_code else "")
+            + (f" «{classify.RESERVED}»: cifra reservada en el modo público." if reserved.any() else ""))
+    return [Heading("Mapa"), Chart(chart, f"Mapa de {place}: municipios coloreados por su clase de tasa."), Text(note, "sub")]
+
+
+def _clockwise(features: list[dict]) -> None:
+    """Exterior rings clockwise, as Vega's map projection (d3-geo) reads them; GeoJSON's own rule
+    (counter-clockwise) would fill the whole plane outside a polygon."""
+    shapes = shapely.from_geojson([json.dumps(feat["geometry"]) for feat in features])
+    for feat, shape in zip(features, shapely.orient_polygons(shapes, exterior_cw=True)):
+        feat["geometry"] = json.loads(shapely.to_geojson(shape))
+
+
+def _sources_text() -> str:
+    return ", ".join(rates.sources()["institution"])
+
+
+def to_html(doc: Bulletin) -> str:
+    """The bulletin as one self-contained HTML document."""
+    parts = [f"<!doctype html><html lang='es'><head><meta charset='utf-8'><title>{_e(doc.title)}</title>"
+             f"<style>{STYLE}</style></head><body>",
+             f"<h1>Boletín de seguridad ciudadana</h1><p class='sub'>{_e(doc.subtitle)}</p>"]
+    if doc.synthetic:
+        parts.append("<div class='warn'><b>Datos sintéticos de demostración.</b> No representan la situación real.</div>")
+    for block in doc.blocks:
+        if isinstance(block, Heading):
+            parts.append(f"<h2>{_e(block.text)}</h2>")
+        elif isinstance(block, Text):
+            parts.append(f"<div class='warn'>{_e(block.text)}</div>" if block.style == "warn" else
+                         f"<p class='sub'>{_e(block.text)}</p>" if block.style == "sub" else f"<p>{_e(block.text)}</p>")
+        elif isinstance(block, KeyFigures):
+            parts.append("<div class='kpis'>" + "".join(f"<div class='kpi'>{_e(k)}<b>{_e(v)}</b></div>"
+                                                        for k, v in block.items) + "</div>")
+        elif isinstance(block, Table):
+            parts.append(_table(block.frame, block.numeric))
+        elif isinstance(block, Chart):
+            parts.append(f"<figure role='img' aria-label='{_e(block.description)}'>{_svg(block.chart)}</figure>")
+        elif isinstance(block, Items):
+            parts.append("<ul>" + "".join(f"<li>{_e(i)}</li>" for i in block.items) + "</ul>")
+        elif isinstance(block, Definitions):
+            parts.append("<dl>" + "".join(f"<dt><b>{_e(term)}</b></dt>" + "".join(f"<dd>{_e(d)}</dd>" for d in texts)
+                                          for term, texts in block.items) + "</dl>")
+    parts.append(f"<footer>{_e(doc.footer)}</footer></body></html>")
     return "\n".join(parts)

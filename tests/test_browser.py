@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -393,6 +394,29 @@ def test_csv_download_holds_the_table_shown(page, server, core_on_e2e, public_mo
     by_code = table.set_index("code")
     assert dict(zip(csv["Código"], csv["Víctimas"])) == {c: str(n) for c, n in by_code["n"].items()}
     assert csv["Víctimas"].str.fullmatch(r"\d+|<5").all()  # plain integers (no separators) or the reserved mark
+
+
+def test_bulletin_pdf_downloads_and_reads_back(page, server, core_on_e2e, public_mode, tmp_path):
+    """The Boletín page's PDF, as a person downloads it: the municipality, its key figures and the map."""
+    from pypdf import PdfReader
+
+    from core import bulletin
+
+    open_page(page, server, "boletin?muni=0108", "Boletín")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Descargar el boletín (PDF)").click()
+    download = info.value
+    f = Filters().resolved(filter_options())
+    assert download.suggested_filename == f"boletin_0108_{f.year_from}-{f.year_to}.pdf"
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    reader = PdfReader(target)
+    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    assert "Boletín de seguridad ciudadana" in text and "Mixco (depto. de Guatemala)" in text
+    shown = dict(re.findall(r"<div class='kpi'>(.*?)<b>(.*?)</b></div>", bulletin.render(f, "0108")))
+    assert shown["Víctimas registradas"] in text
+    assert "Mapa" in text and sum(len(p.images) for p in reader.pages) == 2  # the map and the yearly chart
+    assert "None" not in text
 
 
 def test_offline_guard_blocks_and_records_requests_that_leave_localhost(browser, server):

@@ -68,7 +68,7 @@ def test_pages(fixture):
     assert at.dataframe[0].value["victimas"].sum() == 11
     at = run_app({"muni": "0101"}, page="boletin")
     assert not at.exception and at.selectbox(key="bol_muni").value == "0101"
-    assert len(at.get("download_button")) == 1
+    assert [b.proto.label for b in at.get("download_button")] == ["Descargar el boletín (PDF)", "Descargar el boletín (HTML)"]
 
 
 def test_bulletin_states_each_rule_once_and_aligns_numbers(fixture, public_mode):
