@@ -1,18 +1,35 @@
 """Datos abiertos: aggregated tables and boundaries to download, with their data dictionary."""
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from app_pages._common import counting_rule, dataframe, download, download_row, page_filters, show_notes
-from core import coverage, deployment, export, fmt, methodology, opendata, views, warehouse
+from core import (
+    coverage,
+    deployment,
+    export,
+    fmt,
+    methodology,
+    opendata,
+    opendata_catalog,
+    opendata_site,
+    views,
+    warehouse,
+)
 
 f, opts = page_filters()
 meta = warehouse.meta()
 
 st.title("Datos abiertos")
 st.caption(f.describe(opts) + " · los filtros de la barra lateral se aplican a todas las descargas")
-st.markdown("Datos **agregados** (nunca registros individuales), libres para reutilizar citando la fuente: "
-            f"Atalaya, {meta.get('country_name', '')}, almacén del {meta.get('built_at', '—')[:10]}.")
+st.markdown("Datos **agregados** (nunca registros individuales).")
+licence = opendata_catalog.licence(meta)
+if licence is None:
+    st.warning(opendata_catalog.licence_text(meta), icon=":material/gavel:")
+else:
+    st.info(opendata_catalog.licence_text(meta), icon=":material/gavel:")
 if meta.get("synthetic") == "true":
     st.warning("Estos son datos sintéticos de demostración: sirven para probar formatos, no para analizar.")
 gap_note = coverage.describe_month_gaps(f)
@@ -53,6 +70,14 @@ for key, title in opendata.datasets(f).items():
         download(row, "Descargar CSV", export.csv_bytes(data), f"{stem}_{key}.csv", "text/csv", key=f"csv_{key}")
         download(row, "Descargar Parquet", lambda data=data: opendata.parquet_bytes(data), f"{stem}_{key}.parquet",
                  "application/vnd.apache.parquet", key=f"parquet_{key}")
+
+st.subheader("Catálogo")
+st.caption("Los conjuntos de datos del periodo completo descritos en DCAT (JSON-LD: título, quién publica, licencia, "
+           "cobertura, formatos), con las mismas rutas que escribe `atalaya-datos-abiertos --carpeta ...` para "
+           "publicarlos como sitio estático (ver el README).")
+download(st, "Descargar el catálogo (catalogo.json)",
+         json.dumps(opendata_site.layout_catalogue(), ensure_ascii=False, indent=2).encode("utf-8"),
+         "catalogo.json", "application/ld+json", icon=":material/dataset:")
 
 st.subheader("Diccionario de datos")
 dictionary = opendata.dictionary(f=f)

@@ -39,6 +39,9 @@ def run(config_path: Path, target: Path | None = None, check: bool = False,
     if not check and target is None:
         raise ValueError("build: a target path is needed unless check=True")
     report = Report()
+    if not cfg.open_data.get("license_name"):
+        report.notes.append("[datos_abiertos] no declara licencia: la página de datos abiertos y el catálogo lo dirán; "
+                            "declárela (p. ej. licencia = \"CC-BY-4.0\") antes de publicar los datos para reutilizar")
     with staging(cfg.country, keep=keep_facts, near=target) as facts:
         data = _read_all(cfg, report, log, facts)
         report.check_thresholds(cfg.reject_threshold)
@@ -104,6 +107,7 @@ def _meta(cfg: LoadConfig, rules: tuple[Rule, ...]) -> dict[str, str]:
         **pipeline.reconciliation_meta(rules, {s.source: s.institution for s in cfg.incidents}),
         "geography_source": f"{cfg.municipalities.file.name} ({cfg.departments.file.name})",
         "population_source": cfg.population.source,
+        **cfg.open_data,
     }
 
 

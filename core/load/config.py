@@ -193,10 +193,12 @@ class LoadConfig:
     reconciliation: tuple[Rule, ...]        # one per group of crimes several institutions record
     aliases: dict[str, str] = field(default_factory=dict)   # 'alias' or 'departamento/alias' -> name or code
     dept_aliases: dict[str, str] = field(default_factory=dict)   # department alias -> name or code
+    open_data: dict[str, str] = field(default_factory=dict)   # meta keys of [datos_abiertos] (core/opendata_catalog.py)
 
 
 ROOT_KEYS = ("pais", "nombre_pais", "periodo", "sintetico", "umbral_rechazo", "geografia", "poblacion", "incidentes",
-             "centros_educativos", "indicadores", "conciliacion", "alias")
+             "centros_educativos", "indicadores", "conciliacion", "alias", "datos_abiertos")
+OPEN_DATA_KEYS = ("licencia", "publicador", "contacto")
 TABLE_FILE_KEYS = ("archivo", "archivos", "codificacion", "separador", "hoja", "fila_encabezado")
 LAYER_KEYS = ("archivo", "codigo", "padre", "nombre", "nombres", "excluir_codigos", "capa")
 CODE_KEYS = ("columna", "inicio", "fin", "rellenar", "quitar_prefijo")
@@ -634,6 +636,7 @@ def load_config(path: Path) -> LoadConfig:
     indicators = _indicators(r, raw)
     reconciliation = _reconciliation(r, raw.get("conciliacion"), seen, incidents)
     aliases, dept_aliases = _aliases(r, raw)
+    open_data = _open_data(r, raw)
 
     if problems:
         raise ConfigError(path, problems)
@@ -644,7 +647,7 @@ def load_config(path: Path) -> LoadConfig:
         period_start=start, period_end=end, synthetic=bool(synthetic),
         reject_threshold=float(threshold), departments=departments, municipalities=municipalities, aldeas=aldeas,
         population=population, incidents=tuple(incidents), schools=schools, indicators=tuple(indicators),
-        reconciliation=reconciliation, aliases=aliases, dept_aliases=dept_aliases)
+        reconciliation=reconciliation, aliases=aliases, dept_aliases=dept_aliases, open_data=open_data)
 
 
 def _period(r: _Reader, raw: dict) -> tuple[dt.date, dt.date]:
@@ -840,6 +843,46 @@ def _aliases(r: _Reader, raw: dict) -> tuple[dict[str, str], dict[str, str]]:
                           + (f"; {hint}" if hint else ""))
 
     return aliases, dept_aliases
+
+
+def _open_data(r: _Reader, raw: dict) -> dict[str, str]:
+    """[datos_abiertos]: the licence of the open data (an SPDX identifier such as "CC-BY-4.0", or
+    {nombre, url}), who publishes them and a contact address."""
+    from core.opendata_catalog import LICENCES
+
+    table = r.get(raw, "datos_abiertos", "raíz", dict)
+    if table is None:
+        return {}
+    where = "datos_abiertos"
+    r.known(table, where, OPEN_DATA_KEYS)
+    out: dict[str, str] = {}
+    value = table.get("licencia")
+    known = ", ".join(LICENCES)
+    if isinstance(value, str):
+        match = next((k for k in LICENCES if k.lower() == value.strip().lower()), None)
+        if match is None:
+            close = closest(value, list(LICENCES))
+            r.problem(f"{where}.licencia", f"'{value}' no es una licencia conocida (use {known}"
+                      + (f"; ¿quiso decir '{close}'?" if close else "")
+                      + ", o declare otra con licencia = { nombre = \"...\", url = \"https://...\" })")
+        else:
+            out.update(license_id=match, license_name=LICENCES[match][0], license_url=LICENCES[match][1])
+    elif isinstance(value, dict):
+        r.known(value, f"{where}.licencia", ("nombre", "url"))
+        name = r.get(value, "nombre", f"{where}.licencia", str, required=True)
+        url = r.get(value, "url", f"{where}.licencia", str, required=True)
+        if url and not url.startswith(("https://", "http://")):
+            r.problem(f"{where}.licencia.url", f"se esperaba la dirección del texto de la licencia (https://...), se "
+                                               f"encontró {show(url)}")
+        elif name and url:
+            out.update(license_name=name, license_url=url)
+    elif value is not None:
+        r.problem(f"{where}.licencia", f"se esperaba un identificador ({known}) o {{ nombre, url }}, se encontró {show(value)}")
+    for key, meta_key in (("publicador", "publisher"), ("contacto", "contact")):
+        text = r.get(table, key, where, str)
+        if text:
+            out[meta_key] = text.strip()
+    return out
 
 
 def _reconciliation(r: _Reader, raw: Any, sources: set[str], incidents: list) -> tuple[Rule, ...]:

