@@ -49,3 +49,22 @@ def category_color(field: str, title: str, domain: list, **legend) -> alt.Color:
     columns = 1 if legend.get("orient", "right") in ("right", "left") else min(4, max(len(domain), 1))
     return alt.Color(f"{field}:N", title=title, sort=domain, scale=alt.Scale(domain=domain, range=colors),
                      legend=alt.Legend(labelLimit=0, symbolLimit=0, columns=columns, **legend))
+
+
+SUBTITLE_CHARACTERS = 95  # a subtitle line of the default font fits a chart about 600 px wide
+
+
+def subtitle_lines(text: str, width: int = SUBTITLE_CHARACTERS) -> list[str]:
+    """A long subtitle (the source and the filters) as lines Vega draws whole, broken between the
+    parts separated by « · » and, inside a part too long for a line, between words: a subtitle on one
+    line is cut with «…» at the chart's width."""
+    import textwrap
+
+    lines: list[str] = []
+    for part in text.split(" · "):
+        pieces = textwrap.wrap(part, width) or [""]
+        if lines and len(lines[-1]) + 3 + len(pieces[0]) <= width:
+            lines[-1] += " · " + pieces.pop(0)
+        lines.extend(pieces)
+    return lines
+

@@ -28,11 +28,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from core import composite, rates, vulnerability, warehouse
+from core import composite, rates, vaw, vulnerability, warehouse
 from core.filters import Filters, filter_options
 
 LETHAL_TYPES = ("homicidio", "femicidio")
-VAW_TYPES = ("femicidio", "violencia_mujer", "violencia_intrafamiliar", "violacion", "agresion_sexual")
 PROPERTY_TYPES = ("extorsion", "robo", "hurto", "robo_vehiculo")
 TREND_YEARS = 2  # the last year of the period against the mean of the two years before it
 WEIGHT_SPREAD = 0.5
@@ -153,7 +152,7 @@ def component_values(f: Filters) -> tuple[pd.DataFrame, tuple[str, ...]]:
     base = Filters(year_from=f.year_from, year_to=f.year_to, dept_code=f.dept_code).resolved(filter_options())
     notes: list[str] = []
     parts = (("hom", replace(base, crime_types=LETHAL_TYPES)),
-             ("vcm", replace(base, crime_types=VAW_TYPES, sexes=("M",))),
+             ("vcm", replace(base, crime_types=vaw.types(), sexes=vaw.WOMEN)),
              ("pat", replace(base, crime_types=PROPERTY_TYPES)))
     total, *scoped_rates = rates.by_municipality_many((base, *(filt for _, filt in parts)))
     table = total[["code", "name", "dept_code", "department", "population"]].copy()
@@ -178,7 +177,7 @@ def trend_counts(f: Filters) -> tuple[np.ndarray, np.ndarray | None]:
     """Annualised victims of the index crimes per municipality in the last year of the period
     and their mean over the TREND_YEARS years before it (None if no earlier year has data)."""
     opts = filter_options()
-    types = tuple(dict.fromkeys(LETHAL_TYPES + VAW_TYPES + PROPERTY_TYPES))
+    types = tuple(dict.fromkeys(LETHAL_TYPES + vaw.types() + PROPERTY_TYPES))
     last_year = f.last_year
     first_year = max(opts.min_year, last_year - TREND_YEARS)
     by_year = rates.municipality_year_counts(replace(f, year_from=first_year, year_to=last_year,

@@ -31,6 +31,7 @@ PER_LABEL = "por 100,000 hab."  # the unit of every rate
 RATE_LABEL = f"Tasa {PER_LABEL}"  # controls, axes and legends
 RATE_ANNUAL_LABEL = "Tasa anual por 100,000 hab."  # a headline rate over the period (an annual mean)
 RATE_COLUMN = "Tasa por 100,000"  # table columns and tooltips
+SEX_PEOPLE = {"M": "mujeres", "H": "hombres"}  # the population of a rate of one sex
 
 
 def rate_definition(unit_label: str) -> str:
@@ -255,6 +256,16 @@ def person_years_by_year(f: Filters) -> dict[int, float | None]:
     df = person_years_table(f, "departamento", ["p.year"])
     got = dict(zip(df["g0"].astype(int), df["population"]))
     return {y: float(got[y]) if got.get(y) else None for y in range(f.first_year, f.last_year + 1)}
+
+
+def rate_label(f: Filters) -> str:
+    """The title of a rate: per 100,000 women (or men) when the filters count one sex and the
+    population has sexes (the denominator is then that sex's population), per 100,000 inhabitants
+    otherwise."""
+    by_sex, _ = population_split()
+    if by_sex and len(f.sexes) == 1 and f.sexes[0] in SEX_PEOPLE:
+        return f"Tasa por 100,000 {SEX_PEOPLE[f.sexes[0]]}"
+    return RATE_LABEL
 
 
 def rate(count: float, denominator: float | None) -> float | None:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from core import deployment
 
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = PROJECT_ROOT / "data" / "warehouse.duckdb"
 BUILD_COMMAND = "make demo   (o bien: atalaya-load demo)"
@@ -122,6 +122,9 @@ SCHEMA: tuple[Table, ...] = (
         ("iccs_code", "VARCHAR NOT NULL", "UNODC ICCS v1.0 code (level 2 to 4)."),
         ("iccs_section", "VARCHAR NOT NULL", "ICCS level-1 section ('01'..'11')."),
         ("sensitive", "BOOLEAN NOT NULL", "Sexual violence, violence against women or minors: small counts suppressed in public mode."),
+        ("vaw", "BOOLEAN NOT NULL", "Violence against women when the victim is a woman (femicide, sexual, intrafamily and "
+                                    "other violence against women): the page Violencia contra las mujeres, the priority "
+                                    "index's component."),
         ("definition", "VARCHAR NOT NULL", "Short definition shown to users."),
     ]),
     _t("source", "Provenance of each loaded source (one row per institution feed).", [

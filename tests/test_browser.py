@@ -50,7 +50,9 @@ PAGES = [
     ("municipio", "Municipio", 1, 4),
     ("escuelas", "Centros educativos", 1, 1),
     ("informes", "Constructor de informes", 0, 1),
+    ("comparar", "Comparar", 1, 0),  # the chart of the other view is checked in its own test
     ("alertas", "Alertas tempranas", 0, None),  # one trend per alert (up to 12, then one more to choose)
+    ("mujeres", "Violencia contra las mujeres", 0, 3),
     ("datos_abiertos", "Datos abiertos", 0, 0),
     ("boletin", "Boletín", 0, 0),
     ("calidad", "Calidad de datos", 0, 2),
@@ -394,6 +396,17 @@ def test_csv_download_holds_the_table_shown(page, server, core_on_e2e, public_mo
     by_code = table.set_index("code")
     assert dict(zip(csv["Código"], csv["Víctimas"])) == {c: str(n) for c, n in by_code["n"].items()}
     assert csv["Víctimas"].str.fullmatch(r"\d+|<5").all()  # plain integers (no separators) or the reserved mark
+
+
+def test_comparison_of_two_territories_draws_both_lines(page, server, core_on_e2e, public_mode):
+    open_page(page, server, "comparar", "Comparar")
+    page.get_by_text("Dos territorios", exact=True).click()
+    chart = page.locator(CHART).filter(has=page.locator("svg")).last
+    expect(chart.locator("svg g[class*='mark-line'] path")).to_have_count(2, timeout=TIMEOUT_MS)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    for label in ("Territorio 1", "Territorio 2"):
+        expect(page.get_by_role("combobox", name=label)).to_be_visible()
+    screenshot(page, "comparar-territorios")
 
 
 def test_bulletin_pdf_downloads_and_reads_back(page, server, core_on_e2e, public_mode, tmp_path):

@@ -19,7 +19,7 @@ import pytest
 from scipy.stats import nbinom
 from statsmodels.stats.multitest import multipletests
 
-from core import alerts, bulletin, fmt, municipality, opendata, priority, quality, rates, reports, schools, vulnerability
+from core import alerts, bulletin, fmt, municipality, opendata, priority, quality, rates, reports, schools, vaw, vulnerability
 from core.filters import SEX_LABELS, Filters
 from tests import fixture_warehouse
 
@@ -223,10 +223,10 @@ def test_mapa_priority_index(hw):
 
     raw = {
         "hom": marshall(counts(select(c, types=priority.LETHAL_TYPES)), p),
-        "vcm": marshall(counts(select(c, types=priority.VAW_TYPES, sexes=("M",))), pw),
+        "vcm": marshall(counts(select(c, types=vaw.types(), sexes=("M",))), pw),
         "pat": marshall(counts(select(c, types=priority.PROPERTY_TYPES)), p),
     }
-    index_types = priority.LETHAL_TYPES + priority.VAW_TYPES + priority.PROPERTY_TYPES
+    index_types = priority.LETHAL_TYPES + vaw.types() + priority.PROPERTY_TYPES
     last = counts(select(c, (2021, 2021), index_types)) / (8 / 12)
     before = (counts(select(c, (2019, 2019), index_types)) + counts(select(c, (2020, 2020), index_types))) / 2
     raw["ten"] = np.log((last + 1) / (before + 1))

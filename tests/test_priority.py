@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from core import priority, rates
+from core import priority, rates, vaw
 from core.filters import Filters
 from tests import fixture_warehouse
 
@@ -29,7 +29,7 @@ def test_component_values_by_hand(fixture):
     assert list(raw["ten_last"]) == [3, 2, 3]    # index crimes in 2021
     assert list(raw["ten_prev"]) == [2, 1, 0]    # ... and in 2020 (2019 is not in the data)
     assert list(raw["ten"]) == pytest.approx([math.log(4 / 3), math.log(3 / 2), math.log(4)])
-    vcm = rates.by_municipality(Filters(crime_types=priority.VAW_TYPES, sexes=("M",)))
+    vcm = rates.by_municipality(Filters(crime_types=vaw.types(), sexes=("M",)))
     assert list(vcm["population"]) == pytest.approx([100_000, 50_000, 10_000])  # women only
     assert list(raw["vcm"]) == pytest.approx(list(vcm["rate_eb"]))
     assert notes == ()

@@ -63,7 +63,8 @@ def test_rates_shares_and_changes_equal_pandas(fixture):
     assert list(r.data.columns[:4]) == ["Departamento", "Tasa por 100,000 hab.", "IC 95 % inferior", "IC 95 % superior"]
     women = reports.run(ReportSpec("rate", ("year",), filters=Filters(sexes=("M",))))
     by_year = inc[inc["victim_sex"] == "M"].groupby("year").size()
-    assert list(women.data["Tasa por 100,000 hab."]) == pytest.approx([by_year[y] / 80_000 * 1e5 for y in (2020, 2021)])
+    assert women.value_label == "Tasa por 100,000 mujeres"  # the denominator is the women's population
+    assert list(women.data["Tasa por 100,000 mujeres"]) == pytest.approx([by_year[y] / 80_000 * 1e5 for y in (2020, 2021)])
     share = reports.run(ReportSpec("share", ("source",)))
     assert share.data["% del total"].sum() == pytest.approx(100)
     change = reports.run(ReportSpec("change", ("crime_group",), filters=Filters(2021, 2021)))

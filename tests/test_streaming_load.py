@@ -16,7 +16,7 @@ from tests.conftest import ROOT, shared_file
 
 EXAMPLES = ROOT / "data" / "examples"
 COMPARED = {
-    "incident": "SELECT * EXCLUDE (incident_id) FROM incident ORDER BY source, source_record_id, occurred_on, muni_code",
+    "incident": "SELECT * EXCLUDE (incident_id) FROM incident ORDER BY ALL",
     "incident_ids": "SELECT source, source_record_id, incident_id FROM incident ORDER BY incident_id",
     "incident_aggregate": "SELECT * FROM incident_aggregate ORDER BY ALL",
     "incident_cube": "SELECT * FROM incident_cube ORDER BY ALL",

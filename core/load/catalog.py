@@ -12,9 +12,10 @@ UNKNOWN_AGE_GROUP = "ND"
 
 def crime_types() -> pd.DataFrame:
     df = pd.read_csv(DATA_DIR / "crime_types.csv", dtype=str, keep_default_na=False)
-    df["sensitive"] = df["sensitive"].str.lower().map({"true": True, "false": False})
-    if df["sensitive"].isna().any() or df["code"].duplicated().any():
-        raise ValueError(f"{DATA_DIR / 'crime_types.csv'}: 'sensitive' must be true/false and codes unique")
+    for flag in ("sensitive", "vaw"):
+        df[flag] = df[flag].str.lower().map({"true": True, "false": False})
+    if df[["sensitive", "vaw"]].isna().any().any() or df["code"].duplicated().any():
+        raise ValueError(f"{DATA_DIR / 'crime_types.csv'}: 'sensitive' and 'vaw' must be true/false and codes unique")
     return df
 
 

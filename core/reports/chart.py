@@ -66,11 +66,11 @@ def chart(report: Report) -> alt.Chart | None:
     height = max(320 if not spec.facet else 200, 22 * rows)
     ch = ch.properties(width="container" if not spec.facet else 260, height=height,
                        **({} if spec.facet else {"autosize": charts.FIT_WIDTH}),
-                       title=alt.TitleParams(report.title, subtitle=[report.caption], anchor="start"))
+                       title=alt.TitleParams(report.title, subtitle=charts.subtitle_lines(report.caption), anchor="start"))
     if spec.facet:
         facet = DIMENSIONS[spec.facet].label
         ch = ch.facet(facet=alt.Facet(f"{field[facet]}:N", title=facet), columns=3).properties(
-            title=alt.TitleParams(report.title, subtitle=[report.caption], anchor="start"), autosize=charts.PAD)
+            title=alt.TitleParams(report.title, subtitle=charts.subtitle_lines(report.caption), anchor="start"), autosize=charts.PAD)
     return ch
 
 

@@ -21,7 +21,10 @@ MEASURES = {
 
 
 def measure_label(measure: str, f: Filters) -> str:
-    """The title of a measure: the count reads in the filters' unit ('Víctimas' or 'Hechos')."""
+    """The title of a measure: the count reads in the filters' unit ('Víctimas' or 'Hechos'); a rate
+    says its population (per 100,000 women when the filters count women: rates.rate_label)."""
+    if measure == "rate":
+        return rates.rate_label(f)
     return f.unit_label if measure == "n" else MEASURES[measure]
 
 
