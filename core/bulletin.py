@@ -16,7 +16,7 @@ import altair as alt
 import pandas as pd
 import shapely
 
-from core import alerts, classify, coverage, disclosure, fmt, geo, methodology, municipality, rates, views, warehouse
+from core import alerts, classify, coverage, disclosure, fmt, geo, methodology, municipality, rates, trend, views, warehouse
 from core.filters import UNIT_NOUNS, Filters, filter_options
 
 
@@ -160,6 +160,7 @@ def content(f: Filters, muni_code: str | None = None) -> Bulletin:
                 (f"Municipios con {f.noun()}", f"{h.municipalities_with_cases} de {h.municipalities}")]
         series = rates.yearly(scope, by=None)
     series = disclosure.protect(series, "n", sensitive, dims=["year"], derived=disclosure.RATE_COLUMNS)
+    kpis += _year_to_date(scope, muni_code)
     parts += [Heading("Cifras clave"), KeyFigures(tuple(kpis))]
     gap_note = coverage.describe_month_gaps(scope)
     if gap_note:
@@ -248,6 +249,20 @@ def content(f: Filters, muni_code: str | None = None) -> Bulletin:
         definitions.append(("Regla de conteo entre fuentes", (meta["counting_rule"],)))
     parts.append(Definitions(tuple(definitions)))
     return doc
+
+
+def _year_to_date(scope: Filters, muni_code: str | None) -> list[tuple[str, str]]:
+    """The year so far against the same months of the year before (as on the pages' headlines): the
+    count of those months and the change of the rate, with whether chance explains it; the change
+    is not shown when either count is reserved."""
+    ytd, now, before = views.year_to_date(scope, muni_code)
+    if ytd is None or now is None or before is None:
+        return []
+    hidden = now.hidden or before.hidden or ytd.change_pct is None
+    change = "—" if hidden else (f"{fmt.percent(ytd.change_pct, signed=True)} "
+                                 + ("(puede ser azar)" if ytd.verdict == trend.FLAT else "(significativo)"))
+    return [(f"{ytd.months} {ytd.year}", now.text),
+            (f"Cambio {ytd.months} {ytd.year} vs {ytd.year - 1}", change)]
 
 
 MAP_WIDTH, MAP_HEIGHT = 700, 430

@@ -525,12 +525,22 @@ def test_boletin_key_figures(hw):
     n = select(c, (2019, 2020))
     py = person_years(hw, (2019, 2020))["person_years"].sum()
     n19, n20 = (c["year"] == 2019).sum(), (c["year"] == 2020).sum()
-    assert kpis(page) == {
+    py19 = person_years(hw, (2019, 2019))["person_years"].sum()
+    py20 = person_years(hw, (2020, 2020))["person_years"].sum()
+    shown = kpis(page)
+    assert list(shown) == ["Víctimas registradas", "Tasa anual por 100,000 hab.", "Cambio 2020 vs 2019",
+                           "Municipios con víctimas", "ene–dic 2020", "Cambio ene–dic 2020 vs 2019"]
+    assert shown == {
         "Víctimas registradas": fmt.integer(len(n)),
         "Tasa anual por 100,000 hab.": fmt.decimal(per_100k(len(n), py)),
         "Cambio 2020 vs 2019": fmt.percent((n20 - n19) / n19 * 100, signed=True),
         "Municipios con víctimas": "3 de 3",
+        # the year so far (here the whole of 2020) against the same months of 2019: the change of the rate
+        "ene–dic 2020": fmt.integer(n20),
+        "Cambio ene–dic 2020 vs 2019": shown["Cambio ene–dic 2020 vs 2019"],
     }
+    assert shown["Cambio ene–dic 2020 vs 2019"].startswith(
+        fmt.percent(((n20 / py20) / (n19 / py19) - 1) * 100, signed=True) + " (")
     one = bulletin.render(f, "0201")
     gamma = n[n["muni_code"] == "0201"]
     gamma_py = person_years(hw, (2019, 2020))

@@ -86,10 +86,11 @@ def _coverage(con: duckdb.DuckDBPyConnection, period: tuple[dt.date, dt.date]) -
 
 
 def _duplicates(con: duckdb.DuckDBPyConnection, reconciled: list[str]) -> list[tuple]:
-    """Probable duplicates: same municipality, date, hour, crime type, victim sex and known age."""
+    """Probable duplicates: same municipality, date, hour, crime type, victim sex and known age (the example
+    shown is the first in text order: the same on every build of the same data)."""
     rows = []
     within = con.execute("""
-        SELECT source, sum(n - 1) AS extra, any_value(example) AS example FROM (
+        SELECT source, sum(n - 1) AS extra, min(example) AS example FROM (
             SELECT source, count(*) AS n,
                    any_value(muni_code || ' ' || occurred_on || ' ' || crime_type || ' ' || victim_sex || ' ' || victim_age) AS example
             FROM incident WHERE victim_age IS NOT NULL
@@ -102,7 +103,7 @@ def _duplicates(con: duckdb.DuckDBPyConnection, reconciled: list[str]) -> list[t
                      f"mismo municipio, fecha, hora, delito, sexo, edad y arma: {example} (pueden ser víctimas distintas "
                      "del mismo hecho)"))
     across = con.execute("""
-        SELECT source, count(*) AS n, any_value(example) AS example FROM (
+        SELECT source, count(*) AS n, min(example) AS example FROM (
             SELECT i.source, i.muni_code || ' ' || i.occurred_on || ' ' || i.crime_type || ' ' || i.victim_sex || ' '
                    || i.victim_age AS example
             FROM incident i
