@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from core import bulletin, bulletin_pdf, deployment, municipality, warehouse
+from core import bulletin, bulletin_pdf, municipality, reader_cli, warehouse
 from core.filters import Filters, filter_options
 
 FORMATS = {"pdf": ("pdf",), "html": ("html",), "ambos": ("pdf", "html")}
@@ -88,18 +88,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="'todos' (por defecto), 'ninguno' o códigos separados por comas, p. ej. 0101,0108")
     parser.add_argument("--sin-nacional", action="store_true", help="no escribir el boletín del país")
     parser.add_argument("--formato", choices=list(FORMATS), default="pdf", help="pdf (por defecto), html o ambos")
-    parser.add_argument("--modo", choices=[deployment.PUBLIC, deployment.INTERNAL], default=deployment.PUBLIC,
-                        help="publico (por defecto: cifras protegidas, lo que se publica) o interno")
     parser.add_argument("--carpeta", type=Path, default=Path("boletines"), help="carpeta de salida (por defecto boletines/)")
-    parser.add_argument("--almacen", type=Path, default=None,
-                        help="almacén publicado (por defecto $ATALAYA_WAREHOUSE o data/warehouse.duckdb)")
+    reader_cli.add_arguments(parser, "cifras protegidas, lo que se publica")
     args = parser.parse_args(argv)
-    if args.almacen is not None:
-        os.environ[warehouse.ENV_VAR] = str(args.almacen.resolve())
-    os.environ[deployment.ENV_VAR] = args.modo
-    warehouse.close_all()
-    if not warehouse.warehouse_path().exists():
-        print(f"ERROR: no existe el almacén {warehouse.warehouse_path()}: constrúyalo con atalaya-load", file=sys.stderr)
+    if not reader_cli.open_warehouse(args):
         return 2
     choice = args.municipios.strip().lower()
     codes = None if choice == "todos" else [] if choice == "ninguno" else \

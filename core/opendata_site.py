@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from core import deployment, export, opendata, warehouse
+from core import export, opendata, reader_cli, warehouse
 from core.filters import Filters, filter_options
 from core.opendata_catalog import Distribution, catalogue, licence, licence_text
 
@@ -141,17 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--carpeta", type=Path, default=Path("datos_abiertos"), help="carpeta de salida")
     parser.add_argument("--url-base", default="", help="dirección donde se publicará la carpeta (para las direcciones "
                                                         "de descarga del catálogo), p. ej. https://datos.ejemplo.gob/atalaya/")
-    parser.add_argument("--modo", choices=[deployment.PUBLIC, deployment.INTERNAL], default=deployment.PUBLIC,
-                        help="publico (por defecto: lo que cualquiera puede descargar) o interno")
-    parser.add_argument("--almacen", type=Path, default=None,
-                        help="almacén publicado (por defecto $ATALAYA_WAREHOUSE o data/warehouse.duckdb)")
+    reader_cli.add_arguments(parser, "lo que cualquiera puede descargar")
     args = parser.parse_args(argv)
-    if args.almacen is not None:
-        os.environ[warehouse.ENV_VAR] = str(args.almacen.resolve())
-    os.environ[deployment.ENV_VAR] = args.modo
-    warehouse.close_all()
-    if not warehouse.warehouse_path().exists():
-        print(f"ERROR: no existe el almacén {warehouse.warehouse_path()}: constrúyalo con atalaya-load", file=sys.stderr)
+    if not reader_cli.open_warehouse(args):
         return 2
     base = args.url_base if not args.url_base or args.url_base.endswith("/") else args.url_base + "/"
     write_site(args.carpeta, base, log=lambda m: print(m, flush=True))
