@@ -36,7 +36,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 # The browser tests start servers and Chromium: alone, after the rest, which runs on two workers.
-BROWSER_TESTS := tests/test_browser.py tests/test_browser_sweep.py tests/test_browser_login.py tests/test_hostile_names.py
+BROWSER_TESTS := tests/test_browser.py tests/test_browser_presenter.py tests/test_browser_sweep.py tests/test_browser_login.py tests/test_hostile_names.py
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(addprefix --ignore=,$(BROWSER_TESTS))

@@ -13,8 +13,10 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:  # pages import app_pages/_common.py and core/ wherever the app is started from
     sys.path.insert(0, str(ROOT))
 
+from app_pages import _presenter
 from app_pages._common import multiselect, selectbox
-from core import auth, deployment, views, warehouse, warmup
+from app_pages._pages import PAGES
+from core import auth, deployment, presentation, views, warehouse, warmup
 from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, UNITS, Filters, filter_options
 
 st.set_page_config(
@@ -49,24 +51,24 @@ NO_LOGIN_CONFIGURED = (
 BAD_ACCOUNTS = ("Las cuentas locales de `.streamlit/secrets.toml` tienen un error, así que nadie puede entrar. "
                 "El registro del servidor dice cuál; genere cada línea con `python -m core.auth nueva-cuenta USUARIO`.")
 
-# (file in app_pages/ and URL path, title, icon) of every page; the first is the default.
-PAGES = [
-    ("resumen", "Resumen", ":material/dashboard:"),
-    ("mapa", "Mapa nacional", ":material/map:"),
-    ("municipio", "Municipio", ":material/location_city:"),
-    ("escuelas", "Centros educativos", ":material/school:"),
-    ("informes", "Constructor de informes", ":material/query_stats:"),
-    ("comparar", "Comparar", ":material/compare_arrows:"),
-    ("alertas", "Alertas tempranas", ":material/notifications_active:"),
-    ("mujeres", "Violencia contra las mujeres", ":material/female:"),
-    ("datos_abiertos", "Datos abiertos", ":material/download:"),
-    ("boletin", "Boletín", ":material/description:"),
-    ("calidad", "Calidad de datos", ":material/fact_check:"),
-    ("metodologia", "Metodología y definiciones", ":material/menu_book:"),
-]
 
 UNIT_HELP = ("Víctimas: personas afectadas. Hechos: sucesos delictivos (un hecho puede tener varias víctimas o "
              "ninguna). Las dos unidades nunca se suman: cada cifra cuenta una sola.")
+
+
+def url_filters() -> Filters:
+    """The shared filters as the URL gives them, put into the sidebar widgets' state."""
+    opts = filter_options()
+    state = st.session_state
+    initial = Filters.from_params(st.query_params.to_dict(), opts).resolved(opts)
+    state["f_years"] = (initial.year_from, initial.year_to)
+    state["f_groups"] = list(initial.crime_groups)
+    state["f_types"] = list(initial.crime_types)
+    state["f_sexes"] = list(initial.sexes)
+    state["f_ages"] = list(initial.age_groups)
+    state["f_dept"] = initial.dept_code or ""
+    state["f_unit"] = initial.unit
+    return initial
 
 
 def sidebar_filters() -> Filters:
@@ -77,14 +79,7 @@ def sidebar_filters() -> Filters:
         not (opts.min_year <= state["f_years"][0] <= state["f_years"][1] <= opts.max_year)
         or state.get("f_unit", opts.default_unit) not in opts.units)
     if "f_years" not in state or stale:  # first run, or a republished warehouse with another period
-        initial = Filters.from_params(st.query_params.to_dict(), opts).resolved(opts)
-        state["f_years"] = (initial.year_from, initial.year_to)
-        state["f_groups"] = list(initial.crime_groups)
-        state["f_types"] = list(initial.crime_types)
-        state["f_sexes"] = list(initial.sexes)
-        state["f_ages"] = list(initial.age_groups)
-        state["f_dept"] = initial.dept_code or ""
-        state["f_unit"] = initial.unit
+        url_filters()
 
     with st.sidebar:
         st.header("Filtros")
@@ -231,6 +226,11 @@ def main() -> None:
         st.stop()
     if TESTING_KEY not in st.session_state:  # AppTest runs pages on many small warehouses: no background work
         warmup.start()
+    pages = {stem: st.Page(PAGES_DIR / f"{stem}.py", title=title, icon=icon, default=stem == PAGES[0][0])
+             for stem, title, icon in PAGES}
+    if _presenter.active():
+        present(pages, synthetic)
+        return
     if synthetic:
         st.warning(warehouse.synthetic_notice(), icon=":material/science:")
     st.session_state["filters"] = sidebar_filters()
@@ -241,9 +241,37 @@ def main() -> None:
         else:
             st.warning(f"Modo interno: se muestran todas las cifras, también las menores que {views.MIN_COUNT}. No publique "
                        "esta vista.", icon=":material/lock_open:")
-    pages = [st.Page(PAGES_DIR / f"{stem}.py", title=title, icon=icon, default=stem == PAGES[0][0])
-             for stem, title, icon in PAGES]
-    st.navigation(pages).run()
+    page = st.navigation(list(pages.values()), expanded=True)  # collapsed, it would offer «View 3 more» (English)
+    page.run()
+    presentation_tools(pages, page.url_path or PAGES[0][0])  # after the page: its link holds what it just drew
+
+
+def present(pages: dict[str, st.Page], synthetic: bool) -> None:
+    """Presenter mode: no sidebar (the filters come from the URL), the presenter bar, then the page."""
+    _presenter.frame()
+    st.session_state["filters"] = url_filters()
+    page = st.navigation(list(pages.values()), position="hidden")
+    _presenter.bar(pages, page.url_path or PAGES[0][0], keep=(LOGIN_USER, _presenter.TEXT_KEY), synthetic=synthetic)
+    page.run()
+
+
+def presentation_tools(pages: dict[str, st.Page], current: str) -> None:
+    """At the foot of the sidebar: show this view full screen, or add it to the presentation."""
+    params = presentation.without_presenter(st.query_params.to_dict())
+    with st.sidebar:
+        st.divider()
+        st.page_link(pages[current], label="Presentar esta vista", icon=":material/fit_screen:",
+                     query_params=params | {presentation.P_PRESENT: "1"},
+                     help="Muestra esta vista a pantalla completa, sin la barra lateral (para salir: Esc).")
+        if current != "presentacion" and st.button(
+                "Añadir a la presentación", icon=":material/add_to_queue:", key="pres_add",
+                help="Guarda esta vista, con sus filtros, como la siguiente diapositiva de la página «Presentación»."):
+            link = presentation.Slide(current, tuple(params.items())).link()
+            text = st.session_state.get(_presenter.TEXT_KEY, "").rstrip("\n")
+            st.session_state[_presenter.TEXT_KEY] = (text + "\n" if text else "") + link
+            count = len(presentation.parse(st.session_state[_presenter.TEXT_KEY], list(pages), PAGES[0][0])[0])
+            st.toast(f"Vista añadida a la presentación ({count} en total).",
+                     icon=":material/slideshow:")
 
 
 def run_safely() -> None:

@@ -126,5 +126,4 @@ else:
         st.altair_chart(chart.properties(height=300), width="stretch")
         if years["value"].isna().any():
             st.caption("Los años sin punto tienen la cifra reservada (modo público) o no tienen población.")
-        st.caption(f"Fuente: {meta.get('country_name', '')}, registros consolidados de {len(rates.sources())} "
-                   f"instituciones · {f.describe(opts)}")
+        st.caption(rates.source_line(f))

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import _presenter
 from app_pages._common import dataframe, download, download_buttons, download_row, notes_for_download, page_filters, selectbox, show_notes
-from core import coverage, reports, warehouse
+from core import charts, coverage, reports, warehouse
 from core.reports import DIMENSIONS, MEASURES, ReportSpec, SpecError
 
 f, opts = page_filters()
@@ -58,10 +59,17 @@ if "inf_medida" not in state:
                                        "inf_top": 0}).items():
             state[key] = value
 
-st.title("Constructor de informes")
-st.caption("Elija qué medir, cómo desglosarlo y cómo mostrarlo. Los filtros de la barra lateral se aplican.")
+presenting = _presenter.active()
+if presenting:  # the chart (its title and source are in the picture) first, the controls under it
+    stage = st.container()
+    controls_box = st.container(border=True)
+    controls_box.markdown("**Cambiar el informe**")
+else:
+    st.title("Constructor de informes")
+    st.caption("Elija qué medir, cómo desglosarlo y cómo mostrarlo. Los filtros de la barra lateral se aplican.")
+    stage = controls_box = st.container()
 
-c1, c2, c3, c4 = st.columns([1.4, 1, 1, 1])
+c1, c2, c3, c4 = controls_box.columns([1.4, 1, 1, 1])
 measure = selectbox(c1, "Medida", list(MEASURES), key="inf_medida",
                        format_func=lambda m: reports.measure_label(m, f))
 dim1 = selectbox(c2, "Desglosar por", DIM_OPTIONS, key="inf_dim1", format_func=lambda d: DIMENSIONS[d].label)
@@ -69,7 +77,7 @@ dim2 = selectbox(c3, "y por", [NONE] + DIM_OPTIONS, key="inf_dim2",
                     format_func=lambda d: DIMENSIONS[d].label if d else "(nada más)")
 facet = selectbox(c4, "Un panel por", [NONE] + DIM_OPTIONS, key="inf_panel",
                      format_func=lambda d: DIMENSIONS[d].label if d else "(sin paneles)")
-c5, c6, c7, _ = st.columns(4)
+c5, c6, c7, _ = controls_box.columns(4)
 chart_type = selectbox(c5, "Gráfico", list(reports.CHARTS), key="inf_grafico", format_func=reports.CHARTS.get)
 sort = selectbox(c6, "Orden", list(reports.SORTS), key="inf_orden", format_func=reports.SORTS.get)
 top = selectbox(c7, "Primeros N (de la primera dimensión)", TOP_OPTIONS, key="inf_top",
@@ -88,9 +96,9 @@ except SpecError as exc:
 if report is not None:
     if report.data.empty:
         st.info(f"No hay {f.noun()} con estos filtros.")
-    chart = reports.chart(report)
+    chart = reports.chart(report, fit_height=_presenter.picture_height(reserved=70) if presenting else None)
     if chart is not None:
-        st.altair_chart(chart, width="stretch")
+        stage.altair_chart(charts.for_screen(chart) if presenting else chart, width="stretch")
     for note in report.notes:
         st.caption(note)
     gap_note = coverage.describe_month_gaps(f)

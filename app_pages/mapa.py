@@ -5,8 +5,10 @@ from pathlib import Path
 
 import altair as alt
 import pandas as pd
+import pydeck as pdk
 import streamlit as st
 
+from app_pages import _presenter
 from app_pages._common import dataframe, download_buttons, legend_table, notes_for_download, page_filters, selectbox, show_notes
 from core import (
     classify,
@@ -40,6 +42,8 @@ INTERVAL = {"rate_lo": f"{rates.INTERVAL_LABEL} inferior", "rate_hi": f"{rates.I
 COMPONENTS = priority.components()
 INDICATORS = {vulnerability.COMPOSITE: vulnerability.COMPOSITE_NAME} | {
     i.code: f"{i.name} ({i.unit}, {i.year})" for i in vulnerability.catalog()}
+TOP_LABELS, TOP_LABELS_PRESENTER = 5, 10  # territories named on the map: the highest values (and the selected one)
+ZOOM_OUT_MAX, ZOOM_IN_MAX = -2, 7         # steps of the presenter's zoom buttons from the whole territory
 munis_in_scope = municipality.municipalities()
 if f.dept_code:
     munis_in_scope = munis_in_scope[munis_in_scope["dept_code"] == f.dept_code]
@@ -57,6 +61,7 @@ CONTROLS = [
     Control("mapa_clases", "clases", 3, [3, 5]),
     Control("mapa_umbrales", "umbrales", "", parse=lambda t: t if classify.parse_thresholds(t) else None),
     Control("mapa_muni", "muni", "", [""] + list(muni_names)),
+    Control("mapa_zoom", "zoom", 0, parse=viewstate.int_between(ZOOM_OUT_MAX, ZOOM_IN_MAX)),
 ] + [Control(f"mapa_w_{c.key}", f"p_{c.key}", c.default_weight, parse=viewstate.int_between(0, 100))
      for c in COMPONENTS]
 viewstate.restore(state, st.query_params, "mapa", CONTROLS)
@@ -75,6 +80,27 @@ def _on_pick() -> None:
     state["mapa_deck_version"] = state.get("mapa_deck_version", 0) + 1
 
 
+def _on_search() -> None:
+    """A municipality found in the presenter's search box: highlighted and, from the whole territory, zoomed in."""
+    _on_pick()
+    if state["mapa_muni"] and state["mapa_zoom"] <= 0:
+        state["mapa_zoom"] = 2
+
+
+def _zoom(step: int | None) -> None:
+    """The presenter's zoom buttons: a step in or out, or back to the whole territory (None). The map is
+    drawn anew, so the view also leaves where the mouse had moved it."""
+    _on_pick()
+    state["mapa_zoom"] = 0 if step is None else min(max(state["mapa_zoom"] + step, ZOOM_OUT_MAX), ZOOM_IN_MAX)
+
+
+def top_codes(table: pd.DataFrame, count: int, selected: str | None) -> list[str]:
+    """The selected territory's code, then those of the ``count`` with the highest value (reserved
+    ones have none): the order in which their names are placed on the map."""
+    ranked = table.dropna(subset=["value"]).sort_values(["value", "code"], ascending=[False, True])
+    return list(dict.fromkeys([*([selected] if selected else []), *ranked["code"].head(count)]))
+
+
 def _on_map_click() -> None:
     """A click on the map selects a municipality, or zooms into a department."""
     selection = state.get(_deck_key(), {}).get("selection", {})
@@ -90,61 +116,69 @@ def _on_map_click() -> None:
             state["mapa_nivel"] = "municipio"
 
 
-st.title("Mapa nacional")
-st.caption(f.describe(opts))
+presenting = _presenter.active()
+if presenting:  # the picture first (title, map and legend, source), the controls under it
+    head, stage = st.container(), st.container()
+    controls_box = st.container(border=True)
+    controls_box.markdown("**Cambiar la vista del mapa**")
+else:
+    st.title("Mapa nacional")
+    st.caption(f.describe(opts))
+    controls_box = st.container()
 
 # ---- Controls -----------------------------------------------------------------------------
-c1, c2, c3 = st.columns([1, 1.3, 1.3])
-c4, c5, _ = st.columns([1, 0.8, 1.8])  # a second row: the boxes keep room for their values
-view = selectbox(c1, "Vista", list(VIEWS), key="mapa_vista", format_func=VIEWS.get)
-level = "municipio"
-if view == "incidencia":
-    if f.dept_code:
-        state["mapa_nivel"] = "municipio"
-    level = selectbox(c2, "Nivel", list(LEVELS), key="mapa_nivel", format_func=LEVELS.get,
-                         disabled=bool(f.dept_code),
-                         help="Con un departamento elegido en los filtros se muestran sus municipios.")
-    measure = selectbox(c3, "Medida", list(MEASURES), key="mapa_medida", format_func=MEASURES.get,
-                           help=rates.DEFINITIONS["Tasa suavizada (Bayes empírico)"] + " "
-                           + rates.DEFINITIONS["Tasa suavizada espacial (Bayes empírico)"])
-elif view == "calientes":
-    statistic = selectbox(c2, "Estadístico", list(hotspots.METHODS), key="mapa_estadistico",
-                             format_func=hotspots.METHODS.get, help=hotspots.DEFINITION)
-elif view == "vulnerabilidad":
-    indicator = selectbox(c2, "Indicador", list(INDICATORS), key="mapa_indicador", format_func=INDICATORS.get)
-method, k = state["mapa_metodo"], state["mapa_clases"]
-if view != "calientes":  # hot spots are categories, not classes of a measure
-    method = selectbox(c4, "Clasificación", list(classify.METHODS), key="mapa_metodo", format_func=classify.METHODS.get)
-    k = c5.radio("Clases", [3, 5], key="mapa_clases", horizontal=True)
-thresholds: tuple[float, ...] = ()
-if method == "umbrales" and view != "calientes":
-    need = classify.THRESHOLDS_FOR[k]
-    st.text_input(f"Umbrales ({need} valores crecientes separados por comas, en la unidad de la medida)",
-                  key="mapa_umbrales", placeholder="10, 20" if need == 2 else "5, 10, 20, 40",
-                  help=f"Por ejemplo, con la tasa de homicidios {rates.PER_LABEL}: 10, 20. «Baja» llega hasta el "
-                       "primer umbral incluido; «Alta», por encima del último.")
-    thresholds = classify.parse_thresholds(state["mapa_umbrales"]) or ()
+with controls_box:
+    c1, c2, c3 = st.columns([1, 1.3, 1.3])
+    c4, c5, _ = st.columns([1, 0.8, 1.8])  # a second row: the boxes keep room for their values
+    view = selectbox(c1, "Vista", list(VIEWS), key="mapa_vista", format_func=VIEWS.get)
+    level = "municipio"
+    if view == "incidencia":
+        if f.dept_code:
+            state["mapa_nivel"] = "municipio"
+        level = selectbox(c2, "Nivel", list(LEVELS), key="mapa_nivel", format_func=LEVELS.get,
+                             disabled=bool(f.dept_code),
+                             help="Con un departamento elegido en los filtros se muestran sus municipios.")
+        measure = selectbox(c3, "Medida", list(MEASURES), key="mapa_medida", format_func=MEASURES.get,
+                               help=rates.DEFINITIONS["Tasa suavizada (Bayes empírico)"] + " "
+                               + rates.DEFINITIONS["Tasa suavizada espacial (Bayes empírico)"])
+    elif view == "calientes":
+        statistic = selectbox(c2, "Estadístico", list(hotspots.METHODS), key="mapa_estadistico",
+                                 format_func=hotspots.METHODS.get, help=hotspots.DEFINITION)
+    elif view == "vulnerabilidad":
+        indicator = selectbox(c2, "Indicador", list(INDICATORS), key="mapa_indicador", format_func=INDICATORS.get)
+    method, k = state["mapa_metodo"], state["mapa_clases"]
+    if view != "calientes":  # hot spots are categories, not classes of a measure
+        method = selectbox(c4, "Clasificación", list(classify.METHODS), key="mapa_metodo", format_func=classify.METHODS.get)
+        k = c5.radio("Clases", [3, 5], key="mapa_clases", horizontal=True)
+    thresholds: tuple[float, ...] = ()
+    if method == "umbrales" and view != "calientes":
+        need = classify.THRESHOLDS_FOR[k]
+        st.text_input(f"Umbrales ({need} valores crecientes separados por comas, en la unidad de la medida)",
+                      key="mapa_umbrales", placeholder="10, 20" if need == 2 else "5, 10, 20, 40",
+                      help=f"Por ejemplo, con la tasa de homicidios {rates.PER_LABEL}: 10, 20. «Baja» llega hasta el "
+                           "primer umbral incluido; «Alta», por encima del último.")
+        thresholds = classify.parse_thresholds(state["mapa_umbrales"]) or ()
 
-weights = {c.key: state[f"mapa_w_{c.key}"] for c in COMPONENTS}
-if view == "prioridad":
-    with st.expander("Pesos del índice de prioridad", icon=":material/tune:"):
-        st.caption("Cada peso va de 0 a 100; solo cuenta la proporción entre ellos (se muestran normalizados).")
-        left, right = st.columns(2)
-        left.markdown("**Incidencia**")
-        right.markdown("**Vulnerabilidad**")
-        for c in COMPONENTS:
-            (left if c.kind == "incidencia" else right).slider(c.name, 0, 100, key=f"mapa_w_{c.key}", help=c.definition)
+    weights = {c.key: state[f"mapa_w_{c.key}"] for c in COMPONENTS}
+    if view == "prioridad":
+        with st.expander("Pesos del índice de prioridad", icon=":material/tune:"):
+            st.caption("Cada peso va de 0 a 100; solo cuenta la proporción entre ellos (se muestran normalizados).")
+            left, right = st.columns(2)
+            left.markdown("**Incidencia**")
+            right.markdown("**Vulnerabilidad**")
+            for c in COMPONENTS:
+                (left if c.kind == "incidencia" else right).slider(c.name, 0, 100, key=f"mapa_w_{c.key}", help=c.definition)
 
-        def _reset_weights() -> None:
-            for comp in COMPONENTS:
-                state[f"mapa_w_{comp.key}"] = comp.default_weight
+            def _reset_weights() -> None:
+                for comp in COMPONENTS:
+                    state[f"mapa_w_{comp.key}"] = comp.default_weight
 
-        weights = {c.key: state[f"mapa_w_{c.key}"] for c in COMPONENTS}
-        total = sum(weights.values())
-        if total:
-            st.caption("Pesos efectivos: " + ", ".join(
-                f"{c.name} {fmt.percent(weights[c.key] / total * 100, 0)}" for c in COMPONENTS if weights[c.key]))
-        st.button("Restablecer pesos", on_click=_reset_weights)
+            weights = {c.key: state[f"mapa_w_{c.key}"] for c in COMPONENTS}
+            total = sum(weights.values())
+            if total:
+                st.caption("Pesos efectivos: " + ", ".join(
+                    f"{c.name} {fmt.percent(weights[c.key] / total * 100, 0)}" for c in COMPONENTS if weights[c.key]))
+            st.button("Restablecer pesos", on_click=_reset_weights)
 
 # ---- Data for the chosen view -------------------------------------------------------------
 notes: list[str] = []
@@ -272,16 +306,12 @@ tooltip = geo.tooltip("name", "department", (value_name, "value_label"),
                       *([(f"{rates.INTERVAL_LABEL} de la tasa", "interval_label")] if shows_interval else []),
                       ("Categoría" if view == "calientes" else "Clase", "class"),
                       ("Puesto", "position_label"), ("Cobertura", "coverage_label"))
-deck = geo.choropleth(collection, geo.view_state(box), tooltip, layer_id, selected=selected)
+labels = geo.label_points(level, props.set_index("code").loc[
+    top_codes(props, TOP_LABELS_PRESENTER if presenting else TOP_LABELS, selected)].reset_index(), "name", "value_label")
 
-map_col, legend_col = st.columns([2.6, 1.4])
-with map_col:
-    st.pydeck_chart(deck, on_select=_on_map_click, selection_mode="single-object", key=_deck_key(),
-                    height=geo.MAP_HEIGHT)
-    st.caption("Pase el cursor sobre un territorio para ver su valor; haga clic en un municipio para ver su "
-               "detalle" + (" o en un departamento para ver sus municipios." if level == "departamento" else ".")
-               + " Las zonas en blanco dentro del país no pertenecen a ningún municipio (lagos).")
-with legend_col:
+
+def legend() -> None:
+    """The legend: the measure, each class in its colour with its bounds and count, what the classes mean."""
     st.markdown(f"**{fmt.literal_markdown(value_name)}**")
     if view == "calientes":
         st.markdown(f"**{hotspots.METHODS[statistic]}**")
@@ -292,15 +322,68 @@ with legend_col:
     else:
         st.caption(f"{classify.METHODS[method]}. {classify.MEANINGS[method]} N.º = número de "
                    f"{LEVELS[level].lower()} en la clase.")
+
+
+def legend_notes() -> None:
+    """What the map leaves out or how the view is defined."""
     show_notes(*notes, kind="info")
     if view not in ("incidencia", "calientes"):
         st.caption("Esta vista usa definiciones fijas" + (" (cuenta víctimas)" if view == "prioridad" else "")
                    + ": de los filtros solo se aplican el periodo y el departamento.")
 
+if presenting:
+    screen_w, _ = _presenter.screen()
+    map_h = _presenter.picture_height()
+    map_w = int((screen_w - 48) * 3.1 / 4.1)
+    view_box = geo.view_state(box, map_w, map_h)
+    if selected and state["mapa_zoom"] > 0:  # zoomed in: around the municipality found
+        lon, lat = geo.centre(level, selected)
+        view_box = pdk.ViewState(longitude=lon, latitude=lat, zoom=view_box.zoom)
+    view_box.zoom = round(view_box.zoom + state["mapa_zoom"], 2)
+    deck = geo.choropleth(collection, view_box, tooltip, layer_id, selected=selected, extra_layers=[
+        geo.labels_layer(geo.place_labels(labels, view_box, map_w, map_h, 15), "etiquetas", size=15)])
+    with head:
+        title = value_name if value_name.startswith(VIEWS[view]) else f"{VIEWS[view]}: {value_name}"
+        st.subheader(f"{fmt.literal_markdown(title)} · {f.period()}")
+    with stage:
+        map_col, legend_col = st.columns([3.1, 1], gap="medium")
+        with map_col:
+            st.pydeck_chart(deck, on_select=_on_map_click, selection_mode="single-object", key=_deck_key(),
+                            height=map_h)
+            st.caption(rates.source_line(f))
+        with legend_col:
+            legend()
+            if level == "municipio":
+                selectbox(st, "Buscar un municipio", [""] + sorted(muni_labels, key=muni_labels.get), key="mapa_muni",
+                          on_change=_on_search, format_func=lambda c: muni_labels.get(c, "Escriba un nombre"))
+            with st.container(horizontal=True, gap="small"):
+                st.button("Acercar", icon=":material/zoom_in:", key="mapa_acercar", on_click=_zoom, args=(1,))
+                st.button("Alejar", icon=":material/zoom_out:", key="mapa_alejar", on_click=_zoom, args=(-1,))
+                st.button("Restablecer", icon=":material/fit_screen:", key="mapa_restablecer", on_click=_zoom,
+                          args=(None,), help="Vuelve a mostrar todo el territorio")
+    with controls_box:
+        legend_notes()
+else:
+    view_box = geo.view_state(box)
+    deck = geo.choropleth(collection, view_box, tooltip, layer_id, selected=selected, extra_layers=[
+        geo.labels_layer(geo.place_labels(labels, view_box, geo.MAP_WIDTH, geo.MAP_HEIGHT, 13), "etiquetas")])
+    map_col, legend_col = st.columns([2.6, 1.4])
+    with map_col:
+        st.pydeck_chart(deck, on_select=_on_map_click, selection_mode="single-object", key=_deck_key(),
+                        height=geo.MAP_HEIGHT)
+        st.caption("Pase el cursor sobre un territorio para ver su valor; haga clic en un municipio para ver su "
+                   "detalle" + (" o en un departamento para ver sus municipios." if level == "departamento" else ".")
+                   + " Las zonas en blanco dentro del país no pertenecen a ningún municipio (lagos). Con nombre: el "
+                   "municipio elegido y los de valor más alto.")
+    with legend_col:
+        legend()
+        legend_notes()
+
 # ---- Selected municipality ----------------------------------------------------------------
 if level == "municipio":
-    selectbox(st, "Municipio seleccionado", [""] + sorted(muni_labels, key=muni_labels.get), key="mapa_muni", on_change=_on_pick,
-                 format_func=lambda c: muni_labels.get(c, "Ninguno (haga clic en el mapa o elija aquí)"))
+    if not presenting:
+        selectbox(st, "Municipio seleccionado", [""] + sorted(muni_labels, key=muni_labels.get), key="mapa_muni", on_change=_on_pick,
+                  format_func=lambda c: muni_labels.get(c, "Ninguno (haga clic en el mapa o elija aquí)"))
     code = state["mapa_muni"]
     if code:
         row = props.loc[props["code"] == code].iloc[0]

@@ -108,5 +108,4 @@ with st.expander("Definiciones de estos delitos", icon=":material/menu_book:"):
     for row in catalogue.itertuples():
         st.markdown(f"**{row.name}** (ICCS {row.iccs_code}). {row.definition}")
     st.markdown("**Protección de las víctimas.** " + " ".join(views.download_notes()))
-st.caption(f"Fuente: {meta.get('country_name', '')}, registros consolidados de {len(rates.sources())} instituciones · "
-           f"{g.describe(opts)}")
+st.caption(rates.source_line(g))

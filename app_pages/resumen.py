@@ -84,8 +84,7 @@ if gap_note:
                            "punteadas marcan esos meses."), icon=":material/event_busy:")
 if granularity == "Mensual":
     show_notes(coverage.left_out(f, "mes"))
-st.caption(f"Fuente: {meta.get('country_name', '')}, registros consolidados de "
-           f"{len(rates.sources())} instituciones · {f.describe(opts)}")
+st.caption(rates.source_line(f))
 
 # ---- Top municipalities -------------------------------------------------------------------
 st.subheader(f"Municipios con más {f.noun()}")

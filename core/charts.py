@@ -68,3 +68,10 @@ def subtitle_lines(text: str, width: int = SUBTITLE_CHARACTERS) -> list[str]:
         lines.extend(pieces)
     return lines
 
+
+
+def for_screen(chart):
+    """A chart read from across a meeting room (presenter mode): larger title, axes and legend."""
+    return (chart.configure_title(fontSize=22, subtitleFontSize=15)
+            .configure_axis(labelFontSize=15, titleFontSize=16)
+            .configure_legend(labelFontSize=15, titleFontSize=16, labelLimit=0))

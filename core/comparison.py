@@ -48,7 +48,7 @@ class Periods:
 
 
 def period_label(f: Filters) -> str:
-    return str(f.year_from) if f.year_from == f.year_to else f"{f.year_from}–{f.year_to}"
+    return f.period()
 
 
 def periods(f: Filters, a: tuple[int, int], b: tuple[int, int]) -> Periods:

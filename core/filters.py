@@ -178,10 +178,14 @@ class Filters:
                        year_to=self.year_to if self.year_to is not None else options.max_year,
                        unit=self.unit if self.unit in options.units else options.default_unit)
 
+    def period(self) -> str:
+        """The years selected (of resolved filters): «2021» or «2019–2023»."""
+        return str(self.year_from) if self.year_from == self.year_to else f"{self.year_from}–{self.year_to}"
+
     def describe(self, options: FilterOptions) -> str:
         """One line in Spanish saying what is selected."""
         f = self.resolved(options)
-        parts = [f"{f.year_from}" if f.year_from == f.year_to else f"{f.year_from}–{f.year_to}"]
+        parts = [f.period()]
         if f.crime_types:
             parts.append(", ".join(options.crime_type_names[t] for t in f.crime_types))
         elif f.crime_groups:

@@ -21,7 +21,7 @@ from core import warehouse
 
 LEVELS = ("departamento", "municipio", "aldea")
 MAP_HEIGHT = 560
-_MAP_WIDTH = 760  # typical width of the map column in pixels, to choose the zoom
+MAP_WIDTH = 760  # typical width of the map column in pixels, to choose the zoom
 
 LINE_COLOR = [90, 90, 90, 200]
 SELECTED_LINE_COLOR = [20, 20, 20, 255]
@@ -64,7 +64,7 @@ def bounds(level: str, codes: Iterable[str] | None = None) -> tuple[float, float
     return float(b["minx"].min()), float(b["miny"].min()), float(b["maxx"].max()), float(b["maxy"].max())
 
 
-def view_state(box: tuple[float, float, float, float] | None, width: int = _MAP_WIDTH,
+def view_state(box: tuple[float, float, float, float] | None, width: int = MAP_WIDTH,
                height: int = MAP_HEIGHT) -> pdk.ViewState:
     """A view centred on the box, zoomed so that it fits the map (Web Mercator)."""
     if box is None:
@@ -173,3 +173,72 @@ def cells_layer(cells: pd.DataFrame, layer_id: str, cell_deg: float) -> pdk.Laye
                      id=layer_id, get_position="[lon, lat]", get_radius="radius", radius_units=pdk.types.String("meters"),
                      radius_min_pixels=2, get_fill_color=[33, 33, 33, 150], get_line_color=[255, 255, 255, 200],
                      stroked=True, line_width_min_pixels=1, pickable=True)
+
+
+def centre(level: str, code: str) -> tuple[float, float]:
+    """(lon, lat) of a territory's centroid, rounded like the view state."""
+    row = shapes(level).set_index("code").loc[code]
+    return round(float(row["centroid_lon"]), 4), round(float(row["centroid_lat"]), 4)
+
+
+def _label_text(value) -> str:
+    # drawn on the canvas (never HTML); a value that deck.gl's JSON would read as an expression
+    # («@@=...») is kept as text by a zero-width space before it
+    text = str(value)
+    return "\u200b" + text if text.startswith("@@") else text
+
+
+def label_points(level: str, table: pd.DataFrame, name: str, value: str | None = None) -> pd.DataFrame:
+    """Where to write the name (and value) of each territory of ``table`` (its ``code`` column): lon,
+    lat (the centroid) and text «name value»."""
+    where = shapes(level)[["code", "centroid_lon", "centroid_lat"]]
+    rows = table.merge(where, on="code", how="inner").dropna(subset=["centroid_lon", "centroid_lat"])
+    text = [_label_text(n if value is None else f"{n} {v}") for n, v in
+            zip(rows[name], rows[value] if value is not None else rows[name])]
+    return pd.DataFrame({"lon": rows["centroid_lon"].astype(float), "lat": rows["centroid_lat"].astype(float),
+                         "text": text})
+
+
+def _mercator(lon: float, lat: float, zoom: float) -> tuple[float, float]:
+    """Web Mercator pixel coordinates at ``zoom`` (deck.gl's: 512 px for the world at zoom 0)."""
+    scale = 512 * 2 ** zoom
+    phi = math.radians(max(min(lat, 85.0), -85.0))
+    return (lon + 180) / 360 * scale, (1 - math.log(math.tan(math.pi / 4 + phi / 2)) / math.pi) / 2 * scale
+
+
+def place_labels(points: pd.DataFrame, view: pdk.ViewState, width: int, height: int, size: int) -> pd.DataFrame:
+    """The labels that fit the map of ``width`` x ``height`` pixels at ``view`` without covering one
+    another, in the order of ``points`` (the first are placed first): each is tried on its point,
+    above, below, right and left of it, and left out when none of these is free. Adds ``offset``
+    ([dx, dy] pixels). Estimated boxes (bold sans-serif about 0.6 em per character)."""
+    cx, cy = _mercator(view.longitude, view.latitude, view.zoom)
+    placed: list[tuple[float, float, float, float]] = []
+    keep, offsets = [], []
+    for i, row in enumerate(points.itertuples(index=False)):
+        x, y = _mercator(row.lon, row.lat, view.zoom)
+        x, y = x - cx + width / 2, y - cy + height / 2
+        w, h = 0.6 * size * len(row.text) + 10, size * 1.25 + 6
+        for dx, dy in ((0, 0), (0, -h), (0, h), (w / 2 + 6, 0), (-w / 2 - 6, 0)):
+            box = (x + dx - w / 2, y + dy - h / 2, x + dx + w / 2, y + dy + h / 2)
+            inside = box[0] >= 0 and box[1] >= 0 and box[2] <= width and box[3] <= height
+            if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                placed.append(box)
+                keep.append(i)
+                offsets.append([round(dx), round(dy)])
+                break
+    out = points.iloc[keep].copy()
+    out["offset"] = offsets
+    return out
+
+
+def labels_layer(points: pd.DataFrame, layer_id: str, size: int = 13) -> pdk.Layer:
+    """Names on the map (label_points, placed by place_labels), dark on a light box so they read on
+    every class colour. The characters are those of the names (accents, ñ) and the font a local one:
+    nothing is fetched."""
+    data = points.assign(offset=points["offset"] if "offset" in points else [[0, 0]] * len(points))
+    return pdk.Layer("TextLayer", data=data[["lon", "lat", "text", "offset"]], id=layer_id, get_position="[lon, lat]",
+                     get_text="text", get_size=size, get_color=[20, 20, 20, 255], get_pixel_offset="offset",
+                     character_set=pdk.types.String("auto"),
+                     font_family=pdk.types.String("Arial, Helvetica, sans-serif"), font_weight=600,
+                     background=True, get_background_color=[255, 255, 255, 215], background_padding=[4, 2, 4, 2],
+                     pickable=False)

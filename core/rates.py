@@ -593,3 +593,16 @@ def sources() -> pd.DataFrame:
         FROM source s LEFT JOIN source_month c ON c.source = s.source
         GROUP BY ALL ORDER BY s.rows_loaded DESC
     """)
+
+
+SYNTHETIC_MARK = "DATOS SINTÉTICOS DE DEMOSTRACIÓN"
+
+
+def source_line(f: Filters) -> str:
+    """The source of a figure drawn with filters ``f``, as its caption says it: the country, how many
+    institutions' records, what is selected (core.filters.Filters.describe) and, for a synthetic
+    warehouse, that the data are not real."""
+    meta = warehouse.meta()
+    line = (f"Fuente: {meta.get('country_name', '')}, registros consolidados de {len(sources())} instituciones · "
+            f"{f.describe(filter_options())}")
+    return line + (f" · {SYNTHETIC_MARK}" if warehouse.is_synthetic() else "")

@@ -57,6 +57,7 @@ PAGES = [
     ("boletin", "Boletín", 0, 0),
     ("calidad", "Calidad de datos", 0, 2),
     ("metodologia", "Metodología y definiciones", 0, 0),
+    ("presentacion", "Presentación", 0, 0),
 ]
 
 

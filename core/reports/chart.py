@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import altair as alt
 
@@ -13,9 +14,10 @@ from core.reports.spec import DIMENSIONS, SpecError
 # Charts
 # ---------------------------------------------------------------------------------------
 
-def chart(report: Report) -> alt.Chart | None:
+def chart(report: Report, fit_height: int | None = None) -> alt.Chart | None:
     """An Altair chart of the report (None for the table view). Drawn from a copy whose columns are
-    safe field names (core.charts): the labels are titles."""
+    safe field names (core.charts): the labels are titles. ``fit_height``: of the whole chart with its
+    title (presenter mode: the screen less the presenter bar), instead of a height for its rows."""
     spec, data = report.spec, report.data
     if spec.chart == "table" or data.empty:
         return None
@@ -64,13 +66,20 @@ def chart(report: Report) -> alt.Chart | None:
     # a heatmap gives each row of its second dimension the room of a label
     rows = data[field[second]].nunique() if spec.chart == "heatmap" and second else 0
     height = max(320 if not spec.facet else 200, 22 * rows)
+    subtitle = charts.subtitle_lines(report.caption)
+    if fit_height is not None:  # the plot gets what the title, its subtitle lines and the x axis leave
+        room = fit_height - 40 - 20 * len(subtitle) - 90  # at the sizes of charts.for_screen
+        if spec.facet:
+            panel_rows = math.ceil(data[field[DIMENSIONS[spec.facet].label]].nunique() / 3)
+            room = room // max(panel_rows, 1) - 30
+        height = max(int(room), 160)
     ch = ch.properties(width="container" if not spec.facet else 260, height=height,
                        **({} if spec.facet else {"autosize": charts.FIT_WIDTH}),
-                       title=alt.TitleParams(report.title, subtitle=charts.subtitle_lines(report.caption), anchor="start"))
+                       title=alt.TitleParams(report.title, subtitle=subtitle, anchor="start"))
     if spec.facet:
         facet = DIMENSIONS[spec.facet].label
         ch = ch.facet(facet=alt.Facet(f"{field[facet]}:N", title=facet), columns=3).properties(
-            title=alt.TitleParams(report.title, subtitle=charts.subtitle_lines(report.caption), anchor="start"), autosize=charts.PAD)
+            title=alt.TitleParams(report.title, subtitle=subtitle, anchor="start"), autosize=charts.PAD)
     return ch
 
 

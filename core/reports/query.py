@@ -160,11 +160,7 @@ def _run(spec: ReportSpec, public: bool) -> Report:
     value_label = measure_label(spec.measure, f)
     title = f"{value_label} por " + " y ".join(DIMENSIONS[d].label.lower() for d in spec.dims) + (
         f", por {DIMENSIONS[spec.facet].label.lower()}" if spec.facet else "")
-    meta = warehouse.meta()
-    caption = (f"Fuente: Atalaya, {meta.get('country_name', '')}, registros de {len(rates.sources())} "
-               f"instituciones · {f.describe(opts)}")
-    if meta.get("synthetic") == "true":
-        caption += " · DATOS SINTÉTICOS DE DEMOSTRACIÓN"
+    caption = rates.source_line(f)
     out_cols = {k: DIMENSIONS[c].label for k, c in zip(keys, cols)}
     extra = {"n": f.unit_label} | ({"population": "Personas-año"} if spec.measure == "rate" else {}) | (
         {"previous": previous_label(f)} if spec.measure == "change" else {})
