@@ -1,7 +1,7 @@
-"""Periodic bulletin for the country or one municipality and a period.
+"""Periodic bulletin for the country or one municipality and a period (or one month).
 
-``content`` gathers what the bulletin says as a list of blocks (headings, key figures, tables,
-charts, the map, notes, definitions); ``render`` writes them as one self-contained HTML file
+``content`` (a period) and ``monthly_content`` (a month) gather what the bulletin says as a list
+of blocks (headings, key figures, tables, charts, the map, notes, definitions); ``render`` writes them as one self-contained HTML file
 (charts and map inline as SVG, no external resource) and core/bulletin_pdf.py as a PDF, without a
 browser or a network. Every figure is taken from the protected public views in public mode.
 """
@@ -103,11 +103,11 @@ def _svg(chart: alt.TopLevelMixin) -> str:
     return vlc.vegalite_to_svg(chart.to_json())
 
 
-def file_stem(f: Filters, muni_code: str | None = None) -> str:
-    """The file name (without extension) of a bulletin: territory and period."""
+def file_stem(f: Filters, muni_code: str | None = None, month: tuple[int, int] | None = None) -> str:
+    """The file name (without extension) of a bulletin: territory and period (or year and month)."""
     f = f.resolved(filter_options())
     place = muni_code or (f.dept_code and f"depto_{f.dept_code}") or warehouse.meta().get("country", "pais").lower()
-    return f"boletin_{place}_{f.year_from}-{f.year_to}"
+    return f"boletin_{place}_" + (f"{month[0]}-{month[1]:02d}" if month else f"{f.year_from}-{f.year_to}")
 
 
 def render(f: Filters, muni_code: str | None = None) -> str:
@@ -120,20 +120,11 @@ def content(f: Filters, muni_code: str | None = None) -> Bulletin:
     opts = filter_options()
     f = f.resolved(opts)
     meta = warehouse.meta()
-    country = meta.get("country_name", "")
+    doc, scope = _start(f, muni_code, f.period())
+    place = doc.place
+    parts = doc.blocks
     if muni_code:
         p = municipality.profile(f, muni_code)
-        place = municipality.place_label(p.name, p.department)
-        scope = replace(f, dept_code=None)
-    else:
-        place = country + (f", {opts.departments[f.dept_code]}" if f.dept_code else "")
-        scope = f
-    period = str(f.year_from) if f.year_from == f.year_to else f"{f.year_from}–{f.year_to}"
-    doc = Bulletin(place, period, f"{place} · {period} · {f.describe(opts).split(' · ', 1)[1]}",
-                   meta.get("synthetic") == "true",
-                   f"Atalaya · observatorio de seguridad ciudadana · generado el {dt.date.today():%d/%m/%Y} "
-                   f"con el almacén del {meta.get('built_at', '—')[:10]}.")
-    parts = doc.blocks
 
     # ---- key figures (public mode: counts from 1 to 4 read "<5", see core.disclosure)
     sensitive = disclosure.covers_sensitive(scope)
@@ -220,7 +211,33 @@ def content(f: Filters, muni_code: str | None = None) -> Bulletin:
                 str(prev): change[prev].map(disclosure.label), str(last): change[last].map(disclosure.label),
                 "Diferencia": change["diff"].map(lambda d: f"{d:+,}")}), frozenset({str(prev), str(last), "Diferencia"}))]
 
-    # ---- alerts
+    parts += _alerts(scope, muni_code)
+    parts += _sources(meta)
+    return doc
+
+
+def _start(f: Filters, muni_code: str | None, period: str) -> tuple[Bulletin, Filters]:
+    """An empty bulletin of the territory (the country, the department of the filters or a
+    municipality) and the period, and the scope of its figures (a municipality's: the country's filters)."""
+    opts = filter_options()
+    meta = warehouse.meta()
+    if muni_code:
+        p = municipality.profile(f, muni_code)
+        place = municipality.place_label(p.name, p.department)
+        scope = replace(f, dept_code=None)
+    else:
+        place = meta.get("country_name", "") + (f", {opts.departments[f.dept_code]}" if f.dept_code else "")
+        scope = f
+    doc = Bulletin(place, period, f"{place} · {period} · {f.describe(opts).split(' · ', 1)[1]}",
+                   meta.get("synthetic") == "true",
+                   f"Atalaya · observatorio de seguridad ciudadana · generado el {dt.date.today():%d/%m/%Y} "
+                   f"con el almacén del {meta.get('built_at', '—')[:10]}.")
+    return doc, scope
+
+
+def _alerts(scope: Filters, muni_code: str | None) -> list[Block]:
+    """The alerts of the last month with data (of the municipality, or every one in scope)."""
+    parts: list[Block] = []
     scan = alerts.scan(scope)
     found = alerts.protected(scope, scan.table)
     found = found[found["alert"]]
@@ -238,8 +255,12 @@ def content(f: Filters, muni_code: str | None = None) -> Bulletin:
             "Probabilidad ajustada": found["q_value"].map(fmt.chance)}
         ).head(15), frozenset({"Observado", "Esperado", "Probabilidad", "Probabilidad ajustada"})))
     parts.append(Text(alerts.METHOD.replace("**", ""), "sub"))
+    return parts
 
-    # ---- sources and definitions
+
+def _sources(meta: dict[str, str]) -> list[Block]:
+    """Who recorded the figures and what each word means."""
+    parts: list[Block] = []
     src = rates.sources()
     parts += [Heading("Fuentes y definiciones"),
               Items(tuple(f"{r.institution}: {fmt.integer(r.rows_loaded)} registros" for r in src.itertuples()))]
@@ -248,21 +269,98 @@ def content(f: Filters, muni_code: str | None = None) -> Bulletin:
     if meta.get("counting_rule"):
         definitions.append(("Regla de conteo entre fuentes", (meta["counting_rule"],)))
     parts.append(Definitions(tuple(definitions)))
-    return doc
+    return parts
 
 
-def _year_to_date(scope: Filters, muni_code: str | None) -> list[tuple[str, str]]:
+def _year_to_date(scope: Filters, muni_code: str | None, through_month: int | None = None) -> list[tuple[str, str]]:
     """The year so far against the same months of the year before (as on the pages' headlines): the
     count of those months and the change of the rate, with whether chance explains it; the change
     is not shown when either count is reserved."""
-    ytd, now, before = views.year_to_date(scope, muni_code)
+    ytd, now, before = views.year_to_date(scope, muni_code, through_month)
     if ytd is None or now is None or before is None:
         return []
-    hidden = now.hidden or before.hidden or ytd.change_pct is None
-    change = "—" if hidden else (f"{fmt.percent(ytd.change_pct, signed=True)} "
-                                 + ("(puede ser azar)" if ytd.verdict == trend.FLAT else "(significativo)"))
     return [(f"{ytd.months} {ytd.year}", now.text),
-            (f"Cambio {ytd.months} {ytd.year} vs {ytd.year - 1}", change)]
+            (f"Cambio {ytd.months} {ytd.year} vs {ytd.year - 1}", _change_text(ytd, now, before))]
+
+
+def _change_text(result: trend.YearToDate, now: views.Count, before: views.Count) -> str:
+    """The change of the rate and whether chance explains it; «—» when either count is reserved."""
+    if now.hidden or before.hidden or result.change_pct is None:
+        return "—"
+    return (f"{fmt.percent(result.change_pct, signed=True)} "
+            + ("(puede ser azar)" if result.verdict == trend.FLAT else "(significativo)"))
+
+
+class BulletinError(ValueError):
+    """A bulletin that cannot be written (a month outside the data); the message is for the user."""
+
+
+MONTHS_SHOWN = 13  # the monthly bulletin's series: the month and the twelve before it
+
+
+def months_available(f: Filters) -> list[tuple[int, int]]:
+    """(year, month) of every month of the period's last year that has data, latest first: the
+    months a monthly bulletin can be written for."""
+    f = f.resolved(filter_options())
+    start, end = rates.data_period()
+    return [(f.last_year, m) for m in range(12, 0, -1)
+            if dt.date(start.year, start.month, 1) <= dt.date(f.last_year, m, 1) <= end]
+
+
+def monthly_content(f: Filters, year: int, month: int, muni_code: str | None = None) -> Bulletin:
+    """The bulletin of one month: its figures against the same month of the year before, the year so
+    far to that month, the last 13 months, the alerts when it is the last month with data, sources
+    and definitions. The filters' period is replaced by the month's year."""
+    opts = filter_options()
+    start, end = rates.data_period()
+    if not 1 <= month <= 12 or not dt.date(start.year, start.month, 1) <= dt.date(year, month, 1) <= end:
+        raise BulletinError(f"no hay datos de {fmt.month(year, month) if 1 <= month <= 12 else f'{month}/{year}'}: "
+                            f"los datos van de {fmt.month(start.year, start.month)} a {fmt.month(end.year, end.month)}")
+    f = replace(f, year_from=year, year_to=year).resolved(opts)
+    meta = warehouse.meta()
+    doc, scope = _start(f, muni_code, fmt.month(year, month))
+    parts = doc.blocks
+    count = f.unit_label
+    name = fmt.MONTH_NAMES[month - 1]
+    result, now, before = views.same_month(scope, year, month, muni_code)
+    kpis = [(f"{count} en {name} de {year}", now.text if now else "—"),
+            (f"{name.capitalize()} de {year - 1}", before.text if before else "—")]
+    if result is not None and now is not None and before is not None:
+        kpis.append((f"Cambio frente a {name} de {year - 1}", _change_text(result, now, before)))
+    kpis += _year_to_date(scope, muni_code, month)
+    parts += [Heading("Cifras del mes"), KeyFigures(tuple(kpis)),
+              Text(f"Cambio de la tasa de {name} y de enero a {name} frente a los mismos meses del año anterior, con la "
+                   "población de cada año; «significativo» cuando el intervalo exacto del cociente de tasas (binomial "
+                   "condicional, Clopper–Pearson) no incluye el 1, «puede ser azar» cuando lo incluye.", "sub")]
+    gap_note = coverage.describe_month_gaps(scope)
+    if gap_note:
+        parts.append(Text(gap_note, "warn"))
+
+    # ---- the last 13 months, each with the same month of the year before
+    first_year = max(opts.min_year, year - 2)
+    series = views.monthly_total(replace(scope, year_from=first_year, year_to=year), muni_code).set_index("month")
+    shown = pd.date_range(end=pd.Timestamp(year, month, 1), periods=MONTHS_SHOWN, freq="MS")
+    shown = shown[shown.isin(series.index)]
+    cells = pd.Series([series.at[m, "n"] for m in shown], dtype=object)
+    before_cells = [series.at[m - pd.DateOffset(years=1), "n"] if m - pd.DateOffset(years=1) in series.index else None
+                    for m in shown]
+    table = pd.DataFrame({"Mes": [f"{trend.MONTHS[m.month - 1]} {m.year}" for m in shown],
+                          count: cells.map(views.label),
+                          "Mismo mes del año anterior": [views.label(c) if c is not None else "—" for c in before_cells]})
+    bars = pd.DataFrame({"Mes": table["Mes"], "value": views.numeric(cells).to_numpy()})
+    chart = alt.Chart(bars).mark_bar(color="#e34a33").encode(
+        x=alt.X("Mes:O", title="Mes", sort=None), y=alt.Y("value:Q", title=count),
+    ).properties(width=700, height=220, title=f"{count} por mes, últimos {len(shown)} meses")
+    parts += [Heading(f"Los últimos {len(shown)} meses"),
+              Chart(chart, f"Gráfico de barras: {count.lower()} por mes en {doc.place}."),
+              Table(table, frozenset({count, "Mismo mes del año anterior"}))]
+    if views.is_suppressed(cells).any():
+        parts.append(Text(f"«{views.SUPPRESSED}»: cifra reservada en el modo público; su barra no se dibuja.", "sub"))
+
+    if (year, month) == (end.year, end.month):  # the alerts are those of the last month with data
+        parts += _alerts(scope, muni_code)
+    parts += _sources(meta)
+    return doc
 
 
 MAP_WIDTH, MAP_HEIGHT = 700, 430

@@ -56,3 +56,12 @@ def literal_markdown(text) -> str:
     joiner = "\u2060"
     escaped = escaped.replace("\\:\\/\\/", "\\:" + joiner + "\\/\\/").replace("\\@", "\\@" + joiner)
     return re.sub(r"(www)(\\\.)", r"\1" + joiner + r"\2", escaped, flags=re.IGNORECASE)
+
+
+MONTH_NAMES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+               "noviembre", "diciembre")
+
+
+def month(year: int, number: int) -> str:
+    """A month in words: «junio de 2022»."""
+    return f"{MONTH_NAMES[number - 1]} de {year}"

@@ -55,10 +55,12 @@ class YearToDate:
     ratio_hi: float | None
     p_value: float | None
     verdict: str                # RISING, FALLING or FLAT
+    first_month: int = 1        # 1 for the year so far; the month itself for one month against the same month
 
     @property
     def months(self) -> str:
-        return MONTHS[0] if self.last_month == 1 else f"{MONTHS[0]}–{MONTHS[self.last_month - 1]}"
+        first, last = MONTHS[self.first_month - 1], MONTHS[self.last_month - 1]
+        return first if self.first_month == self.last_month else f"{first}–{last}"
 
 
 def fit_log_linear(y: np.ndarray, x: np.ndarray, offset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -160,25 +162,39 @@ def compare_counts(count: int, exposure: float, previous: int, previous_exposure
 
 
 @warehouse.cached
-def year_to_date(f: Filters, code: str | None = None) -> YearToDate | None:
-    """January to the last month with data of the period's last year against the same months of
-    the year before, for the scope of ``f`` (or one municipality). None when the data do not reach
-    the year before."""
-    opts = filter_options()
-    f = f.resolved(opts)
+def year_to_date(f: Filters, code: str | None = None, through_month: int | None = None) -> YearToDate | None:
+    """January to the last month with data of the period's last year (or to ``through_month``, if
+    earlier) against the same months of the year before, for the scope of ``f`` (or one
+    municipality). None when the data do not reach the year before."""
+    f = f.resolved(filter_options())
     _, end = rates.data_period()
     last = min(end, dt.date(f.last_year, 12, 31))
-    year, month = last.year, last.month
+    month = min(last.month, through_month) if through_month else last.month
+    return _months_against_year_before(f, code, last.year, 1, month)
+
+
+@warehouse.cached
+def same_month(f: Filters, year: int, month: int, code: str | None = None) -> YearToDate | None:
+    """One month against the same month of the year before (``YearToDate`` with first_month ==
+    last_month); None when the data do not cover both."""
+    f = f.resolved(filter_options())
+    _, end = rates.data_period()
+    if dt.date(year, month, 1) > end:
+        return None
+    return _months_against_year_before(f, code, year, month, month)
+
+
+def _months_against_year_before(f: Filters, code: str | None, year: int, first: int, month: int) -> YearToDate | None:
     start, _ = rates.data_period()
-    if dt.date(year - 1, 1, 1) < dt.date(start.year, start.month, 1):
+    if dt.date(year - 1, first, 1) < dt.date(start.year, start.month, 1):
         return None
     scope = replace(f, year_from=year - 1, year_to=year, dept_code=None if code else f.dept_code)
     where, params = scope.where("cube")
     muni = " AND muni_code = ?" if code else ""
     counts = disclosure.published(warehouse.query(f"""
         SELECT year::INTEGER AS year, sum(n)::BIGINT AS n, sum(ck)::BIGINT AS ck FROM incident_cube
-        WHERE {where}{muni} AND month(month) <= ? GROUP BY year
-    """, params + ([code] if code else []) + [month])).set_index("year")["n"]
+        WHERE {where}{muni} AND month(month) BETWEEN ? AND ? GROUP BY year
+    """, params + ([code] if code else []) + [first, month])).set_index("year")["n"]
     now, before = int(counts.get(year, 0)), int(counts.get(year - 1, 0))
     if code:
         pops = rates.municipal_person_years(year - 1, year, f.sexes, f.age_groups, by_year=True)
@@ -189,10 +205,10 @@ def year_to_date(f: Filters, code: str | None = None) -> YearToDate | None:
         by_year = rates.person_years_by_year(replace(f, year_from=year - 1, year_to=year))
         population = {y: (by_year.get(y) or np.nan) / rates.year_coverage(y) if rates.year_coverage(y) else np.nan
                       for y in (year - 1, year)}
-    share = month / 12
+    share = (month - first + 1) / 12
     exposure, previous_exposure = population[year] * share, population[year - 1] * share
     if not np.isfinite(exposure) or not np.isfinite(previous_exposure):
         exposure = previous_exposure = share  # no population: compare the counts themselves
     change, lo, hi, p = compare_counts(now, exposure, before, previous_exposure)
     verdict = FLAT if lo is None or hi is None else RISING if lo > 1 else FALLING if hi < 1 else FLAT
-    return YearToDate(year, month, now, before, change, lo, hi, p, verdict)
+    return YearToDate(year, month, now, before, change, lo, hi, p, verdict, first)

@@ -9,12 +9,13 @@ the core reads them). Internal mode returns the tables unchanged.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from core import disclosure, municipality, rates, schools, spatial, trend
-from core.filters import Filters
+from core.filters import Filters, filter_options
 
 # What pages need to read and draw a protected table (they never import core.disclosure).
 SUPPRESSED = disclosure.SUPPRESSED
@@ -114,13 +115,23 @@ def national_trend(f: Filters) -> pd.Series | None:
     return trend.national_trend(f)
 
 
-def year_to_date(f: Filters, code: str | None = None) -> tuple[trend.YearToDate | None, Count | None, Count | None]:
-    """The year so far against the same months of the year before, and both counts as shown (when
-    either is reserved, the change is not shown)."""
-    ytd = trend.year_to_date(f, code)
-    if ytd is None:
+def year_to_date(f: Filters, code: str | None = None,
+                 through_month: int | None = None) -> tuple[trend.YearToDate | None, Count | None, Count | None]:
+    """The year so far (to ``through_month`` if given) against the same months of the year before,
+    and both counts as shown (when either is reserved, the change is not shown)."""
+    return _with_counts(f, trend.year_to_date(f, code, through_month))
+
+
+def same_month(f: Filters, year: int, month: int,
+               code: str | None = None) -> tuple[trend.YearToDate | None, Count | None, Count | None]:
+    """One month against the same month of the year before, and both counts as shown."""
+    return _with_counts(f, trend.same_month(f, year, month, code))
+
+
+def _with_counts(f: Filters, result: trend.YearToDate | None) -> tuple[trend.YearToDate | None, Count | None, Count | None]:
+    if result is None:
         return None, None, None
-    return ytd, count(f, ytd.count), count(f, ytd.previous_count)
+    return result, count(f, result.count), count(f, result.previous_count)
 
 
 # ---- National series (Resumen) --------------------------------------------------------------
@@ -129,6 +140,24 @@ def yearly_by_group(f: Filters) -> pd.DataFrame:
     series = rates.yearly(f, by="crime_group")
     return disclosure.protect(series, "n", disclosure.rows_sensitive(f, series, group_column="crime_group"),
                               dims=["year", "crime_group"], derived=disclosure.RATE_COLUMNS)
+
+
+def monthly_total(f: Filters, code: str | None = None) -> pd.DataFrame:
+    """Counts per month of the scope (or of one municipality), every month of the period with data
+    (0 where nothing was recorded). Columns: month (Timestamp), n (protected)."""
+    f = f.resolved(filter_options())
+    if code:
+        raw = municipality.monthly(f, code)[["month", "n"]]
+        raw = raw[raw["month"].dt.year.between(f.first_year, f.last_year)]
+    else:
+        raw = rates.monthly(f, by=None)
+        raw = raw.assign(month=pd.to_datetime(raw["month"]))
+        start, end = rates.data_period()
+        months = pd.date_range(pd.Timestamp(max(start, dt.date(f.first_year, 1, 1)).replace(day=1)),
+                               pd.Timestamp(min(end, dt.date(f.last_year, 12, 31))), freq="MS")
+        raw = pd.DataFrame({"month": months}).merge(raw[["month", "n"]], on="month", how="left").fillna({"n": 0})
+        raw["n"] = raw["n"].astype("int64")
+    return disclosure.protect(raw.reset_index(drop=True), "n", disclosure.covers_sensitive(f), dims=["month"])
 
 
 def monthly_by_group(f: Filters) -> pd.DataFrame:

@@ -6,10 +6,11 @@ import csv
 import io
 import re
 
+import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from core import bulletin, bulletin_batch, bulletin_pdf, classify, views
+from core import bulletin, bulletin_batch, bulletin_pdf, classify, fmt, views, warehouse
 from core.filters import Filters
 from tests import fixture_warehouse
 
@@ -140,3 +141,60 @@ def test_batch_refuses_unknown_municipalities_and_periods(demo, tmp_path, capsys
     assert bulletin_batch.main(["--desde", "2001", "--hasta", "2002", *args]) == 2
     assert "el periodo 2001–2002 no está dentro de los datos (2013–2022)" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+def test_monthly_bulletin_of_a_municipality_counts_as_the_cube(demo):
+    cube = warehouse.query("SELECT month, sum(n)::BIGINT AS n FROM incident_cube WHERE counted AND muni_code = '0101' "
+                           "GROUP BY month").assign(month=lambda d: pd.to_datetime(d["month"])).set_index("month")["n"]
+    doc = bulletin.monthly_content(Filters(), 2022, 6, "0101")
+    assert doc.title == "Boletín de seguridad ciudadana · Guatemala (depto. de Guatemala) · junio de 2022"
+    figures = dict(next(b for b in doc.blocks if isinstance(b, bulletin.KeyFigures)).items)
+    assert figures["Víctimas en junio de 2022"] == fmt.integer(cube[pd.Timestamp(2022, 6, 1)])
+    assert figures["Junio de 2021"] == fmt.integer(cube[pd.Timestamp(2021, 6, 1)])
+    assert figures["ene–jun 2022"] == fmt.integer(cube[(cube.index.year == 2022) & (cube.index.month <= 6)].sum())
+    assert re.fullmatch(r"[+-]\d+\.\d % \((puede ser azar|significativo)\)", figures["Cambio frente a junio de 2021"])
+    table = next(b for b in doc.blocks if isinstance(b, bulletin.Table)).frame
+    assert list(table["Mes"]) == ["jun 2021", "jul 2021", "ago 2021", "sep 2021", "oct 2021", "nov 2021", "dic 2021",
+                                  "ene 2022", "feb 2022", "mar 2022", "abr 2022", "may 2022", "jun 2022"]
+    months = pd.date_range("2021-06-01", "2022-06-01", freq="MS")
+    assert list(table["Víctimas"]) == [fmt.integer(cube[m]) for m in months]
+    assert list(table["Mismo mes del año anterior"]) == [fmt.integer(cube[m - pd.DateOffset(years=1)]) for m in months]
+    headings = [b.text for b in doc.blocks if isinstance(b, bulletin.Heading)]
+    assert headings == ["Cifras del mes", "Los últimos 13 meses", "Fuentes y definiciones"]  # June is not the last month
+    last = bulletin.monthly_content(Filters(), 2022, 12, "0101")
+    assert any(isinstance(b, bulletin.Heading) and b.text == "Alertas tempranas (12/2022)" for b in last.blocks)
+    _, text = pdf_text(bulletin_pdf.to_pdf(doc))
+    flat = " ".join(text.split())
+    assert "junio de 2022" in flat and "Los últimos 13 meses" in flat and "None" not in flat
+    assert bulletin.file_stem(Filters(), "0101", (2022, 6)) == "boletin_0101_2022-06"
+    with pytest.raises(bulletin.BulletinError, match="no hay datos de enero de 2023: los datos van de enero de 2013 a "
+                                                     "diciembre de 2022"):
+        bulletin.monthly_content(Filters(), 2023, 1)
+
+
+def test_public_monthly_bulletin_reserves_small_counts_and_their_change(fixture, public_mode):
+    f = Filters(crime_types=("violencia_mujer",))
+    doc = bulletin.monthly_content(f, 2021, 12, "0101")
+    figures = dict(next(b for b in doc.blocks if isinstance(b, bulletin.KeyFigures)).items)
+    raw = warehouse.query("SELECT month, sum(n)::BIGINT AS n FROM incident_cube WHERE counted AND muni_code = '0101' "
+                          "AND crime_type = 'violencia_mujer' GROUP BY month")
+    assert 0 < raw["n"].sum() < 5  # every count of Alfa in these months is 1 to 4: reserved, no change shown
+    assert figures.get("Cambio frente a diciembre de 2020", "—") == "—"
+    assert all(v in ("<5", "0", "—") for k, v in figures.items() if not k.startswith("Cambio")), figures
+    table = next(b for b in doc.blocks if isinstance(b, bulletin.Table)).frame
+    assert set(table["Víctimas"]) <= {"<5", "0"}
+
+
+def test_batch_writes_the_monthly_bulletins(demo, tmp_path, capsys):
+    out = tmp_path / "mes"
+    args = ["--municipios", "0101", "--carpeta", str(out), "--almacen", str(demo)]
+    assert bulletin_batch.main(["--mes", "2022-06", *args]) == 0
+    assert "[2/2] 0101 Guatemala" in capsys.readouterr().out
+    _, text = pdf_text((out / "boletin_0101_2022-06.pdf").read_bytes())
+    assert "junio de 2022" in text
+    assert (out / "boletin_gt_2022-06.pdf").exists()
+    for bad, message in (["--mes", "2022-13"], "no es un mes (se esperaba AAAA-MM"), (
+            ["--mes", "2023-01"], "no hay datos de enero de 2023"), (
+            ["--mes", "2022-06", "--desde", "2021"], "--mes y --desde/--hasta no van juntos"):
+        assert bulletin_batch.main([*bad, *args]) == 2
+        assert message in capsys.readouterr().err

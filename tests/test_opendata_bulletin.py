@@ -69,6 +69,9 @@ def test_pages(fixture):
     at = run_app({"muni": "0101"}, page="boletin")
     assert not at.exception and at.selectbox(key="bol_muni").value == "0101"
     assert [b.proto.label for b in at.get("download_button")] == ["Descargar el boletín (PDF)", "Descargar el boletín (HTML)"]
+    monthly = run_app({"muni": "0101", "mes": "2021-12"}, page="boletin")
+    assert not monthly.exception and monthly.selectbox(key="bol_mes").value == "2021-12"
+    assert monthly.selectbox(key="bol_mes").options[:2] == ["Del periodo 2020–2021", "Mensual: diciembre de 2021"]
 
 
 def test_bulletin_states_each_rule_once_and_aligns_numbers(fixture, public_mode):

@@ -50,6 +50,7 @@ CASES = [
                   "informe": ReportSpec(measure="change", dims=("municipality", "crime_group")).to_param()}),
     ("alertas", SENSITIVE | {"umbral": "0.05", "minimo": "1"}), ("alertas", MINORS | {"umbral": "0.05", "minimo": "1"}),
     ("boletin", SENSITIVE | {"muni": "0201"}), ("boletin", MINORS | {"muni": "0102", "desde": "2020", "hasta": "2021"}),
+    ("boletin", SENSITIVE | {"muni": "0201", "mes": "2021-12"}), ("boletin", TINY | {"mes": "2021-06"}),
     ("calidad", SENSITIVE | {"desde": "2021", "hasta": "2021"}),
 ]
 

@@ -1,12 +1,13 @@
 """Trend tests and the year so far (core/trend.py) against statsmodels, fitted here independently."""
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy.stats import beta
 from scipy.stats import t as student_t
 from statsmodels.stats import rates as poisson_rates
 
-from core import rates, trend
+from core import rates, trend, warehouse
 from core.filters import Filters
 
 
@@ -77,3 +78,28 @@ def test_cases_in_one_year_only_give_no_slope_and_no_error():
     got = trend.poisson_trend(counts, np.full(counts.shape, 1e5), np.arange(2018, 2023))
     assert list(got["verdict"][:3]) == ["", "", ""]
     assert got.loc[3, "verdict"] in (trend.RISING, trend.FLAT) and np.isfinite(got.loc[3, "change"])
+
+
+def test_one_month_against_the_same_month_of_the_year_before_on_the_demo(demo):
+    """Counts straight from the cube, and the comparison is the same exact test as the year so far."""
+    cube = warehouse.query("SELECT month, muni_code, sum(n)::BIGINT AS n FROM incident_cube WHERE counted "
+                           "GROUP BY ALL").assign(month=lambda d: pd.to_datetime(d["month"]))
+
+    def hand(year: int, months: range, code: str | None = None) -> int:
+        rows = cube[(cube["month"].dt.year == year) & cube["month"].dt.month.isin(months)]
+        return int(rows.loc[rows["muni_code"] == code, "n"].sum() if code else rows["n"].sum())
+
+    june = trend.same_month(Filters(), 2022, 6)
+    assert (june.first_month, june.last_month, june.months) == (6, 6, "jun")
+    assert (june.count, june.previous_count) == (hand(2022, range(6, 7)), hand(2021, range(6, 7)))
+    share = 1 / 12  # one month of each year's person-years
+    py = rates.person_years_by_year(Filters(year_from=2021, year_to=2022))
+    expected = trend.compare_counts(june.count, py[2022] * share, june.previous_count, py[2021] * share)
+    assert (june.change_pct, june.ratio_lo, june.ratio_hi, june.p_value) == pytest.approx(expected)
+    local = trend.same_month(Filters(), 2022, 6, "0101")
+    assert (local.count, local.previous_count) == (hand(2022, range(6, 7), "0101"), hand(2021, range(6, 7), "0101"))
+    to_june = trend.year_to_date(Filters(), through_month=6)
+    assert (to_june.months, to_june.count) == ("ene–jun", hand(2022, range(1, 7)))
+    assert trend.year_to_date(Filters(), through_month=6) != trend.year_to_date(Filters())
+    assert trend.same_month(Filters(), 2013, 3) is None  # no year before in the data
+    assert trend.same_month(Filters(), 2023, 1) is None  # after the data
