@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 WAREHOUSE ?= data/warehouse.duckdb
 PORT ?= 8501
 
-.PHONY: run test lint demo install install-test clean
+.PHONY: run test lint demo region install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ install-test: $(VENV)/.installed-test
 demo: $(VENV)/.installed
 	$(BIN)/atalaya-load demo --out $(WAREHOUSE)
 
+# A regional deployment (two countries, one warehouse each): builds what is missing, then the dashboard.
+REGION ?= data/examples/region.toml
+region: $(VENV)/.installed
+	$(BIN)/atalaya-load region $(REGION) --if-stale
+	ATALAYA_PAISES=$(abspath $(REGION)) $(BIN)/streamlit run app.py --server.port $(PORT)
+
 run: $(VENV)/.installed
 	$(BIN)/atalaya-load demo --if-stale --out $(WAREHOUSE)
 	ATALAYA_WAREHOUSE=$(abspath $(WAREHOUSE)) $(BIN)/streamlit run app.py --server.port $(PORT)
@@ -36,7 +42,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 # The browser tests start servers and Chromium: alone, after the rest, which runs on two workers.
-BROWSER_TESTS := tests/test_browser.py tests/test_browser_presenter.py tests/test_browser_sweep.py tests/test_browser_login.py tests/test_hostile_names.py
+BROWSER_TESTS := tests/test_browser.py tests/test_browser_presenter.py tests/test_browser_region.py tests/test_browser_sweep.py tests/test_browser_login.py tests/test_hostile_names.py
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(addprefix --ignore=,$(BROWSER_TESTS))

@@ -15,8 +15,8 @@ if str(ROOT) not in sys.path:  # pages import app_pages/_common.py and core/ whe
 
 from app_pages import _presenter
 from app_pages._common import multiselect, selectbox
-from app_pages._pages import PAGES
-from core import auth, deployment, presentation, views, warehouse, warmup
+from app_pages._pages import PAGES, REGIONAL_ONLY
+from core import auth, countries, deployment, presentation, views, warehouse, warmup
 from core.filters import P_FROM, P_TO, PARAM_KEYS, SEX_LABELS, UNITS, Filters, filter_options
 
 st.set_page_config(
@@ -216,6 +216,14 @@ def main() -> None:
     if not public:
         logout_button(*require_login())
     try:
+        regional = countries.registered()
+    except countries.RegistryError as exc:
+        LOG.error("Países: %s", exc)
+        st.error(WAREHOUSE_UNAVAILABLE if public else f"Archivo de países: {exc}")
+        st.stop()
+    country = countries.chosen(st.query_params.to_dict())
+    warehouse.choose(country.path if country else None)  # every query of this run reads that country's warehouse
+    try:
         synthetic = warehouse.is_synthetic()
     except warehouse.WarehouseError as exc:
         if public:  # the message names the file's path on the server: only in the log
@@ -227,12 +235,14 @@ def main() -> None:
     if TESTING_KEY not in st.session_state:  # AppTest runs pages on many small warehouses: no background work
         warmup.start()
     pages = {stem: st.Page(PAGES_DIR / f"{stem}.py", title=title, icon=icon, default=stem == PAGES[0][0])
-             for stem, title, icon in PAGES}
+             for stem, title, icon in PAGES if stem not in REGIONAL_ONLY or len(regional) > 1}
     if _presenter.active():
         present(pages, synthetic)
         return
     if synthetic:
         st.warning(warehouse.synthetic_notice(), icon=":material/science:")
+    if len(regional) > 1 and country is not None:
+        country_switcher(regional, country)
     st.session_state["filters"] = sidebar_filters()
     with st.sidebar:
         if public:
@@ -244,6 +254,20 @@ def main() -> None:
     page = st.navigation(list(pages.values()), expanded=True)  # collapsed, it would offer «View 3 more» (English)
     page.run()
     presentation_tools(pages, page.url_path or PAGES[0][0])  # after the page: its link holds what it just drew
+
+
+def country_switcher(regional: tuple[countries.Country, ...], country: countries.Country) -> None:
+    """A regional deployment: which country the pages show (``?pais=``). Another country opens the same page
+    anew, as its link would: its periods, departments and codes are its own."""
+    names = {c.code: countries.name(c) for c in regional}
+    with st.sidebar:
+        choice = st.selectbox("País", list(names), index=list(names).index(country.code), format_func=names.get,
+                              key=f"pais_{country.code}", help="Cada país tiene su propio almacén de datos.")
+    if choice != country.code:
+        _presenter.clear_state(keep=(LOGIN_USER, _presenter.TEXT_KEY))
+        st.query_params.clear()  # this page, with only the country: its filters and choices start anew
+        st.query_params[countries.P_COUNTRY] = choice
+        st.rerun()
 
 
 def present(pages: dict[str, st.Page], synthetic: bool) -> None:

@@ -8,6 +8,7 @@ PAGES = [
     ("escuelas", "Centros educativos", ":material/school:"),
     ("informes", "Constructor de informes", ":material/query_stats:"),
     ("comparar", "Comparar", ":material/compare_arrows:"),
+    ("region", "Región", ":material/public:"),
     ("alertas", "Alertas tempranas", ":material/notifications_active:"),
     ("mujeres", "Violencia contra las mujeres", ":material/female:"),
     ("datos_abiertos", "Datos abiertos", ":material/download:"),
@@ -18,3 +19,4 @@ PAGES = [
 ]
 TITLES = {stem: title for stem, title, _ in PAGES}
 DEFAULT = PAGES[0][0]
+REGIONAL_ONLY = {"region"}  # shown only when the deployment serves several countries (core/countries.py)

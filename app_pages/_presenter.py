@@ -127,8 +127,14 @@ def bar(pages: Mapping[str, st.Page], current: str, keep: Collection[str], synth
         st.warning(f"No se pueden mostrar las demás vistas: {error}", icon=":material/slideshow:")
     if target is not None:
         page, new_params = target
-        for key in list(st.session_state.keys()):
-            if key not in keep and key != SCREEN_KEY and not str(key).startswith("$$"):  # $$: Streamlit's own (tests)
-                del st.session_state[key]
+        clear_state(keep)
         st.switch_page(pages[page], query_params=new_params)
+
+
+def clear_state(keep: Collection[str]) -> None:
+    """Forget every widget and page state but ``keep`` (and the screen size): the next run shows a view
+    as its link opened in a new tab would."""
+    for key in list(st.session_state.keys()):
+        if key not in keep and key != SCREEN_KEY and not str(key).startswith("$$"):  # $$: Streamlit's own (tests)
+            del st.session_state[key]
 

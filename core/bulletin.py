@@ -139,7 +139,7 @@ def content(f: Filters, muni_code: str | None = None) -> Bulletin:
                  "—" if change_hidden else fmt.percent(p.change_pct, signed=True)),
                 ("Puesto nacional por tasa", f"{p.rank_national} de {p.n_national}" if p.rank_national and not hidden
                  else "—")]
-        series = municipality.yearly(f, muni_code)
+        series = views.municipality_yearly(f, muni_code)
     else:
         h = rates.headline(scope)
         hidden = disclosure.hides(h.count, sensitive)
@@ -149,8 +149,7 @@ def content(f: Filters, muni_code: str | None = None) -> Bulletin:
                 (f"Cambio {h.latest_year} vs {h.latest_year - 1}",
                  "—" if change_hidden else fmt.percent(h.change_pct, signed=True)),
                 (f"Municipios con {f.noun()}", f"{h.municipalities_with_cases} de {h.municipalities}")]
-        series = rates.yearly(scope, by=None)
-    series = disclosure.protect(series, "n", sensitive, dims=["year"], derived=disclosure.RATE_COLUMNS)
+        series = views.yearly_total(scope)
     kpis += _year_to_date(scope, muni_code)
     parts += [Heading("Cifras clave"), KeyFigures(tuple(kpis))]
     gap_note = coverage.describe_month_gaps(scope)

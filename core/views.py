@@ -142,6 +142,12 @@ def yearly_by_group(f: Filters) -> pd.DataFrame:
                               dims=["year", "crime_group"], derived=disclosure.RATE_COLUMNS)
 
 
+def yearly_total(f: Filters) -> pd.DataFrame:
+    """rates.yearly of the whole scope, protected (a reserved count takes its rate and interval with it)."""
+    series = rates.yearly(f, by=None)
+    return disclosure.protect(series, "n", disclosure.covers_sensitive(f), dims=["year"], derived=disclosure.RATE_COLUMNS)
+
+
 def monthly_total(f: Filters, code: str | None = None) -> pd.DataFrame:
     """Counts per month of the scope (or of one municipality), every month of the period with data
     (0 where nothing was recorded). Columns: month (Timestamp), n (protected)."""

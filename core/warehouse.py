@@ -6,13 +6,15 @@ and runs each query on its own cursor (DuckDB refuses a connection shared across
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import os
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -324,9 +326,31 @@ class WarehouseError(RuntimeError):
 ENV_VAR = "ATALAYA_WAREHOUSE"
 
 
+# The warehouse chosen for the current run (a regional deployment serves one per country,
+# core/countries.py); unset, the published one of the environment.
+_chosen: contextvars.ContextVar[Path | None] = contextvars.ContextVar("atalaya_warehouse", default=None)
+
+
 def warehouse_path() -> Path:
-    """The published warehouse: $ATALAYA_WAREHOUSE or data/warehouse.duckdb."""
-    return _resolved(os.environ.get(ENV_VAR, str(DEFAULT_PATH)))
+    """The warehouse being read: the one chosen for this run (``choose``/``using``), else
+    $ATALAYA_WAREHOUSE or data/warehouse.duckdb."""
+    chosen = _chosen.get()
+    return chosen if chosen is not None else _resolved(os.environ.get(ENV_VAR, str(DEFAULT_PATH)))
+
+
+def choose(path: Path | None) -> None:
+    """Read ``path`` (None: the environment's) for the rest of this thread's work: one dashboard run."""
+    _chosen.set(None if path is None else _resolved(str(path)))
+
+
+@contextlib.contextmanager
+def using(path: Path) -> Iterator[None]:
+    """Read ``path`` inside the block (one country's figures of a regional page), then as before."""
+    token = _chosen.set(_resolved(str(path)))
+    try:
+        yield
+    finally:
+        _chosen.reset(token)
 
 
 @functools.lru_cache(maxsize=16)

@@ -47,7 +47,17 @@ def main(argv: list[str] | None = None) -> int:
                              help="Carpeta donde conservar los registros aceptados en Parquet, por país y año "
                                   "(incident/pais=.../anio=...), para leerlos con otro motor (Spark, Trino). "
                                   "Sin ella se preparan en una carpeta temporal que se borra al terminar.")
+    region = sub.add_parser("region", help="Construye y publica el almacén de cada país de un despliegue regional.",
+                            description="Construye y publica el almacén de cada país de un archivo de países "
+                                        "(ver data/examples/region.toml): la demostración o su configuración de carga.")
+    region.add_argument("paises", type=Path, help="Archivo de países (TOML, [[pais]] con codigo, almacen y demo o "
+                                                  "configuracion).")
+    region.add_argument("--if-stale", action="store_true",
+                        help="Construir solo los almacenes que no existen o son de otra versión del esquema.")
     args = parser.parse_args(argv)
+
+    if args.command == "region":
+        return _build_region(args.paises, args.if_stale)
 
     if args.command in ("build", "check"):
         return _build(args.config, None if args.command == "check" else (args.out or warehouse_path()),
@@ -67,6 +77,42 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(", ".join(f"{k}: {v:,}" for k, v in counts.items()))
         _prepare_downloads(target)
+    return 0
+
+
+def _build_region(registry: Path, if_stale: bool) -> int:
+    """Every country of a regional registry: the demo or its configuration, each published on its own."""
+    from core.countries import RegistryError, read
+    from core.load.demo import build_demo
+
+    try:
+        members = read(registry)
+    except RegistryError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
+    for country in members:
+        if if_stale and schema_version_of(country.path) == SCHEMA_VERSION:
+            print(f"{country.code}: {country.path} ya existe con la versión de esquema {SCHEMA_VERSION}: no se reconstruye.")
+            continue
+        country.path.parent.mkdir(parents=True, exist_ok=True)
+        print(f"{country.code}: construyendo {country.path}", flush=True)
+        if country.config is not None:
+            code = _build(country.config, country.path)
+            if code:
+                print(f"ERROR: {country.code} no se construyó (su almacén publicado no se modificó).", file=sys.stderr)
+                return code
+        elif country.demo_scale is not None:
+            try:
+                counts = build_demo(country.path, seed=country.demo_seed, scale=country.demo_scale, progress=None)
+            except Exception as exc:
+                print(f"ERROR: {country.code}: la construcción falló y {country.path} no se modificó: {exc}",
+                      file=sys.stderr)
+                return 1
+            print(f"{country.code}: " + ", ".join(f"{k}: {v:,}" for k, v in counts.items()))
+            _prepare_downloads(country.path)
+        else:
+            print(f"{country.code}: {country.path} se publica aparte (sin demo ni configuracion en {registry}).")
+    print(f"Listo: {len(members)} países. Para abrir el tablero: ATALAYA_PAISES={registry} streamlit run app.py")
     return 0
 
 
