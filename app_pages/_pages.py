@@ -11,6 +11,7 @@ PAGES = [
     ("region", "Región", ":material/public:"),
     ("alertas", "Alertas tempranas", ":material/notifications_active:"),
     ("mujeres", "Violencia contra las mujeres", ":material/female:"),
+    ("encuestas", "Encuestas", ":material/ballot:"),
     ("datos_abiertos", "Datos abiertos", ":material/download:"),
     ("boletin", "Boletín", ":material/description:"),
     ("calidad", "Calidad de datos", ":material/fact_check:"),

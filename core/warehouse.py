@@ -25,7 +25,7 @@ import pandas as pd
 
 from core import deployment
 
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "9"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = PROJECT_ROOT / "data" / "warehouse.duckdb"
 BUILD_COMMAND = "make demo   (o bien: atalaya-load demo)"
@@ -282,6 +282,52 @@ SCHEMA: tuple[Table, ...] = (
         ("rule", "VARCHAR NOT NULL CHECK (rule IN ('referencia','maximo'))",
          "referencia: the reference source counts; maximo: per municipality and month, the source with most records."),
         ("reference", "VARCHAR", "source.source of the reference (rule 'referencia')."),
+    ]),
+    _t("survey", "Victimisation and perception surveys loaded from their microdata (core/load/survey.py).", [
+        ("survey", "VARCHAR PRIMARY KEY", "Survey id of the configuration (e.g. enpevi_2022)."),
+        ("name", "VARCHAR NOT NULL", "Name shown."),
+        ("institution", "VARCHAR NOT NULL", "Who ran it."),
+        ("year", "SMALLINT NOT NULL", "Year of the fieldwork (reference: the 12 months before it)."),
+        ("unit", "VARCHAR NOT NULL CHECK (unit IN ('persona','hogar'))", "What a respondent is."),
+        ("file", "VARCHAR NOT NULL", "Microdata file."),
+        ("sha256", "VARCHAR NOT NULL", "Its checksum."),
+        ("respondents", "BIGINT NOT NULL", "Rows of the file (every row is loaded: the design needs them all)."),
+        ("weight", "VARCHAR NOT NULL", "Column of the weight."),
+        ("stratum", "VARCHAR", "Column of the stratum (NULL: no strata)."),
+        ("psu", "VARCHAR", "Column of the primary sampling unit (NULL: each respondent is one)."),
+        ("synthetic", "BOOLEAN NOT NULL", "Generated data (demo and examples)."),
+    ]),
+    _t("survey_respondent", "One row per respondent with the design and the breakdowns.", [
+        ("survey", "VARCHAR NOT NULL", "survey.survey"),
+        ("respondent", "BIGINT NOT NULL", "Row of the file (from 1)."),
+        ("stratum", "VARCHAR NOT NULL", "Stratum ('1' when the design has none)."),
+        ("psu", "VARCHAR NOT NULL", "Primary sampling unit (the respondent itself when the design has none)."),
+        ("weight", "DOUBLE NOT NULL CHECK (weight > 0)", "Sampling weight."),
+        ("dept_code", "VARCHAR NOT NULL", "territory.code of the department."),
+        ("muni_code", "VARCHAR", "territory.code of the municipality, where the file gives it."),
+        ("sex", "VARCHAR NOT NULL", "H, M or ND."),
+        ("age_group", "VARCHAR NOT NULL", "age_group.code (ND when the age is unknown)."),
+        ("area", "VARCHAR NOT NULL", "urbana, rural or ND."),
+    ]),
+    _t("survey_measure", "What each question measures (declared in the configuration).", [
+        ("survey", "VARCHAR NOT NULL", "survey.survey"),
+        ("measure", "VARCHAR NOT NULL", "Measure id: a standard one (victimizacion, denuncia, inseguridad_noche, "
+                                        "confianza_policia) or the configuration's own."),
+        ("name", "VARCHAR NOT NULL", "Name shown."),
+        ("kind", "VARCHAR NOT NULL CHECK (kind IN ('proporcion','media'))", "A share of yes answers, or a mean."),
+        ("question", "VARCHAR NOT NULL", "Column of the file."),
+        ("definition", "VARCHAR NOT NULL", "What it means, shown with every estimate."),
+        ("yes_codes", "VARCHAR", "Codes counted as yes (proportions)."),
+        ("excluded_codes", "VARCHAR", "Codes excluded from the denominator (No sabe / No responde)."),
+        ("crime_type", "VARCHAR", "crime_type.code of the crime it asks about (for the hidden figure)."),
+        ("sdg", "VARCHAR", "SDG indicator it corresponds to (e.g. 16.1.4)."),
+    ]),
+    _t("survey_answer", "Each respondent's answer to each measure.", [
+        ("survey", "VARCHAR NOT NULL", "survey.survey"),
+        ("respondent", "BIGINT NOT NULL", "survey_respondent.respondent"),
+        ("measure", "VARCHAR NOT NULL", "survey_measure.measure"),
+        ("value", "DOUBLE", "1/0 for a proportion, the number for a mean; NULL when not asked or excluded."),
+        ("excluded", "BOOLEAN NOT NULL", "A declared No sabe / No responde code (out of the denominator, counted)."),
     ]),
     _t("data_test", "The checks every table passed before this warehouse was published (core.load.datatests); "
        "a build that fails one is not published.", [

@@ -53,6 +53,7 @@ PAGES = [
     ("comparar", "Comparar", 1, 0),  # the chart of the other view is checked in its own test
     ("alertas", "Alertas tempranas", 0, None),  # one trend per alert (up to 12, then one more to choose)
     ("mujeres", "Violencia contra las mujeres", 0, 3),
+    ("encuestas", "Encuestas de victimización y percepción", 0, 0),
     ("datos_abiertos", "Datos abiertos", 0, 0),
     ("boletin", "Boletín", 0, 0),
     ("calidad", "Calidad de datos", 0, 2),

@@ -39,6 +39,9 @@ CUBE_DEFECTS = {
     "cubo_de_aldeas_suma_los_registros": "DELETE FROM incident_aldea_cube WHERE crime_type = 'hurto'",
     "cubo_de_conciliacion": "DELETE FROM reconciliation_cube WHERE source = 'pnc'",
     "cobertura_por_fuente_y_mes": "UPDATE source_month SET n = n * 2 WHERE source = 'inacif'",
+    "encuestas_completas": "INSERT INTO survey VALUES ('e', 'E', 'INE', 2021, 'persona', 'e.sav', 'x', 2, 'P', NULL, "
+                           "NULL, TRUE); INSERT INTO survey_respondent VALUES ('e', 1, '1', '1', 1.0, '99', NULL, 'H', "
+                           "'18-29', 'urbana')",
 }
 BASE_DEFECTS = {
     "municipios_y_departamentos_existen": "UPDATE incident SET dept_code = '02' WHERE incident_id = 1",

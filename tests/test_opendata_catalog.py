@@ -27,6 +27,7 @@ def example_copy(tmp_path):
         text = re.sub(r"\[datos_abiertos\]\n(.*\n)*?\n", lambda _m: section + "\n\n", text, count=1)
         text = text.replace('"../../../shared/', f'"{(EXAMPLE.parent / "../../../shared").resolve()}/')
         text = text.replace('archivo = "incidentes/', f'archivo = "{EXAMPLE.parent / "incidentes"}/')
+        text = text.replace('archivo = "encuestas/', f'archivo = "{EXAMPLE.parent / "encuestas"}/')
         path = tmp_path / "config.toml"
         path.write_text(text, encoding="utf-8")
         return path

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from core.load import catalog, incidents, pipeline, population, schools, territories, vulnerability_indicators
+from core.load import catalog, incidents, pipeline, population, schools, survey, territories, vulnerability_indicators
 from core.load.config import LoadConfig, load_config
 from core.load.geography import NATIONAL_VERTEX_BUDGET, territory_frame
 from core.load.load_report import LoadFailed, Report
@@ -96,6 +96,17 @@ def _read_all(cfg: LoadConfig, report: Report, log, facts: FactStaging) -> dict:
         data["schools"] = step("centros_educativos", lambda: schools.load(cfg, geo, report))
     if cfg.indicators:
         data["indicators"] = step("indicadores", lambda: vulnerability_indicators.load(cfg, geo, report))
+    loaded = []
+    for spec in cfg.surveys:
+        try:
+            frames = survey.load(spec, list(geo.departments["code"]), list(geo.municipalities["code"]))
+        except survey.SurveyError as exc:
+            report.errors.extend(f"encuestas.{spec.survey}: {p}" for p in exc.problems)
+            continue
+        loaded.append(frames)
+        log(f"Encuesta {spec.survey}: {len(frames.respondents):,} personas entrevistadas, {len(spec.measures)} medidas"
+            + "".join(f"; {n}" for n in frames.notes))
+    data["surveys"] = loaded
     return data
 
 
@@ -141,6 +152,7 @@ def _stage(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: 
         insert_frame(con, "indicator_meta", meta)
         insert_frame(con, "indicator", values)
     log(log_counts)
+    survey.insert(con, data.get("surveys", []))
     specs = {s.source: s for s in cfg.incidents}
     for s in report.stats.values():
         spec = specs.get(s.source)

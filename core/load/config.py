@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.load import survey as survey_load
 from core.load.reconciliation import RULES, Rule
+from core.load.survey import SurveySpec
 
 DEFAULT_REJECT_THRESHOLD = 0.05
 DEFAULT_DATE_FORMATS = ("%d/%m/%Y",)
@@ -194,10 +196,17 @@ class LoadConfig:
     aliases: dict[str, str] = field(default_factory=dict)   # 'alias' or 'departamento/alias' -> name or code
     dept_aliases: dict[str, str] = field(default_factory=dict)   # department alias -> name or code
     open_data: dict[str, str] = field(default_factory=dict)   # meta keys of [datos_abiertos] (core/opendata_catalog.py)
+    surveys: tuple[SurveySpec, ...] = ()    # [[encuestas]]: survey microdata (core/load/survey.py)
 
 
 ROOT_KEYS = ("pais", "nombre_pais", "periodo", "sintetico", "umbral_rechazo", "geografia", "poblacion", "incidentes",
-             "centros_educativos", "indicadores", "conciliacion", "alias", "datos_abiertos")
+             "centros_educativos", "indicadores", "conciliacion", "alias", "datos_abiertos", "encuestas")
+SURVEY_KEYS = ("encuesta", "nombre", "institucion", "archivo", "anio", "unidad", "diseno", "columnas", "valores", "medidas",
+               "sintetica")
+SURVEY_DESIGN_KEYS = ("peso", "estrato", "upm")
+SURVEY_COLUMN_KEYS = ("departamento", "municipio", "sexo", "edad", "area")
+SURVEY_MEASURE_KEYS = ("medida", "estandar", "nombre", "definicion", "tipo", "pregunta", "si", "no", "excluir", "delito",
+                       "ods", "universo")
 OPEN_DATA_KEYS = ("licencia", "publicador", "contacto")
 TABLE_FILE_KEYS = ("archivo", "archivos", "codificacion", "separador", "hoja", "fila_encabezado")
 LAYER_KEYS = ("archivo", "codigo", "padre", "nombre", "nombres", "excluir_codigos", "capa")
@@ -637,6 +646,7 @@ def load_config(path: Path) -> LoadConfig:
     reconciliation = _reconciliation(r, raw.get("conciliacion"), seen, incidents)
     aliases, dept_aliases = _aliases(r, raw)
     open_data = _open_data(r, raw)
+    surveys = _surveys(r, raw, bool(synthetic))
 
     if problems:
         raise ConfigError(path, problems)
@@ -647,7 +657,8 @@ def load_config(path: Path) -> LoadConfig:
         period_start=start, period_end=end, synthetic=bool(synthetic),
         reject_threshold=float(threshold), departments=departments, municipalities=municipalities, aldeas=aldeas,
         population=population, incidents=tuple(incidents), schools=schools, indicators=tuple(indicators),
-        reconciliation=reconciliation, aliases=aliases, dept_aliases=dept_aliases, open_data=open_data)
+        reconciliation=reconciliation, aliases=aliases, dept_aliases=dept_aliases, open_data=open_data,
+        surveys=tuple(surveys))
 
 
 def _period(r: _Reader, raw: dict) -> tuple[dt.date, dt.date]:
@@ -843,6 +854,93 @@ def _aliases(r: _Reader, raw: dict) -> tuple[dict[str, str], dict[str, str]]:
                           + (f"; {hint}" if hint else ""))
 
     return aliases, dept_aliases
+
+
+def _surveys(r: _Reader, raw: dict, synthetic: bool) -> list[SurveySpec]:
+    """[[encuestas]]: each survey's file, design, breakdown columns and measures."""
+    items = r.get(raw, "encuestas", "raíz", list, default=[]) or []
+    r.sections(items, "encuestas", "encuesta, archivo, anio, [encuestas.diseno] y [[encuestas.medidas]]")
+    out, seen = [], set()
+    for i, item in enumerate(x for x in items if isinstance(x, dict)):
+        sid = r.get(item, "encuesta", f"encuestas[{i + 1}]", str, required=True) or f"encuesta_{i + 1}"
+        where = f"encuestas.{sid}"
+        if sid in seen:
+            r.problem(where, f"la encuesta «{sid}» aparece dos veces")
+        seen.add(sid)
+        r.known(item, where, SURVEY_KEYS)
+        path = r.path(r.get(item, "archivo", where, str, required=True) or "?", f"{where}.archivo")
+        year = r.number(item, "anio", where, None, minimum=1900)
+        if year is None and "anio" not in item:
+            r.problem(where, "falta la clave obligatoria 'anio' (año del trabajo de campo)")
+        unit = r.get(item, "unidad", where, str, default="persona")
+        if unit not in ("persona", "hogar"):
+            r.problem(f"{where}.unidad", f"se esperaba \"persona\" o \"hogar\", se encontró {show(unit)}")
+        design = r.get(item, "diseno", where, dict, required=True) or {}
+        r.known(design, f"{where}.diseno", SURVEY_DESIGN_KEYS)
+        weight = r.get(design, "peso", f"{where}.diseno", str, required=True) or "?"
+        columns = r.get(item, "columnas", where, dict, required=True) or {}
+        r.known(columns, f"{where}.columnas", SURVEY_COLUMN_KEYS, label="campos")
+        if "departamento" not in columns:
+            r.problem(f"{where}.columnas", "falta 'departamento' (la columna con el código del departamento)")
+        values = r.get(item, "valores", where, dict, default={}) or {}
+        r.known(values, f"{where}.valores", ("sexo", "area"))
+        mapped = {key: {str(t): tuple(c if isinstance(c, list) else [c]) for t, c in table.items()}
+                  for key, table in values.items() if isinstance(table, dict)}
+        for key, allowed in (("sexo", ("H", "M")), ("area", ("urbana", "rural"))):
+            for target in mapped.get(key, {}):
+                if target not in allowed:
+                    r.problem(f"{where}.valores.{key}", f"'{target}' no es un valor de {key}; se esperaba "
+                                                        f"{' o '.join(allowed)}")
+        measures = []
+        raw_measures = r.get(item, "medidas", where, list, default=[]) or []
+        r.sections(raw_measures, f"{where}.medidas", "medida, pregunta y si/no/excluir")
+        if not raw_measures:
+            r.problem(where, "falta al menos una medida [[encuestas.medidas]] (pregunta y códigos)")
+        for j, m in enumerate(x for x in raw_measures if isinstance(x, dict)):
+            mid = r.get(m, "medida", f"{where}.medidas[{j + 1}]", str, required=True) or f"medida_{j + 1}"
+            mwhere = f"{where}.medidas.{mid}"
+            r.known(m, mwhere, SURVEY_MEASURE_KEYS)
+            standard = r.get(m, "estandar", mwhere, str, default=mid if mid in survey_load.STANDARD else None)
+            if standard is not None and standard not in survey_load.STANDARD:
+                near = closest(standard, list(survey_load.STANDARD))
+                r.problem(f"{mwhere}.estandar", f"'{standard}' no es una medida estándar ({', '.join(survey_load.STANDARD)})"
+                          + (f"; ¿quiso decir '{near}'?" if near else ""))
+                standard = None
+            default_name, default_def, default_sdg = survey_load.STANDARD.get(standard or "", (None, None, None))
+            name = r.get(m, "nombre", mwhere, str, default=default_name)
+            definition = r.get(m, "definicion", mwhere, str, default=default_def)
+            if not name or not definition:
+                r.problem(mwhere, "una medida propia necesita 'nombre' y 'definicion' (lo que se muestra con cada "
+                                  "estimación)")
+            kind = r.get(m, "tipo", mwhere, str, default="proporcion")
+            if kind not in ("proporcion", "media"):
+                r.problem(f"{mwhere}.tipo", f"se esperaba \"proporcion\" o \"media\", se encontró {show(kind)}")
+            codes = {k: tuple(v if isinstance(v, list) else [v]) for k in ("si", "no", "excluir")
+                     if (v := m.get(k)) is not None}
+            if kind == "proporcion" and (not codes.get("si") or not codes.get("no")):
+                r.problem(mwhere, "una proporción necesita los códigos 'si' y 'no' (p. ej. si = [1], no = [2]); los de "
+                                  "«No sabe / No responde» van en 'excluir'")
+            crime = r.get(m, "delito", mwhere, str)
+            if crime is not None:
+                from core.load.catalog import crime_types
+
+                codes_known = list(crime_types()["code"])
+                if crime not in codes_known:
+                    near = closest(crime, codes_known)
+                    r.problem(f"{mwhere}.delito", f"'{crime}' no es un tipo de delito del catálogo data/crime_types.csv"
+                              + (f"; ¿quiso decir '{near}'?" if near else ""))
+                    crime = None
+            measures.append(survey_load.MeasureSpec(
+                mid, name or mid, definition or "", kind or "proporcion", r.get(m, "pregunta", mwhere, str, required=True)
+                or "?", codes.get("si", ()), codes.get("no", ()), codes.get("excluir", ()), crime,
+                r.get(m, "ods", mwhere, str, default=default_sdg), r.get(m, "universo", mwhere, str)))
+        out.append(survey_load.SurveySpec(
+            sid, r.get(item, "nombre", where, str, default=sid), r.get(item, "institucion", where, str, default="—"),
+            int(year or 0), unit or "persona", path, weight, r.get(design, "estrato", f"{where}.diseno", str),
+            r.get(design, "upm", f"{where}.diseno", str),
+            {k: str(v) for k, v in columns.items() if isinstance(v, str)}, mapped, tuple(measures),
+            bool(r.get(item, "sintetica", where, bool, default=synthetic))))
+    return out
 
 
 def _open_data(r: _Reader, raw: dict) -> dict[str, str]:

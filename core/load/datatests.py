@@ -57,6 +57,21 @@ _CUBE_DIMS = "month, dept_code, muni_code, crime_type, victim_sex, age_group, so
 _YEAR_DIMS = "year, dept_code, muni_code, crime_type, victim_sex, age_group, source, counted, unit"
 
 TESTS: tuple[DataTest, ...] = (
+    DataTest("encuestas_completas", "cada persona entrevistada tiene una respuesta (o su ausencia) por medida, en un "
+             "departamento que existe, y cada unidad primaria está en un solo estrato",
+             ("survey", "survey_respondent", "survey_measure", "survey_answer", "territory"), """
+        SELECT 'encuesta ' || r.survey || ': ' || count(*) || ' respuestas faltan' FROM survey_respondent r
+        JOIN survey_measure m USING (survey)
+        LEFT JOIN survey_answer a ON a.survey = r.survey AND a.respondent = r.respondent AND a.measure = m.measure
+        WHERE a.respondent IS NULL GROUP BY r.survey
+        UNION ALL SELECT DISTINCT 'encuesta ' || survey || ': departamento ' || dept_code || ' no existe'
+        FROM survey_respondent WHERE dept_code NOT IN (SELECT code FROM territory WHERE level = 'departamento')
+        UNION ALL SELECT 'encuesta ' || survey || ': unidad primaria ' || psu || ' en ' || count(DISTINCT stratum)
+               || ' estratos' FROM survey_respondent GROUP BY survey, psu HAVING count(DISTINCT stratum) > 1
+        UNION ALL SELECT 'encuesta ' || s.survey || ': ' || s.respondents || ' filas del archivo, '
+               || (SELECT count(*) FROM survey_respondent r WHERE r.survey = s.survey) || ' cargadas'
+        FROM survey s WHERE s.respondents <> (SELECT count(*) FROM survey_respondent r WHERE r.survey = s.survey)
+    """),
     DataTest("cubo_mensual_suma_los_hechos", "el cubo mensual suma exactamente los registros y conteos con mes",
              ("incident", "incident_aggregate", "incident_cube"), _sums_equal(
                  f"SELECT {_FACT_KEYS}, sum(n) AS n FROM ({MONTHLY_FACTS_SQL}) GROUP BY ALL",

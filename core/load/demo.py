@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from core.load import catalog, guatemala, pipeline
+from core.load import catalog, guatemala, pipeline, survey_example
+from core.load import survey as survey_load
 from core.load.geography import DISPLAY_DECIMALS, NATIONAL_VERTEX_BUDGET, equal_area_km2, territory_frame, to_geojson
 from core.load.publish import insert_frame
 from core.load.reconciliation import Rule
@@ -205,6 +207,7 @@ def build_demo(target: Path, seed: int = 2024, scale: float = 1.0,
         _indicators(con, geo, pop, risk, rng, log)
         _schools(con, geo, rng, log)
         _incidents(con, geo, pop, risk, rng, scale, log)
+        _survey(con, geo, pop, risk, np.random.default_rng(seed + 17), log)  # its own draws: the rest stays as it was
         _sources(con, params)
         return pipeline.Staged((dt.date(int(YEARS[0]), 1, 1), dt.date(int(YEARS[-1]), 12, 31)), RECONCILIATION,
                                SOURCE_IDS)
@@ -212,6 +215,26 @@ def build_demo(target: Path, seed: int = 2024, scale: float = 1.0,
     counts = pipeline.publish(Path(target), meta, stage, log)
     log(f"Publicado {Path(target)} ({counts['incident']:,} registros de incidentes)")
     return counts
+
+
+def _survey(con, geo: Geo, pop: Population, risk: Risk, rng: np.random.Generator, log: Progress) -> None:
+    """A SYNTHETIC victimisation and perception survey of the last year (core/load/survey_example.py),
+    written as an SPSS file and loaded through the same loader as a real one."""
+    year = int(YEARS[-1])
+    adult = [i for i, code in enumerate(pop.age_codes) if code[:2].isdigit() and int(code[:2]) >= 18]
+    people = pop.by_group[:, -1][:, :, adult].sum(axis=(1, 2))  # the survey interviews adults: its weights add up to them
+    level = np.exp(0.6 * risk.hotspot)
+    munis = pd.DataFrame({"dept": geo.munis["dept_code"].to_numpy(), "people": people, "risk": level * people})
+    by_dept = munis.groupby("dept")[["people", "risk"]].sum()
+    national = by_dept["risk"].sum() / by_dept["people"].sum()
+    levels = (by_dept["risk"] / by_dept["people"] / national).to_dict()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = survey_example.write(Path(tmp) / f"enpevi_{year}.sav", levels, by_dept["people"].to_dict(), year, rng)
+        frames = survey_load.load(survey_example.spec(
+            path, f"enpevi_{year}", f"Encuesta nacional de victimización y percepción {year} (sintética)",
+            "Instituto Nacional de Estadística (datos sintéticos)", year), list(geo.depts["code"]), list(geo.munis["code"]))
+    survey_load.insert(con, [frames])
+    log(f"Encuesta de victimización (sintética): {len(frames.respondents):,} personas")
 
 
 # --------------------------------------------------------------------------------------
