@@ -12,6 +12,7 @@ PAGES = [
     ("alertas", "Alertas tempranas", ":material/notifications_active:"),
     ("mujeres", "Violencia contra las mujeres", ":material/female:"),
     ("encuestas", "Encuestas", ":material/ballot:"),
+    ("seguimiento", "Seguimiento de planes", ":material/flag:"),
     ("datos_abiertos", "Datos abiertos", ":material/download:"),
     ("boletin", "Boletín", ":material/description:"),
     ("calidad", "Calidad de datos", ":material/fact_check:"),

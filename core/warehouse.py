@@ -329,6 +329,13 @@ SCHEMA: tuple[Table, ...] = (
         ("value", "DOUBLE", "1/0 for a proportion, the number for a mean; NULL when not asked or excluded."),
         ("excluded", "BOOLEAN NOT NULL", "A declared No sabe / No responde code (out of the denominator, counted)."),
     ]),
+    _t("plan", "Public-policy plans and their indicators (core/plans.py), declared in a file and validated at load "
+       "time; the indicators' values are computed from the warehouse when shown.", [
+        ("plan", "VARCHAR PRIMARY KEY", "Plan id."),
+        ("name", "VARCHAR NOT NULL", "Name shown."),
+        ("file", "VARCHAR NOT NULL", "The plan's file."),
+        ("definition", "VARCHAR NOT NULL", "The plan and its indicators, JSON (core.plans.to_json)."),
+    ]),
     _t("data_test", "The checks every table passed before this warehouse was published (core.load.datatests); "
        "a build that fails one is not published.", [
         ("name", "VARCHAR PRIMARY KEY", "Test id."),

@@ -54,6 +54,7 @@ PAGES = [
     ("alertas", "Alertas tempranas", 0, None),  # one trend per alert (up to 12, then one more to choose)
     ("mujeres", "Violencia contra las mujeres", 0, 3),
     ("encuestas", "Encuestas de victimización y percepción", 0, 0),
+    ("seguimiento", "Seguimiento de planes", 0, 1),
     ("datos_abiertos", "Datos abiertos", 0, 0),
     ("boletin", "Boletín", 0, 0),
     ("calidad", "Calidad de datos", 0, 2),

@@ -34,7 +34,7 @@ from tests.test_browser import (  # noqa: F401  (the suite's server, browser and
 SCREENS = [(1280, 720), (1920, 1080)]
 SIDEBAR = '[data-testid="stSidebar"]'
 PAGES = ["resumen", "mapa", "municipio", "escuelas", "informes", "comparar", "alertas", "mujeres", "encuestas",
-         "datos_abiertos", "boletin", "calidad", "metodologia", "presentacion"]
+         "seguimiento", "datos_abiertos", "boletin", "calidad", "metodologia", "presentacion"]
 
 
 class Frames:

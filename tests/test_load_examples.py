@@ -15,7 +15,8 @@ from tests.apptest import run_app
 from tests.conftest import ROOT, shared_file
 
 EXAMPLE = ROOT / "data" / "examples" / "honduras.toml"
-PAGES = ["resumen", "mapa", "municipio", "escuelas", "informes", "alertas", "datos_abiertos", "boletin", "calidad"]
+PAGES = ["resumen", "mapa", "municipio", "escuelas", "informes", "alertas", "datos_abiertos", "boletin", "calidad",
+         "encuestas", "seguimiento"]
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,11 @@ def test_example_builds_with_every_row_accounted_for(honduras):
     assert q(path, "SELECT count(*) FROM rejected_record WHERE source = 'policia' AND reason LIKE '%línea de totales%'") == [(1,)]
     assert q(path, "SELECT name FROM territory WHERE code = '0313'") == [("San Jerónimo",)]
     assert q(path, "SELECT value FROM meta WHERE key = 'synthetic'") == [("true",)]
+    # the declared survey (every respondent of the SPSS file) and plan
+    assert q(path, "SELECT survey, respondents, synthetic FROM survey") == [
+        ("enpevi_hn_2022", q(path, "SELECT count(*) FROM survey_respondent")[0][0], True)]
+    assert q(path, "SELECT count(DISTINCT measure) FROM survey_measure") == [(5,)]
+    assert q(path, "SELECT plan FROM plan") == [("plan_seguridad_hn",)]
 
 
 def test_dashboard_runs_on_the_honduras_warehouse(honduras, use_warehouse):

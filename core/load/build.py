@@ -14,7 +14,17 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from core.load import catalog, incidents, pipeline, population, schools, survey, territories, vulnerability_indicators
+from core.load import (
+    catalog,
+    incidents,
+    pipeline,
+    plans,
+    population,
+    schools,
+    survey,
+    territories,
+    vulnerability_indicators,
+)
 from core.load.config import LoadConfig, load_config
 from core.load.geography import NATIONAL_VERTEX_BUDGET, territory_frame
 from core.load.load_report import LoadFailed, Report
@@ -23,6 +33,7 @@ from core.load.publish import insert_frame
 from core.load.readers import SourceError
 from core.load.reconciliation import Rule
 from core.load.staging import FactStaging, staging
+from core.plans import PlanError
 
 ALDEA_SIMPLIFY_DEG = 1e-4
 
@@ -107,6 +118,16 @@ def _read_all(cfg: LoadConfig, report: Report, log, facts: FactStaging) -> dict:
         log(f"Encuesta {spec.survey}: {len(frames.respondents):,} personas entrevistadas, {len(spec.measures)} medidas"
             + "".join(f"; {n}" for n in frames.notes))
     data["surveys"] = loaded
+    measures = {f.survey["survey"].iloc[0]: list(f.measures["measure"]) for f in loaded}
+    read_plans = []
+    for path in cfg.plans:
+        try:
+            read_plans.append((plans.read(path, list(geo.departments["code"]), measures), path))
+        except PlanError as exc:
+            report.errors.extend(f"planes: {path.name}: {p}" for p in exc.problems)
+    data["plans"] = read_plans
+    for plan, path in read_plans:
+        log(f"Plan {plan.plan} ({path.name}): {len(plan.indicators)} indicadores")
     return data
 
 
@@ -153,6 +174,8 @@ def _stage(con: duckdb.DuckDBPyConnection, cfg: LoadConfig, data: dict, report: 
         insert_frame(con, "indicator", values)
     log(log_counts)
     survey.insert(con, data.get("surveys", []))
+    if data.get("plans"):
+        insert_frame(con, "plan", plans.frame(data["plans"]))
     specs = {s.source: s for s in cfg.incidents}
     for s in report.stats.values():
         spec = specs.get(s.source)

@@ -197,10 +197,11 @@ class LoadConfig:
     dept_aliases: dict[str, str] = field(default_factory=dict)   # department alias -> name or code
     open_data: dict[str, str] = field(default_factory=dict)   # meta keys of [datos_abiertos] (core/opendata_catalog.py)
     surveys: tuple[SurveySpec, ...] = ()    # [[encuestas]]: survey microdata (core/load/survey.py)
+    plans: tuple[Path, ...] = ()            # planes = ["plan.toml"]: policy plans (core/load/plans.py)
 
 
 ROOT_KEYS = ("pais", "nombre_pais", "periodo", "sintetico", "umbral_rechazo", "geografia", "poblacion", "incidentes",
-             "centros_educativos", "indicadores", "conciliacion", "alias", "datos_abiertos", "encuestas")
+             "centros_educativos", "indicadores", "conciliacion", "alias", "datos_abiertos", "encuestas", "planes")
 SURVEY_KEYS = ("encuesta", "nombre", "institucion", "archivo", "anio", "unidad", "diseno", "columnas", "valores", "medidas",
                "sintetica")
 SURVEY_DESIGN_KEYS = ("peso", "estrato", "upm")
@@ -647,6 +648,10 @@ def load_config(path: Path) -> LoadConfig:
     aliases, dept_aliases = _aliases(r, raw)
     open_data = _open_data(r, raw)
     surveys = _surveys(r, raw, bool(synthetic))
+    plan_files = r.get(raw, "planes", "raíz", list, default=[]) or []
+    plans = tuple(r.path(v, "planes") for v in plan_files if isinstance(v, str))
+    if any(not isinstance(v, str) for v in plan_files):
+        r.problem("planes", "se esperaba una lista de rutas de archivos de plan (planes = [\"plan.toml\"])")
 
     if problems:
         raise ConfigError(path, problems)
@@ -658,7 +663,7 @@ def load_config(path: Path) -> LoadConfig:
         reject_threshold=float(threshold), departments=departments, municipalities=municipalities, aldeas=aldeas,
         population=population, incidents=tuple(incidents), schools=schools, indicators=tuple(indicators),
         reconciliation=reconciliation, aliases=aliases, dept_aliases=dept_aliases, open_data=open_data,
-        surveys=tuple(surveys))
+        surveys=tuple(surveys), plans=plans)
 
 
 def _period(r: _Reader, raw: dict) -> tuple[dt.date, dt.date]:

@@ -24,7 +24,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from core.load import catalog, guatemala, pipeline, survey_example
+from core.load import catalog, guatemala, pipeline, plans, survey_example
 from core.load import survey as survey_load
 from core.load.geography import DISPLAY_DECIMALS, NATIONAL_VERTEX_BUDGET, equal_area_km2, territory_frame, to_geojson
 from core.load.publish import insert_frame
@@ -217,6 +217,9 @@ def build_demo(target: Path, seed: int = 2024, scale: float = 1.0,
     return counts
 
 
+PLAN = Path(__file__).resolve().parents[2] / "data" / "examples" / "plan_guatemala.toml"  # the demo's example plan
+
+
 def _survey(con, geo: Geo, pop: Population, risk: Risk, rng: np.random.Generator, log: Progress) -> None:
     """A SYNTHETIC victimisation and perception survey of the last year (core/load/survey_example.py),
     written as an SPSS file and loaded through the same loader as a real one."""
@@ -235,6 +238,8 @@ def _survey(con, geo: Geo, pop: Population, risk: Risk, rng: np.random.Generator
             "Instituto Nacional de Estadística (datos sintéticos)", year), list(geo.depts["code"]), list(geo.munis["code"]))
     survey_load.insert(con, [frames])
     log(f"Encuesta de victimización (sintética): {len(frames.respondents):,} personas")
+    plan = plans.read(PLAN, list(geo.depts["code"]), {frames.survey["survey"].iloc[0]: list(frames.measures["measure"])})
+    insert_frame(con, "plan", plans.frame([(plan, PLAN)]))
 
 
 # --------------------------------------------------------------------------------------
