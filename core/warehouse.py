@@ -25,7 +25,7 @@ import pandas as pd
 
 from core import deployment
 
-SCHEMA_VERSION = "9"
+SCHEMA_VERSION = "10"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATH = PROJECT_ROOT / "data" / "warehouse.duckdb"
 BUILD_COMMAND = "make demo   (o bien: atalaya-load demo)"
