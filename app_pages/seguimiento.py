@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages._common import dataframe, download, download_buttons, download_row, page_filters, selectbox
-from core import charts, fmt, plans, viewstate, warehouse
+from core import bulletin_pdf, charts, fmt, plans, viewstate, warehouse
 from core.viewstate import Control
 
 f, opts = page_filters()
@@ -55,6 +55,8 @@ dataframe(table, hide_index=True, width="stretch")
 st.caption(f"**Regla del estado.** {plans.STATUS_RULE}")
 download_buttons(table, f"atalaya_plan_{plan.plan}", [plan.name, plans.STATUS_RULE], sheet="Indicadores")
 row = download_row()
+download(row, "Informe de seguimiento (PDF)", lambda: bulletin_pdf.to_pdf(plans.report(plan)),
+         f"atalaya_seguimiento_{plan.plan}.pdf", "application/pdf", icon=":material/picture_as_pdf:", key="seg_pdf")
 download(row, "Indicadores en SDMX-CSV (ODS)", lambda: plans.sdmx_csv(plan, meta.get("country", "")).encode("utf-8"),
          f"atalaya_plan_{plan.plan}_sdmx.csv", "text/csv", icon=":material/table_view:", key="seg_sdmx",
          help="Cada valor calculado, con su intervalo, en el formato SDMX-CSV de los indicadores de los ODS.")

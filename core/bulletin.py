@@ -69,10 +69,11 @@ class Bulletin:
     synthetic: bool
     footer: str
     blocks: list[Block] = field(default_factory=list)
+    heading: str = "Boletín de seguridad ciudadana"   # what the document is (a monitoring report says so)
 
     @property
     def title(self) -> str:
-        return f"Boletín de seguridad ciudadana · {self.place} · {self.period}"
+        return f"{self.heading} · {self.place} · {self.period}"
 
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2430;max-width:900px;margin:2em auto;
@@ -421,7 +422,7 @@ def to_html(doc: Bulletin) -> str:
     """The bulletin as one self-contained HTML document."""
     parts = [f"<!doctype html><html lang='es'><head><meta charset='utf-8'><title>{_e(doc.title)}</title>"
              f"<style>{STYLE}</style></head><body>",
-             f"<h1>Boletín de seguridad ciudadana</h1><p class='sub'>{_e(doc.subtitle)}</p>"]
+             f"<h1>{_e(doc.heading)}</h1><p class='sub'>{_e(doc.subtitle)}</p>"]
     if doc.synthetic:
         parts.append("<div class='warn'><b>Datos sintéticos de demostración.</b> No representan la situación real.</div>")
     for block in doc.blocks:

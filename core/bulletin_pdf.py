@@ -124,7 +124,7 @@ def to_pdf(doc: bulletin.Bulletin) -> bytes:
     s = _styles()
     out = io.BytesIO()
     width = PAGE[0] - 2 * MARGIN
-    story: list[Flowable] = [_p("Boletín de seguridad ciudadana", s["title"]), _p(doc.subtitle, s["sub"]), Spacer(1, 6)]
+    story: list[Flowable] = [_p(doc.heading, s["title"]), _p(doc.subtitle, s["sub"]), Spacer(1, 6)]
     if doc.synthetic:
         story.append(Paragraph("<b>Datos sintéticos de demostración.</b> No representan la situación real.", s["warn"]))
     for block in doc.blocks:

@@ -273,3 +273,57 @@ def sdmx_csv(plan: Plan, country: str) -> str:
 
 def _number(x: float | None) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4f}".rstrip("0").rstrip(".")
+
+
+def report(plan: Plan):
+    """The monitoring report of a plan as bulletin blocks (core.bulletin: HTML; core.bulletin_pdf: PDF):
+    the status of every indicator, the rule, and each indicator's definition, calculation and institution."""
+    import datetime as dt
+
+    from core import bulletin, fmt
+
+    meta = warehouse.meta()
+    table = summary(plan)
+    latest = table["latest_year"].dropna()
+    period = f"datos hasta {int(latest.max())}" if len(latest) else "sin datos"
+    doc = bulletin.Bulletin(
+        plan.name, period, f"{plan.institution} · {len(plan.indicators)} indicadores · {period}",
+        meta.get("synthetic") == "true",
+        f"Atalaya · informe generado el {dt.date.today():%d/%m/%Y} con el almacén del {meta.get('built_at', '—')[:10]}.",
+        heading="Informe de seguimiento")
+
+    def number(x, unit: str) -> str:
+        return "—" if x is None or pd.isna(x) else (fmt.percent(x) if unit == "%" else fmt.decimal(x))
+
+    counts = table["status"].value_counts()
+    doc.blocks += [
+        bulletin.Heading("Estado de los indicadores"),
+        bulletin.KeyFigures(tuple((s.capitalize(), str(int(counts.get(s, 0))))
+                                  for s in (ON_TRACK, AT_RISK, OFF_TRACK, UNCERTAIN, BASELINE_ONLY))),
+        bulletin.Table(pd.DataFrame({
+            "Código": table["code"], "Indicador": table["name"], "ODS": table["sdg"].fillna("—"),
+            "Línea de base": [f"{number(v, u)} ({y})" for v, u, y in zip(table["baseline"], table["unit"],
+                                                                          table["baseline_year"])],
+            "Último valor (IC 95 %)": [("—" if pd.isna(v) else f"{number(v, u)} ({number(lo, u)} a {number(hi, u)}), "
+                                        f"{int(y)}") for v, lo, hi, u, y in
+                                       zip(table["latest"], table["lo"], table["hi"], table["unit"], table["latest_year"])],
+            "Esperado": [number(v, u) for v, u in zip(table["expected"], table["unit"])],
+            "Meta": [f"{number(v, u)} ({y})" for v, u, y in zip(table["target"], table["unit"], table["target_year"])],
+            "Estado": table["status"]}), frozenset({"Esperado"})),
+        bulletin.Text(STATUS_RULE, "sub"),
+        bulletin.Heading("Indicadores"),
+        bulletin.Definitions(tuple(
+            (f"{ind.code} · {ind.name}", (ind.definition, f"Cálculo: {_calculation(ind)}.",
+                                          f"Responsable: {ind.institution}." + (f" ODS {ind.sdg}." if ind.sdg else "")))
+            for ind in plan.indicators)),
+    ]
+    return doc
+
+
+def _calculation(ind: Indicator) -> str:
+    if ind.kind == "encuesta":
+        return f"medida «{ind.measure}» de la encuesta «{ind.survey}», con su diseño muestral"
+    what = ", ".join([*ind.crime_types, *ind.crime_groups])
+    per = "100,000 mujeres" if ind.sex == "M" else "100,000 hombres" if ind.sex == "H" else "100,000 habitantes"
+    return f"víctimas de {what} por {per}" + (f", departamento {ind.dept_code}" if ind.dept_code else "") + \
+        ", con la población del mismo año (intervalo exacto de Poisson)"

@@ -142,3 +142,21 @@ def test_the_seguimiento_page_shows_every_indicator_with_its_status(demo, monkey
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Indicadores en SDMX-CSV (ODS)" in labels and "Descargar Excel" in labels
     assert len(at.get("vega_lite_chart")) == 1  # the trajectory
+
+
+def test_the_monitoring_report_reads_back_from_its_pdf(demo):
+    from pypdf import PdfReader
+
+    from core import bulletin, bulletin_pdf
+
+    plan = plans.plans()[0]
+    doc = plans.report(plan)
+    reader = PdfReader(io.BytesIO(bulletin_pdf.to_pdf(doc)))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert reader.metadata.title == f"Informe de seguimiento · {plan.name} · datos hasta 2022"
+    assert "Página 1 Informe de seguimiento" in text  # (the footer is drawn first on each page)
+    for ind in plan.indicators:
+        assert ind.code in text and ind.name in text
+    assert "Estado de los indicadores" in text and "La trayectoria esperada es la línea recta" in text
+    assert "None" not in text and " nan " not in text
+    assert "<h1>Informe de seguimiento</h1>" in bulletin.to_html(doc)
