@@ -233,3 +233,23 @@ def test_the_hidden_figure_sets_survey_victims_against_the_records_by_hand(demo)
         assert hidden.loc[dept, "recorded"] == f"{int(n):,}"
     assert len(hidden) == 23  # the country and its 22 departments
     assert survey.hidden_figure(code, "inseguridad_noche").empty  # no crime type: nothing to compare
+
+
+def test_files_as_institutes_publish_them_own_department_numbers_and_declared_missing_values(tmp_path, sample):
+    """Departments numbered the institute's way (labelled with their names), and «No sabe / No responde»
+    declared as SPSS missing values: both read as a person would mean them."""
+    path, frames = sample
+    frame, meta = pyreadstat.read_sav(str(path))
+    names = {code: f"Departamento {code}" for code in DEPTS}
+    frame["DEPTO"] = frame["DEPTO"] + 100  # 101..118
+    labels = dict(meta.variable_value_labels) | {"DEPTO": {int(c) + 100: n for c, n in names.items()}}
+    own = tmp_path / "propia.sav"
+    pyreadstat.write_sav(frame, str(own), variable_value_labels=labels,
+                         missing_ranges={"P10_VICTIMA": [8, 9], "P20_SEGURIDAD": [8, 9]})
+    spec = survey_example.spec(own, "propia", "Propia", "INE", 2022)
+    loaded = survey_load.load(spec, list(DEPTS), department_names={c: n.upper() for c, n in names.items()})
+    assert (loaded.respondents["dept_code"] == frames.respondents["dept_code"]).all()
+    victims = loaded.answers[loaded.answers["measure"] == "victimizacion"]
+    assert victims["excluded"].sum() == frames.answers.query("measure == 'victimizacion'")["excluded"].sum() > 0
+    with pytest.raises(survey_load.SurveyError, match="columna DEPTO \\(departamento\\): filas 1, 2, 3 \\(y"):
+        survey_load.load(spec, list(DEPTS))  # without the names: the codes are not the geography's

@@ -110,7 +110,8 @@ def _read_all(cfg: LoadConfig, report: Report, log, facts: FactStaging) -> dict:
     loaded = []
     for spec in cfg.surveys:
         try:
-            frames = survey.load(spec, list(geo.departments["code"]), list(geo.municipalities["code"]))
+            frames = survey.load(spec, list(geo.departments["code"]), list(geo.municipalities["code"]),
+                                 dict(zip(geo.departments["code"], geo.departments["name"])))
         except survey.SurveyError as exc:
             report.errors.extend(f"encuestas.{spec.survey}: {p}" for p in exc.problems)
             continue

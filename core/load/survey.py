@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.load import catalog
+from core.load.names import normalise
 
 # Standard measures: (name, definition, SDG indicator). A measure of the configuration names one of
 # these as `estandar` to take its name and definition.
@@ -98,7 +99,8 @@ def read_file(path: Path) -> tuple[pd.DataFrame, dict[str, dict]]:
 
         reader = pyreadstat.read_sav if suffix in (".sav", ".zsav") else pyreadstat.read_dta
         try:
-            frame, meta = reader(str(path), apply_value_formats=False)
+            # user-defined missing values (SPSS) stay as their codes: «No sabe / No responde» must be counted
+            frame, meta = reader(str(path), apply_value_formats=False, user_missing=True)
         except Exception as exc:  # pyreadstat raises its own ReadstatError and others
             raise SurveyError(path, [f"no se pudo leer como {'SPSS' if suffix != '.dta' else 'Stata'}: {exc}"]) from None
         return frame, dict(meta.variable_value_labels or {})
@@ -141,8 +143,11 @@ def _rows(mask: np.ndarray, limit: int = 3) -> str:
     return ("fila " if len(rows) == 1 else "filas ") + shown + more
 
 
-def load(spec: SurveySpec, departments: Sequence[str], municipalities: Sequence[str] = ()) -> SurveyFrames:
-    """Read, check and shape one survey; SurveyError listing every problem."""
+def load(spec: SurveySpec, departments: Sequence[str], municipalities: Sequence[str] = (),
+         department_names: Mapping[str, str] | None = None) -> SurveyFrames:
+    """Read, check and shape one survey; SurveyError listing every problem. Department codes of the file
+    that are not the geography's are matched by name, through the column's value labels or its text
+    (institutes number departments their own way: LAPOP, for one)."""
     frame, labels = read_file(spec.path)
     problems: list[str] = []
     name = spec.path.name
@@ -191,6 +196,18 @@ def load(spec: SurveySpec, departments: Sequence[str], municipalities: Sequence[
     dept_col = spec.columns["departamento"]
     dept = frame[dept_col].map(lambda v: _code_text(v, spec.dept_code_width))
     unknown = ~dept.isin(list(departments)).to_numpy()
+    if unknown.any() and department_names:
+        by_name = {normalise(n): c for c, n in department_names.items()}
+        named = labels.get(dept_col, {})
+
+        def by_label(value) -> str | None:
+            text = next((t for k, t in named.items() if _same(k, value)), value)
+            return by_name.get(normalise(str(text)))
+        matched = frame[dept_col][unknown].map(by_label)
+        if matched.notna().all():  # every department by its name: the file's own numbering
+            dept = dept.copy()
+            dept[unknown] = matched
+            unknown = ~dept.isin(list(departments)).to_numpy()
     if unknown.any():
         problems.append(f"{name}, columna {dept_col} (departamento): {_rows(unknown)} con el código "
                         f"{_show(frame[dept_col][unknown].iloc[0])}, que no es un departamento de la geografía cargada "
