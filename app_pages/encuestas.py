@@ -27,13 +27,16 @@ CONTROLS = [Control("enc_encuesta", "encuesta", listed["survey"].iloc[-1], list(
             Control("enc_medida", "medida", "", None, parse=str),
             Control("enc_por", "por", "", list(survey.BREAKDOWNS))]
 viewstate.restore(state, st.query_params, "encuestas", CONTROLS)
-c1, c2, c3 = st.columns([1.3, 1.3, 1])
-chosen = selectbox(c1, "Encuesta", list(names), key="enc_encuesta", format_func=names.get)
+if len(names) > 1:  # one survey: its name is in the caption; several: a box as wide as their names
+    chosen = selectbox(st, "Encuesta", list(names), key="enc_encuesta", format_func=names.get)
+else:
+    chosen = state["enc_encuesta"] = next(iter(names))
 measures = survey.measures(chosen).set_index("measure")
 if state["enc_medida"] not in measures.index:
     state["enc_medida"] = "victimizacion" if "victimizacion" in measures.index else measures.index[0]
-measure = selectbox(c2, "Medida", list(measures.index), key="enc_medida", format_func=lambda m: measures.loc[m, "name"])
-by = selectbox(c3, "Desglose", list(survey.BREAKDOWNS), key="enc_por", format_func=survey.BREAKDOWNS.get)
+c1, c2 = st.columns([2.2, 1])
+measure = selectbox(c1, "Medida", list(measures.index), key="enc_medida", format_func=lambda m: measures.loc[m, "name"])
+by = selectbox(c2, "Desglose", list(survey.BREAKDOWNS), key="enc_por", format_func=survey.BREAKDOWNS.get)
 row = listed.set_index("survey").loc[chosen]
 info = measures.loc[measure]
 is_share = info["kind"] == "proporcion"
@@ -55,7 +58,7 @@ def domain_label(code: str) -> str:
     return "Nacional"
 
 
-st.caption(f"{row['institution']} · trabajo de campo {row['year']} · {fmt.integer(row['respondents'])} personas "
+st.caption(f"{row['name']} · {row['institution']} · trabajo de campo {row['year']} · {fmt.integer(row['respondents'])} personas "
            f"entrevistadas" + (" · DATOS SINTÉTICOS DE DEMOSTRACIÓN" if row["synthetic"] else "")
            + " · los filtros de la barra lateral no se aplican a las encuestas")
 

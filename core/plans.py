@@ -7,7 +7,11 @@ loaded (table ``plan``); its indicators are computed when shown:
 - ``tipo = "tasa"``: victims of the crimes or groups given per 100,000 inhabitants (of one sex when
   ``sexo`` is given: then per 100,000 women or men), nationally or in a department, with the exact
   Poisson interval, exactly as the pages compute it (core.views.yearly_total);
-- ``tipo = "encuesta"``: a survey measure (core.survey), its estimate and 95 % interval.
+- ``tipo = "porcentaje"``: victims of a ``numerador`` (crimes, groups, sex) as a share of those of a
+  ``denominador``, with the exact (Clopper–Pearson) interval;
+- ``tipo = "encuesta"``: a survey measure (core.survey), its estimate and 95 % interval;
+- ``tipo = "archivo"``: an indicator measured elsewhere, its values (year, value, bounds) read from
+  the CSV file the plan names when the warehouse is loaded.
 
 Status («en camino», «en riesgo», «fuera de ruta», «incierto») compares the latest value's interval
 with the path expected that year (STATUS_RULE): noise alone never flips it.
@@ -23,7 +27,7 @@ import pandas as pd
 
 from core import warehouse
 
-KINDS = ("tasa", "encuesta")
+KINDS = ("tasa", "porcentaje", "encuesta", "archivo")
 DIRECTIONS = {"bajar": "Bajar", "subir": "Subir"}
 ON_TRACK, AT_RISK, OFF_TRACK, UNCERTAIN, NO_DATA = "en camino", "en riesgo", "fuera de ruta", "incierto", "sin dato"
 BASELINE_ONLY = "solo línea de base"  # one measurement so far: nothing to judge yet
@@ -34,7 +38,9 @@ STATUS_RULE = (
     "línea de base o peor (no se avanza); «en riesgo» si todo el intervalo está peor que la trayectoria pero mejor que "
     "la línea de base; «incierto» si el intervalo incluye el valor esperado: el azar no permite decirlo.")
 INDICATOR_KEYS = ("codigo", "nombre", "definicion", "tipo", "delitos", "grupos", "sexo", "departamento", "encuesta",
-                  "medida", "anio_base", "metas", "sentido", "responsable", "ods", "unidad")
+                  "medida", "anio_base", "metas", "sentido", "responsable", "ods", "unidad", "numerador",
+                  "denominador", "archivo")
+PART_KEYS = ("delitos", "grupos", "sexo")
 
 
 class PlanError(ValueError):
@@ -63,6 +69,10 @@ class Indicator:
     dept_code: str | None = None
     survey: str | None = None
     measure: str | None = None
+    numerator: dict | None = None            # porcentaje: {delitos, grupos, sexo}
+    denominator: dict | None = None
+    file: str | None = None                  # archivo: the CSV (read at load time into ``external``)
+    external: tuple[tuple[int, float, float | None, float | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,18 @@ def parse(data: Mapping, where: str) -> Plan:
             problems.append(f"{at}: una tasa necesita 'delitos' (tipos del catálogo) o 'grupos' (grupos de delito)")
         if kind == "encuesta" and not (raw.get("encuesta") and raw.get("medida")):
             problems.append(f"{at}: un indicador de encuesta necesita 'encuesta' y 'medida'")
+        if kind == "porcentaje":
+            for part in ("numerador", "denominador"):
+                table = raw.get(part)
+                if not isinstance(table, dict) or not (table.get("delitos") or table.get("grupos") or table.get("sexo")):
+                    problems.append(f"{at}: un porcentaje necesita '{part}' = {{ delitos = [...], grupos = [...], "
+                                    "sexo = \"M\" }}")
+                elif set(table) - set(PART_KEYS):
+                    problems.append(f"{at}: {part}: claves desconocidas {sorted(set(table) - set(PART_KEYS))}; las "
+                                    f"claves son {', '.join(PART_KEYS)}")
+        if kind == "archivo" and not isinstance(raw.get("archivo"), str):
+            problems.append(f"{at}: un indicador medido fuera del observatorio necesita 'archivo' (CSV con anio, valor "
+                            "y, si los tiene, inferior y superior)")
         if raw.get("sexo") not in (None, "H", "M"):
             problems.append(f"{at}: sexo = {raw.get('sexo')!r}; se esperaba \"H\" o \"M\"")
         direction = raw.get("sentido")
@@ -149,7 +171,7 @@ def parse(data: Mapping, where: str) -> Plan:
             code, raw["nombre"].strip(), raw["definicion"].strip(), kind, base, tuple(sorted(targets)), direction,
             raw["responsable"].strip(), raw.get("ods"), raw.get("unidad", "por 100,000 hab." if kind == "tasa" else "%"),
             tuple(raw.get("delitos", ())), tuple(raw.get("grupos", ())), raw.get("sexo"), raw.get("departamento"),
-            raw.get("encuesta"), raw.get("medida")))
+            raw.get("encuesta"), raw.get("medida"), raw.get("numerador"), raw.get("denominador"), raw.get("archivo")))
     if problems:
         raise PlanError(where, problems)
     return Plan(plan_id, str(data.get("nombre", plan_id)), str(data.get("responsable", "—")), tuple(indicators))
@@ -165,7 +187,8 @@ def from_json(text: str) -> Plan:
     data = json.loads(text)
     return Plan(data["plan"], data["name"], data["institution"], tuple(
         Indicator(**(d | {"targets": tuple((int(y), float(v)) for y, v in d["targets"]),
-                          "crime_types": tuple(d["crime_types"]), "crime_groups": tuple(d["crime_groups"])}))
+                          "crime_types": tuple(d["crime_types"]), "crime_groups": tuple(d["crime_groups"]),
+                          "external": tuple((int(y), float(v), lo, hi) for y, v, lo, hi in d.get("external", ()))}))
         for d in data["indicators"]))
 
 
@@ -179,6 +202,10 @@ def plans() -> tuple[Plan, ...]:
 def values(ind: Indicator) -> list[Value]:
     """The indicator's value for every year the data give, with its 95 % interval (None where reserved
     in public mode or without data)."""
+    if ind.kind == "archivo":
+        return [Value(y, v, lo, hi) for y, v, lo, hi in ind.external]
+    if ind.kind == "porcentaje":
+        return _shares(ind)
     if ind.kind == "encuesta":
         from core import survey
 
@@ -204,6 +231,33 @@ def values(ind: Indicator) -> list[Value]:
     return out
 
 
+def _part_filters(part: Mapping, dept_code: str | None):
+    from core.filters import Filters, filter_options
+
+    return Filters(crime_types=tuple(part.get("delitos", ())), crime_groups=tuple(part.get("grupos", ())),
+                   sexes=(part["sexo"],) if part.get("sexo") else (), dept_code=dept_code).resolved(filter_options())
+
+
+def _shares(ind: Indicator) -> list[Value]:
+    """Numerator victims as a percentage of the denominator's, each year, with the exact binomial interval;
+    None where either count is reserved (public mode)."""
+    from scipy.stats import binomtest
+
+    from core import views
+
+    num = views.yearly_total(_part_filters(ind.numerator or {}, ind.dept_code)).set_index("year")["n"]
+    den = views.yearly_total(_part_filters(ind.denominator or {}, ind.dept_code)).set_index("year")["n"]
+    out = []
+    for year in den.index:
+        k, n = views.numeric(pd.Series([num.get(year, 0)])).iloc[0], views.numeric(pd.Series([den[year]])).iloc[0]
+        if pd.isna(k) or pd.isna(n) or n <= 0 or k > n:
+            out.append(Value(int(year), None, None, None))
+            continue
+        ci = binomtest(int(k), int(n)).proportion_ci(0.95, method="exact")
+        out.append(Value(int(year), 100 * k / n, 100 * ci.low, 100 * ci.high))
+    return out
+
+
 def expected(ind: Indicator, baseline: float, year: int) -> float:
     """The value on the straight path from the baseline to the targets in ``year``."""
     points = [(ind.baseline_year, baseline), *ind.targets]
@@ -217,11 +271,14 @@ def expected(ind: Indicator, baseline: float, year: int) -> float:
 
 def status(ind: Indicator, baseline: float | None, latest: Value | None) -> str:
     """STATUS_RULE for the latest value against the path (its interval, so that noise never flips it)."""
-    if baseline is None or latest is None or latest.value is None or latest.lo is None or latest.hi is None:
+    if baseline is None or latest is None or latest.value is None:
         return NO_DATA
+    # a value measured elsewhere without its interval is taken as exact (the page says it has none)
+    lo = latest.lo if latest.lo is not None else latest.value
+    hi = latest.hi if latest.hi is not None else latest.value
     sign = 1 if ind.direction == "bajar" else -1  # «better» is lower when it must go down
     path = expected(ind, baseline, latest.year)
-    worst, best = max(sign * latest.lo, sign * latest.hi), min(sign * latest.lo, sign * latest.hi)
+    worst, best = max(sign * lo, sign * hi), min(sign * lo, sign * hi)
     if worst <= sign * path:
         return ON_TRACK
     if best >= sign * baseline:
@@ -267,7 +324,7 @@ def sdmx_csv(plan: Plan, country: str) -> str:
                 continue
             rows.append(["dataflow", "IAEG-SDGs:DF_SDG_GLH(1.0)", "I", "A", country, ind.code, ind.sdg or "",
                          str(v.year), _number(v.value), _number(v.lo), _number(v.hi),
-                         "PER_100000_POP" if ind.kind == "tasa" else "PT", "A", ind.name])
+                         "PER_100000_POP" if ind.kind == "tasa" else "PT" if ind.unit == "%" else ind.unit, "A", ind.name])
     return pd.DataFrame(rows, columns=SDMX_COLUMNS).to_csv(index=False)
 
 
@@ -321,6 +378,14 @@ def report(plan: Plan):
 
 
 def _calculation(ind: Indicator) -> str:
+    if ind.kind == "archivo":
+        return f"valores del archivo {ind.file}, medidos fuera del observatorio"
+    if ind.kind == "porcentaje":
+        def part(p: Mapping | None) -> str:
+            p = p or {}
+            return ", ".join([*p.get("delitos", ()), *p.get("grupos", ())]) + (
+                f" ({'mujeres' if p.get('sexo') == 'M' else 'hombres'})" if p.get("sexo") else "")
+        return f"víctimas de {part(ind.numerator)} en % de las de {part(ind.denominator)} (intervalo exacto binomial)"
     if ind.kind == "encuesta":
         return f"medida «{ind.measure}» de la encuesta «{ind.survey}», con su diseño muestral"
     what = ", ".join([*ind.crime_types, *ind.crime_groups])

@@ -6,6 +6,7 @@ repository's .streamlit/secrets.toml is never written.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import time
 
@@ -139,3 +140,26 @@ def test_public_mode_page_error_shows_a_spanish_message_without_details(page, br
         assert leak not in text, f"«{leak}» llegó a la pantalla"
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "population" in log_path.read_text()  # the detail is in the server log
+
+
+def test_internal_mode_surveys_and_plans_show_every_estimate_with_its_interval(page, internal_server):
+    page.goto(f"{internal_server}/encuestas?por=dept_code")
+    expect(page.locator("h1").first).to_have_text(LOGIN_TITLE)
+    _login(page, USER, PASSWORD)
+    expect(page.locator("h1").first).to_have_text("Encuestas de victimización y percepción")
+    _settled(page)
+    interval = metric_value(page, "Intervalo de confianza del 95 %")
+    expect(interval).to_have_text(re.compile(r"^\d+\.\d % a \d+\.\d %$"))
+    expect(page.locator('[data-testid="stDeckGlJsonChart"] canvas')).to_have_count(1)
+    table = page.locator('[data-testid="stDataFrame"]').last
+    expect(table).to_contain_text("IC 95 % inferior")
+    expect(table).to_contain_text("Guatemala")
+
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Seguimiento de planes").click()
+    expect(page.locator("h1").first).to_have_text("Seguimiento de planes")
+    _settled(page)
+    expect(page.locator('[data-testid="stVegaLiteChart"] svg')).to_have_count(1)
+    body = page.locator('[data-testid="stMain"]')
+    expect(body).to_contain_text("PV-01")
+    expect(body).to_contain_text("Regla del estado.")
+    assert "None" not in body.inner_text()

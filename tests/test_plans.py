@@ -96,7 +96,7 @@ valor = 3.2
 def test_the_example_plan_has_twelve_indicators_or_more_over_records_and_survey(demo):
     plan = plans.plans()[0]
     assert plan.plan == "politica_prevencion" and len(plan.indicators) >= 12
-    assert {ind.kind for ind in plan.indicators} == {"tasa", "encuesta"}
+    assert {ind.kind for ind in plan.indicators} == {"tasa", "porcentaje", "encuesta", "archivo"}
     assert {"16.1.1", "16.1.4", "5.2.1", "16.3.1"} <= {ind.sdg for ind in plan.indicators}
     with pytest.raises(PlanError, match="la encuesta 'enpevi_2022' no está cargada"):
         plan_load.read(PATH, ["01"], {})
@@ -160,3 +160,58 @@ def test_the_monitoring_report_reads_back_from_its_pdf(demo):
     assert "Estado de los indicadores" in text and "La trayectoria esperada es la línea recta" in text
     assert "None" not in text and " nan " not in text
     assert "<h1>Informe de seguimiento</h1>" in bulletin.to_html(doc)
+
+
+def test_shares_and_values_measured_elsewhere(demo, tmp_path):
+    from scipy.stats import binomtest
+
+    from core import warehouse
+
+    codes = {ind.code: ind for ind in plans.plans()[0].indicators}
+    share = {v.year: v for v in plans.values(codes["PV-14"])}
+    counts = warehouse.query("""SELECT year, sum(n) FILTER (WHERE crime_type = 'femicidio') AS k, sum(n) AS n
+        FROM incident_year_cube WHERE counted AND unit = 'victimas' AND victim_sex = 'M'
+        AND crime_group = 'Violencia letal' GROUP BY year""").set_index("year")
+    k, n = int(counts.loc[2022, "k"]), int(counts.loc[2022, "n"])
+    ci = binomtest(k, n).proportion_ci(0.95, method="exact")
+    assert (share[2022].value, share[2022].lo, share[2022].hi) == pytest.approx((100 * k / n, 100 * ci.low, 100 * ci.high))
+    measured = plans.values(codes["PV-15"])
+    assert [(v.year, v.value, v.lo) for v in measured] == [(2018, 21.2, None), (2019, 24.7, None), (2020, 27.1, None),
+                                                           (2021, 33.5, None), (2022, 38.8, None)]
+    # 38.8 in 2022 against 21.2 + (50 - 21.2) * 4/6 = 40.4 on the path, better than the baseline: at risk
+    assert plans.summary(plans.plans()[0]).set_index("code").loc["PV-15", "status"] == plans.AT_RISK
+
+    bad = tmp_path / "plan.toml"
+    (tmp_path / "v.csv").write_text("year,value\n2020,3\n", encoding="utf-8")
+    bad.write_text('''plan = "p"
+[[indicadores]]
+codigo = "B-1"
+nombre = "Medido fuera"
+definicion = "x"
+tipo = "archivo"
+archivo = "v.csv"
+anio_base = 2018
+metas = { 2024 = 5.0 }
+sentido = "subir"
+responsable = "X"
+[[indicadores]]
+codigo = "B-2"
+nombre = "Porcentaje"
+definicion = "x"
+tipo = "porcentaje"
+numerador = { delitos = ["femicidio"] }
+anio_base = 2018
+metas = { 2024 = 5.0 }
+sentido = "bajar"
+responsable = "X"
+''', encoding="utf-8")
+    with pytest.raises(PlanError) as info:
+        plan_load.read(bad, ["01"], {})
+    text = str(info.value)
+    assert "indicador B-2: un porcentaje necesita 'denominador'" in text
+    bad.write_text(bad.read_text(encoding="utf-8").replace('numerador = { delitos = ["femicidio"] }',
+                                                           'numerador = { delitos = ["femicidio"] }\n'
+                                                           'denominador = { grupos = ["Violencia letal"] }'),
+                   encoding="utf-8")
+    with pytest.raises(PlanError, match="indicador B-1: v.csv necesita las columnas anio y valor \\(tiene: year, value\\)"):
+        plan_load.read(bad, ["01"], {})
