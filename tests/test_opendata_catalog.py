@@ -28,6 +28,7 @@ def example_copy(tmp_path):
         text = text.replace('"../../../shared/', f'"{(EXAMPLE.parent / "../../../shared").resolve()}/')
         text = text.replace('archivo = "incidentes/', f'archivo = "{EXAMPLE.parent / "incidentes"}/')
         text = text.replace('archivo = "encuestas/', f'archivo = "{EXAMPLE.parent / "encuestas"}/')
+        text = text.replace('planes = ["plan_honduras.toml"]', f'planes = ["{EXAMPLE.parent / "plan_honduras.toml"}"]')
         path = tmp_path / "config.toml"
         path.write_text(text, encoding="utf-8")
         return path
