@@ -9,8 +9,6 @@ import pytest
 from playwright.sync_api import expect
 
 from core import countries
-from core.load import cli
-from tests.conftest import ROOT, shared_file
 from tests.test_browser import (  # noqa: F401  (the suite's browser, offline guard and helpers)
     CHART,
     DECK,
@@ -23,25 +21,13 @@ from tests.test_browser import (  # noqa: F401  (the suite's browser, offline gu
     stop_server,
     wait_until_drawn,
 )
+from tests.test_regional import write_registry
 
 
 @pytest.fixture(scope="module")
 def region_server(tmp_path_factory):
-    for f in ("municipios_sefin.geojson", "departamentos_sefin.geojson", "poblacion_municipal_2020_2025.csv"):
-        shared_file(f"honduras/{f}")
     folder = tmp_path_factory.mktemp("region_e2e")
-    registry = folder / "paises.toml"
-    registry.write_text(f'''
-[[pais]]
-codigo = "GT"
-almacen = "gt.duckdb"
-demo = {{ escala = 0.05, semilla = 2024 }}
-[[pais]]
-codigo = "HN"
-almacen = "hn.duckdb"
-configuracion = "{(ROOT / "data" / "examples" / "honduras.toml").as_posix()}"
-''', encoding="utf-8")
-    assert cli.main(["region", str(registry)]) == 0
+    registry = write_registry(folder, 0.05, 2024)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(countries.ENV_VAR, str(registry))
         proc, url, _log = start_server(folder, folder / "gt.duckdb", "publico")

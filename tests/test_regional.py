@@ -22,18 +22,17 @@ from tests.conftest import ROOT, shared_file
 EXAMPLE = ROOT / "data" / "examples"
 
 
-@pytest.fixture(scope="module")
-def region(tmp_path_factory) -> Path:
-    """The two-country registry, built by the command the README gives (the demo at a small scale)."""
+def write_registry(folder: Path, scale: float, seed: int) -> Path:
+    """The two-country registry of the example (Guatemala's demo at ``scale``, Honduras' configuration)
+    in ``folder``, built by the command the README gives; the Honduras files must be present."""
     for f in ("municipios_sefin.geojson", "departamentos_sefin.geojson", "poblacion_municipal_2020_2025.csv"):
         shared_file(f"honduras/{f}")
-    folder = tmp_path_factory.mktemp("region")
     registry = folder / "paises.toml"
     registry.write_text(f'''
 [[pais]]
 codigo = "GT"
 almacen = "gt.duckdb"
-demo = {{ escala = 0.05, semilla = 7 }}
+demo = {{ escala = {scale}, semilla = {seed} }}
 
 [[pais]]
 codigo = "hn"
@@ -41,6 +40,13 @@ almacen = "hn.duckdb"
 configuracion = "{(EXAMPLE / "honduras.toml").as_posix()}"
 ''', encoding="utf-8")
     assert cli.main(["region", str(registry)]) == 0
+    return registry
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory) -> Path:
+    """The two-country registry (the demo at a small scale)."""
+    registry = write_registry(tmp_path_factory.mktemp("region"), 0.05, 7)
     assert cli.main(["region", str(registry), "--if-stale"]) == 0  # both current: nothing rebuilt
     return registry
 
