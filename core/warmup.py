@@ -11,6 +11,7 @@ computes the result itself and shows its own message.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -89,5 +90,6 @@ def start() -> bool:
         if key in _started:
             return False
         _started.add(key)
-    threading.Thread(target=run, name="atalaya-precalculo", daemon=True).start()
+    # the thread reads the warehouse this run reads (a regional deployment chooses one per country)
+    threading.Thread(target=contextvars.copy_context().run, args=(run,), name="atalaya-precalculo", daemon=True).start()
     return True

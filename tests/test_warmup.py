@@ -47,3 +47,16 @@ def test_a_failing_call_is_logged_and_the_rest_still_computed(demo, monkeypatch,
 def test_no_warmup_without_a_warehouse(tmp_path, use_warehouse):
     use_warehouse(tmp_path / "no_existe.duckdb")
     assert warmup.start() is False
+
+
+def test_the_warmup_reads_the_warehouse_the_run_reads(demo_path, tmp_path, use_warehouse):
+    """A regional deployment chooses a warehouse per run (warehouse.choose): the background thread reads
+    that one, not the environment's (here a file that does not exist)."""
+    use_warehouse(tmp_path / "no_existe.duckdb")
+    warehouse.clear_cache()
+    warmup._started.clear()
+    with warehouse.using(demo_path):
+        version = warehouse.current_version()
+        assert warmup.start() is True
+    _wait_for_warmup()
+    assert any(key[1] == "filter_options" and key[2] == version for key in warehouse.cache_snapshot())
