@@ -253,3 +253,18 @@ def test_files_as_institutes_publish_them_own_department_numbers_and_declared_mi
     assert victims["excluded"].sum() == frames.answers.query("measure == 'victimizacion'")["excluded"].sum() > 0
     with pytest.raises(survey_load.SurveyError, match="columna DEPTO \\(departamento\\): filas 1, 2, 3 \\(y"):
         survey_load.load(spec, list(DEPTS))  # without the names: the codes are not the geography's
+
+
+def test_a_csv_export_with_decimal_commas_is_read_and_its_rows_are_the_files_lines(tmp_path, sample):
+    path, frames = sample
+    frame, _ = pyreadstat.read_sav(str(path))
+    frame["FACTOR"] = frame["FACTOR"].map(lambda v: f"{v:.4f}".replace(".", ","))  # a spreadsheet in Spanish
+    export = tmp_path / "encuesta.csv"
+    frame.to_csv(export, sep=";", index=False, encoding="latin-1")
+    spec = survey_example.spec(export, "csv", "CSV", "INE", 2022)
+    loaded = survey_load.load(spec, list(DEPTS))
+    np.testing.assert_allclose(loaded.respondents["weight"], frames.respondents["weight"], rtol=1e-6)
+    frame.loc[11, "FACTOR"] = ""
+    frame.to_csv(export, sep=";", index=False, encoding="latin-1")
+    with pytest.raises(survey_load.SurveyError, match="encuesta.csv, columna FACTOR \\(peso\\): fila 13 sin peso"):
+        survey_load.load(spec, list(DEPTS))  # line 13 of the file: the header is line 1

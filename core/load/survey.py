@@ -135,9 +135,11 @@ def _as_float(code) -> float:
         return np.nan
 
 
-def _rows(mask: np.ndarray, limit: int = 3) -> str:
-    """«fila 12», «filas 12, 40 y 41 (y 9 más)»: rows as in the file (header = row 1 for CSV, first case = 1)."""
-    rows = (np.flatnonzero(mask) + 1).tolist()
+def _rows(mask: np.ndarray, first: int = 1, limit: int = 3) -> str:
+    """«fila 12», «filas 12, 40, 41 (y 9 más)»: rows as seen in the file, ``first`` being the first
+    respondent's (2 in a CSV, whose header is line 1, as the incident files count; 1 for the first case
+    of an SPSS or Stata file)."""
+    rows = (np.flatnonzero(mask) + first).tolist()
     shown = ", ".join(f"{r:,}" for r in rows[:limit])
     more = f" (y {len(rows) - limit:,} más)" if len(rows) > limit else ""
     return ("fila " if len(rows) == 1 else "filas ") + shown + more
@@ -148,7 +150,14 @@ def load(spec: SurveySpec, departments: Sequence[str], municipalities: Sequence[
     """Read, check and shape one survey; SurveyError listing every problem. Department codes of the file
     that are not the geography's are matched by name, through the column's value labels or its text
     (institutes number departments their own way: LAPOP, for one)."""
+    from core.load.incidents import parse_numbers  # (here: the configuration imports this module)
+
     frame, labels = read_file(spec.path)
+    first = 2 if spec.path.suffix.lower() in (".csv", ".txt") else 1
+
+    def rows(mask: np.ndarray) -> str:
+        return _rows(mask, first)
+
     problems: list[str] = []
     name = spec.path.name
     needed = {"peso": spec.weight, **({"estrato": spec.stratum} if spec.stratum else {}),
@@ -163,14 +172,14 @@ def load(spec: SurveySpec, departments: Sequence[str], municipalities: Sequence[
         raise SurveyError(spec.path, [f"{name}: el archivo no tiene filas"])
 
     # ---- design
-    weight = pd.to_numeric(frame[spec.weight], errors="coerce")
+    weight = parse_numbers(frame[spec.weight])
     bad = weight.isna().to_numpy()
     if bad.any():
-        problems.append(f"{name}, columna {spec.weight} (peso): {_rows(bad)} sin peso o con un valor que no es un "
+        problems.append(f"{name}, columna {spec.weight} (peso): {rows(bad)} sin peso o con un valor que no es un "
                         f"número (p. ej. {_show(frame[spec.weight][bad].iloc[0])}); se esperaba un número mayor que 0")
     negative = (weight <= 0).to_numpy()
     if negative.any():
-        problems.append(f"{name}, columna {spec.weight} (peso): {_rows(negative)} con peso {weight[negative].iloc[0]:g}; "
+        problems.append(f"{name}, columna {spec.weight} (peso): {rows(negative)} con peso {weight[negative].iloc[0]:g}; "
                         "se esperaba un número mayor que 0")
     stratum = frame[spec.stratum].map(lambda v: _code_text(v, 0)).fillna("ND") if spec.stratum else \
         pd.Series("1", index=frame.index)
@@ -182,7 +191,7 @@ def load(spec: SurveySpec, departments: Sequence[str], municipalities: Sequence[
             where = (psu == unit).to_numpy()
             strata = sorted(stratum[where].unique())
             problems.append(f"{name}, columna {spec.psu} (upm): la unidad primaria {unit} aparece en los estratos "
-                            f"{', '.join(strata)} ({_rows(where)}); cada unidad primaria pertenece a un solo estrato "
+                            f"{', '.join(strata)} ({rows(where)}); cada unidad primaria pertenece a un solo estrato "
                             f"(columna {spec.stratum})")
     notes = []
     if spec.stratum and spec.psu:
@@ -209,7 +218,7 @@ def load(spec: SurveySpec, departments: Sequence[str], municipalities: Sequence[
             dept[unknown] = matched
             unknown = ~dept.isin(list(departments)).to_numpy()
     if unknown.any():
-        problems.append(f"{name}, columna {dept_col} (departamento): {_rows(unknown)} con el código "
+        problems.append(f"{name}, columna {dept_col} (departamento): {rows(unknown)} con el código "
                         f"{_show(frame[dept_col][unknown].iloc[0])}, que no es un departamento de la geografía cargada "
                         f"(códigos: {', '.join(sorted(departments)[:6])}…)")
     muni = pd.Series([None] * n, index=frame.index, dtype=object)
@@ -218,11 +227,11 @@ def load(spec: SurveySpec, departments: Sequence[str], municipalities: Sequence[
         muni = frame[mcol].map(lambda v: _code_text(v, spec.muni_code_width))
         unknown = muni.notna().to_numpy() & ~muni.isin(list(municipalities)).to_numpy()
         if unknown.any():
-            problems.append(f"{name}, columna {mcol} (municipio): {_rows(unknown)} con el código "
+            problems.append(f"{name}, columna {mcol} (municipio): {rows(unknown)} con el código "
                             f"{_show(frame[mcol][unknown].iloc[0])}, que no es un municipio de la geografía cargada")
-    sex = _mapped(frame, spec, "sexo", SEXES, labels, problems)
-    area = _mapped(frame, spec, "area", AREAS, labels, problems)
-    ages = pd.to_numeric(frame[spec.columns["edad"]], errors="coerce") if "edad" in spec.columns else \
+    sex = _mapped(frame, spec, "sexo", SEXES, labels, problems, rows)
+    area = _mapped(frame, spec, "area", AREAS, labels, problems, rows)
+    ages = parse_numbers(frame[spec.columns["edad"]]) if "edad" in spec.columns else \
         pd.Series(np.nan, index=frame.index)
     age_group = np.where(ages.notna() & (ages >= 0) & (ages <= 120),
                          catalog.age_group_of(ages.fillna(-1).to_numpy()), "ND")
@@ -249,15 +258,15 @@ def load(spec: SurveySpec, departments: Sequence[str], municipalities: Sequence[
             if other.any():
                 value = column[other].iloc[0]
                 label = known.get(value) if known else None
-                problems.append(f"{where}: {_rows(other)} con el valor {_show(value)}" + (f" («{label}»)" if label else "")
+                problems.append(f"{where}: {rows(other)} con el valor {_show(value)}" + (f" («{label}»)" if label else "")
                                 + f" que no está declarado; se esperaba uno de si = {list(m.yes)}, no = {list(m.no)} o "
                                   f"excluir = {list(m.excluded)}")
             value_arr = np.where(yes, 1.0, np.where(no, 0.0, np.nan))
         else:
-            numeric = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+            numeric = parse_numbers(column).to_numpy(dtype=float)
             bad = ~blank & ~excluded & np.isnan(numeric)
             if bad.any():
-                problems.append(f"{where}: {_rows(bad)} con {_show(column[bad].iloc[0])}, que no es un número")
+                problems.append(f"{where}: {rows(bad)} con {_show(column[bad].iloc[0])}, que no es un número")
             value_arr = np.where(excluded, np.nan, numeric)
         if m.universe:
             if m.universe not in values_of:
@@ -303,7 +312,7 @@ def _code_text(value, width: int) -> str | None:
 
 
 def _mapped(frame: pd.DataFrame, spec: SurveySpec, key: str, allowed: Sequence[str], labels: dict,
-            problems: list[str]) -> np.ndarray:
+            problems: list[str], rows) -> np.ndarray:
     """A breakdown column (sexo, area) translated by the declared values; unknown codes are a problem,
     blanks are ND."""
     if key not in spec.columns:
@@ -324,7 +333,7 @@ def _mapped(frame: pd.DataFrame, spec: SurveySpec, key: str, allowed: Sequence[s
     if (~matched).any():
         value = column[~matched].iloc[0]
         label = labels.get(spec.columns[key], {}).get(value)
-        problems.append(f"{spec.path.name}, columna {spec.columns[key]} ({key}): {_rows(~matched)} con el valor {_show(value)}"
+        problems.append(f"{spec.path.name}, columna {spec.columns[key]} ({key}): {rows(~matched)} con el valor {_show(value)}"
                         + (f" («{label}»)" if label else "") + " que no está declarado en [encuestas.valores."
                         f"{key}] (se esperaba {', '.join(allowed)})")
     return out
