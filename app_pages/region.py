@@ -71,7 +71,7 @@ else:
     if years[0] < years[1]:
         years = st.slider("Años en común", years[0], years[1], value=years, key="reg_anios")
     maps, classes = regional.department_maps(members, crime, years)
-    period = str(years[0]) if years[0] == years[1] else f"{years[0]}–{years[1]}"
+    period = fmt.period(*years)
     st.caption(f"{crime_name}, {rates.RATE_ANNUAL_LABEL.lower()} de cada departamento, {period}. Clases por cuantiles de "
                "los departamentos de todos los países juntos: un mismo color es un mismo rango en cada país.")
     tooltip = geo.tooltip("name", ("Víctimas", "n_label"), (rates.RATE_LABEL, "value_label"), ("Clase", "class"))

@@ -395,8 +395,7 @@ def _map(f: Filters, scope: Filters, muni_code: str | None, meta: dict[str, str]
         layers.append(alt.Chart(alt.Data(values=chosen)).mark_geoshape(filled=False, stroke="#1f2430", strokeWidth=2.5))
     place = "el departamento" if muni_code else meta.get("country_name", "el país")
     chart = alt.layer(*layers).project("mercator").properties(
-        width=MAP_WIDTH, height=MAP_HEIGHT, title=f"Tasa por 100,000 hab. por municipio, {scope.first_year}–{scope.last_year}"
-        if scope.first_year != scope.last_year else f"Tasa por 100,000 hab. por municipio, {scope.first_year}")
+        width=MAP_WIDTH, height=MAP_HEIGHT, title=f"Tasa por 100,000 hab. por municipio, {scope.period()}")
     ranges = "; ".join(f"{r.label}: {classify.range_text(r.lower, r.upper, fmt.decimal)} ({r.count})"
                        for r in legend.itertuples() if r.lower is not None or r.upper is not None)
     note = (f"Clases por cuantiles ({ranges}). Tasa anual por 100,000 habitantes con la población que corresponde a los "

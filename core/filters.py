@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from core import warehouse
+from core import fmt, warehouse
 from core.cellkey import RECORD_KEY_SQL
 
 SEX_LABELS = {"H": "Hombres", "M": "Mujeres", "ND": "Sin dato"}
@@ -180,7 +180,7 @@ class Filters:
 
     def period(self) -> str:
         """The years selected (of resolved filters): «2021» or «2019–2023»."""
-        return str(self.year_from) if self.year_from == self.year_to else f"{self.year_from}–{self.year_to}"
+        return fmt.period(self.first_year, self.last_year)
 
     def describe(self, options: FilterOptions) -> str:
         """One line in Spanish saying what is selected."""

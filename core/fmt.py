@@ -62,6 +62,11 @@ MONTH_NAMES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "
                "noviembre", "diciembre")
 
 
+def period(first: int, last: int) -> str:
+    """Years as a period: «2021» or «2019–2023»."""
+    return str(first) if first == last else f"{first}–{last}"
+
+
 def month(year: int, number: int) -> str:
     """A month in words: «junio de 2022»."""
     return f"{MONTH_NAMES[number - 1]} de {year}"
