@@ -51,8 +51,7 @@ table = pd.DataFrame({
     "Esperado en la trayectoria": [number(v, u) for v, u in zip(summary["expected"], summary["unit"])],
     "Meta": [f"{number(v, u)} ({y})" for v, u, y in zip(summary["target"], summary["unit"], summary["target_year"])],
     "Sentido": summary["direction"], "Estado": summary["status"], "Responsable": summary["institution"]})
-trends = [[v.value for v in plans.values(ind) if v.value is not None] for ind in plan.indicators]
-dataframe(table.assign(Tendencia=trends), hide_index=True, width="stretch", column_config={
+dataframe(table.assign(Tendencia=summary["trend"]), hide_index=True, width="stretch", column_config={
     "Tendencia": st.column_config.LineChartColumn("Tendencia", help="Los valores calculados de cada año, del primero "
                                                                   "al último")})
 st.caption(f"**Regla del estado.** {plans.STATUS_RULE}")

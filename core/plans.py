@@ -290,7 +290,8 @@ def status(ind: Indicator, baseline: float | None, latest: Value | None) -> str:
 
 def summary(plan: Plan) -> pd.DataFrame:
     """One row per indicator: code, name, sdg, unit, baseline_year, baseline, latest_year, latest, lo, hi,
-    target_year, target, expected (on the path in the latest year), status, institution."""
+    target_year, target, expected (on the path in the latest year), status, institution, direction and
+    trend (every value computed, in year order)."""
     rows = []
     for ind in plan.indicators:
         found = [v for v in values(ind) if v.value is not None]
@@ -305,7 +306,8 @@ def summary(plan: Plan) -> pd.DataFrame:
             "expected": expected(ind, base, latest.year) if base is not None and latest else None,
             "status": BASELINE_ONLY if latest is not None and latest.year <= ind.baseline_year else
             status(ind, base, latest),
-            "institution": ind.institution, "direction": DIRECTIONS[ind.direction]})
+            "institution": ind.institution, "direction": DIRECTIONS[ind.direction],
+            "trend": [v.value for v in found]})
     return pd.DataFrame(rows)
 
 
