@@ -54,7 +54,6 @@ class CountryMap:
     box: tuple[float, float, float, float] | None
 
 
-@warehouse.cached
 def coverage(country: Country) -> Coverage:
     with warehouse.using(country.path):
         meta = warehouse.meta()
